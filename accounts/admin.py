@@ -1,0 +1,335 @@
+"""
+Admin for accounts: users with roles, the registration approval queue, and the read-only
+audit trail. Every change goes through :mod:`accounts.services`, like the API.
+"""
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from . import otp, roles, services
+from .models import AuditEvent, User
+
+admin.site.unregister(Group)
+
+
+class PendingRegistration(User):
+    """The approval queue: self-registered accounts awaiting an Admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "registration awaiting approval"
+        verbose_name_plural = "registrations awaiting approval"
+
+
+class UserChangeForm(forms.ModelForm):
+    roles = forms.MultipleChoiceField(
+        choices=[(role, role) for role in roles.ROLES], required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Each role includes the rights of the roles above it. Changing roles signs the user out of the API.",
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "username", "email", "full_name", "employee_id", "mobile", "user_type", "is_active",
+            "is_superuser", "must_change_password", "theme", "autoplay_next", "default_quality", "default_speed",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["roles"].initial = list(self.instance.groups.values_list("name", flat=True))
+
+    def clean_mobile(self):
+        from .validators import normalise_mobile
+
+        value = self.cleaned_data.get("mobile")
+        return normalise_mobile(value) if value else None
+
+    def clean_employee_id(self):
+        return self.cleaned_data.get("employee_id") or None
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["username", "email", "full_name"]
+
+
+def _run(modeladmin, request, queryset, action, success: str):
+    done = 0
+    for user in queryset:
+        try:
+            action(user)
+            done += 1
+        except (ValidationError, PermissionDenied) as error:
+            modeladmin.message_user(request, f"{user}: {' '.join(getattr(error, 'messages', [str(error)]))}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = [
+        "username", "full_name", "email", "role_list", "approval_status", "is_active", "locked", "last_login",
+    ]
+    list_filter = ["approval_status", "is_active", "is_superuser", "groups", "user_type"]
+    search_fields = ["username", "email", "full_name", "employee_id", "mobile"]
+    ordering = ["username"]
+    readonly_fields = [
+        "last_login", "date_joined", "password_changed_at", "approval_status", "approved_at", "approved_by",
+        "locked_until", "id_document_link", "failed_attempts",
+    ]
+    fieldsets = [
+        (None, {"fields": ["username", "email", "full_name", "employee_id", "mobile", "user_type"]}),
+        ("Access", {"fields": ["is_active", "roles", "is_superuser", "must_change_password", "locked_until", "failed_attempts"]}),
+        ("Registration", {"fields": ["approval_status", "approved_at", "approved_by", "id_document_link"]}),
+        ("Player preferences", {"classes": ["collapse"], "fields": ["theme", "autoplay_next", "default_quality", "default_speed"]}),
+        ("Dates", {"fields": ["last_login", "date_joined", "password_changed_at"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "email", "full_name", "password1", "password2"]})]
+    actions = [
+        "approve", "reject", "activate", "deactivate", "lock", "unlock", "reset_two_factor",
+        "force_password_change", "set_temporary_password", "revoke_tokens",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Roles")
+    def role_list(self, user):
+        return ", ".join(user.roles) or "—"
+
+    @admin.display(boolean=True, description="Locked")
+    def locked(self, user):
+        return user.is_admin_locked
+
+    @admin.display(description="Failed sign-ins (axes)")
+    def failed_attempts(self, user):
+        from axes.models import AccessAttempt
+
+        attempts = AccessAttempt.objects.filter(username=user.username.lower())
+        total = sum(attempts.values_list("failures_since_start", flat=True))
+        return total
+
+    @admin.display(description="ID document")
+    def id_document_link(self, user):
+        if not user.id_document:
+            return "—"
+        url = reverse("admin:accounts_user_id_document", args=[user.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">View document</a>', url)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Passwords set here would skip the history, audit and token revocation; use the
+        # "Set a temporary password" action, which goes through the service.
+        messages.info(request, "Use the action “Set a temporary password” to give a user a new password.")
+        from django.shortcuts import redirect
+
+        return redirect("admin:accounts_user_change", id)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/id-document/", self.admin_site.admin_view(self.id_document_view), name="accounts_user_id_document"),
+            *super().get_urls(),
+        ]
+
+    def id_document_view(self, request, pk):
+        """Stream an ID document to an Admin; the file is never under a served path."""
+        if not request.user.has_perm("accounts.approve_registration"):
+            raise PermissionDenied
+        user = get_object_or_404(User, pk=pk)
+        if not user.id_document:
+            raise Http404("No document")
+        response = FileResponse(user.id_document.open("rb"), as_attachment=False, filename=user.id_document.name)
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.approval_status = User.Approval.APPROVED
+            super().save_model(request, obj, form, change)
+            return
+        active = form.cleaned_data.get("is_active")
+        if "is_active" in form.changed_data:
+            # Let the service record and revoke; the plain save below must not overwrite it.
+            obj.is_active = not active
+        super().save_model(request, obj, form, change)
+        if "is_active" in form.changed_data:
+            services.user_set_active(request=request, actor=request.user, user=obj, active=active)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "roles" in form.cleaned_data and request.user.has_perm("accounts.change_user"):
+            services.user_set_roles(request=request, actor=request.user, user=form.instance, role_names=form.cleaned_data["roles"])
+
+    @admin.action(description="Approve selected registrations", permissions=["approve"])
+    def approve(self, request, queryset):
+        _run(self, request, queryset.filter(approval_status=User.Approval.PENDING),
+             lambda u: services.user_approve(request=request, actor=request.user, user=u), "{count} account(s) approved.")
+
+    @admin.action(description="Reject selected registrations", permissions=["approve"])
+    def reject(self, request, queryset):
+        _run(self, request, queryset.filter(approval_status=User.Approval.PENDING),
+             lambda u: services.user_reject(request=request, actor=request.user, user=u, reason="Rejected by an administrator."),
+             "{count} registration(s) rejected.")
+
+    @admin.action(description="Activate selected accounts", permissions=["change"])
+    def activate(self, request, queryset):
+        _run(self, request, queryset, lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=True),
+             "{count} account(s) activated.")
+
+    @admin.action(description="Deactivate selected accounts", permissions=["change"])
+    def deactivate(self, request, queryset):
+        _run(self, request, queryset, lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=False),
+             "{count} account(s) deactivated.")
+
+    @admin.action(description="Lock selected accounts for 24 hours", permissions=["security"])
+    def lock(self, request, queryset):
+        _run(self, request, queryset.exclude(pk=request.user.pk),
+             lambda u: services.user_lock(request=request, actor=request.user, user=u), "{count} account(s) locked.")
+
+    @admin.action(description="Unlock selected accounts (clears failed sign-ins)", permissions=["security"])
+    def unlock(self, request, queryset):
+        _run(self, request, queryset, lambda u: services.user_unlock(request=request, actor=request.user, user=u),
+             "{count} account(s) unlocked.")
+
+    @admin.action(description="Reset two-factor devices", permissions=["security"])
+    def reset_two_factor(self, request, queryset):
+        _run(self, request, queryset, lambda u: otp.devices_reset(request=request, user=u),
+             "Two-factor devices removed for {count} account(s).")
+
+    @admin.action(description="Require a new password at next sign-in", permissions=["security"])
+    def force_password_change(self, request, queryset):
+        _run(self, request, queryset, lambda u: services.password_force_change(request=request, actor=request.user, user=u),
+             "{count} account(s) must change their password.")
+
+    @admin.action(description="Set a temporary password (shown once)", permissions=["security"])
+    def set_temporary_password(self, request, queryset):
+        for user in queryset:
+            password = services.password_set_by_admin(request=request, actor=request.user, user=user)
+            self.message_user(
+                request,
+                f"Temporary password for {user.username}: {password} — give it to them in person; "
+                "they must change it when they sign in.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Sign out of the API everywhere (revoke tokens)", permissions=["security"])
+    def revoke_tokens(self, request, queryset):
+        def revoke(user):
+            User.objects.filter(pk=user.pk).update(token_generation=user.token_generation + 1)
+            services.tokens_revoke(user=user)
+            from . import audit
+
+            audit.record(AuditEvent.Event.TOKEN_REVOKED, request=request, target=user)
+
+        _run(self, request, queryset, revoke, "Tokens revoked for {count} account(s).")
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("accounts.approve_registration")
+
+    def has_security_permission(self, request):
+        return request.user.has_perm("accounts.manage_security")
+
+
+@admin.register(PendingRegistration)
+class PendingRegistrationAdmin(admin.ModelAdmin):
+    list_display = ["username", "full_name", "email", "employee_id", "mobile", "user_type", "document", "date_joined"]
+    list_filter = ["user_type"]
+    search_fields = ["username", "email", "full_name", "employee_id"]
+    ordering = ["date_joined"]
+    actions = ["approve", "reject"]
+    fields = ["username", "email", "full_name", "employee_id", "mobile", "user_type", "document", "date_joined"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(approval_status=User.Approval.PENDING)
+
+    @admin.display(description="ID document")
+    def document(self, user):
+        return UserAdmin.id_document_link(self, user)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.approve_registration")
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("accounts.approve_registration")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("accounts.approve_registration")
+
+    approve = UserAdmin.approve
+    reject = UserAdmin.reject
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: entries cannot be added, edited or deleted here."""
+
+    list_display = ["created_at", "event", "actor", "target_user", "username", "ip_address", "short_detail"]
+    list_filter = ["event", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["username", "actor__username", "target_user__username", "ip_address", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor", "target_user"]
+    actions = ["export_csv"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    @admin.display(description="Detail")
+    def short_detail(self, event):
+        text = ", ".join(f"{k}={v}" for k, v in (event.detail or {}).items())
+        return text[:120]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Export selected events as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        writer = csv.writer(_Echo())
+        header = ["time", "event", "actor", "target", "username", "ip_address", "user_agent", "request_id", "detail"]
+
+        def rows():
+            yield writer.writerow(header)
+            for event in queryset.select_related("actor", "target_user").iterator(chunk_size=2000):
+                yield writer.writerow([
+                    event.created_at.isoformat(), event.event,
+                    event.actor.username if event.actor else "", event.target_user.username if event.target_user else "",
+                    event.username, event.ip_address or "", event.user_agent, event.request_id, event.detail,
+                ])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+        return response

@@ -1,0 +1,102 @@
+"""Input and output shapes of the accounts API. No business logic: views call services."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+User = get_user_model()
+
+
+class TokenObtainInput(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text="Username or e-mail address.")
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class OtpRequiredOutput(serializers.Serializer):
+    otp_required = serializers.BooleanField()
+    otp_token = serializers.CharField(help_text="Send back to auth/token/otp/ with the code, within 5 minutes.")
+    methods = serializers.ListField(child=serializers.CharField())
+    detail = serializers.CharField()
+
+
+class TokenOtpInput(serializers.Serializer):
+    otp_token = serializers.CharField(max_length=2048)
+    code = serializers.CharField(max_length=32)
+
+
+class TokenRefreshInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class DetailOutput(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class MeOutput(serializers.ModelSerializer):
+    roles = serializers.ListField(child=serializers.CharField(), read_only=True)
+    otp_enabled = serializers.SerializerMethodField()
+    password_change_required = serializers.BooleanField(source="needs_password_change", read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "username", "email", "full_name", "employee_id", "mobile", "user_type", "roles",
+            "is_superuser", "otp_enabled", "password_change_required", "last_login", "date_joined",
+            "theme", "autoplay_next", "default_quality", "default_speed",
+        ]
+        read_only_fields = fields
+
+    def get_otp_enabled(self, user) -> bool:
+        from django_otp import user_has_device
+
+        return user_has_device(user, confirmed=True)
+
+
+class MeUpdateInput(serializers.Serializer):
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    mobile = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
+    theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+    autoplay_next = serializers.BooleanField(required=False)
+    default_quality = serializers.ChoiceField(choices=User.Quality.choices, required=False)
+    default_speed = serializers.ChoiceField(choices=User.Speed.choices, required=False)
+
+
+class RegisterInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    employee_id = serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True)
+    mobile = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
+    user_type = serializers.ChoiceField(choices=User.UserType.choices, required=False, default=User.UserType.EMPLOYEE)
+    id_document = serializers.FileField(required=False, allow_null=True, help_text="PDF, PNG or JPEG (multipart).")
+
+
+class RegisterOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    status = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class PasswordChangeInput(serializers.Serializer):
+    old_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class PasswordResetInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInput(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)

@@ -1,0 +1,236 @@
+"""
+Accounts API (DESIGN §7): one view per operation — validate input, call the shared
+sign-in policy or a service, serialize the result. Errors are mapped to responses by
+``config.api.exception_handler`` (401/403/429 with ``Retry-After``, 400 with field errors).
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from .. import audit, authentication, ratelimits, services
+from ..models import AuditEvent
+from . import serializers as s
+
+User = get_user_model()
+
+_LOGIN_ERRORS = {
+    401: OpenApiResponse(s.DetailOutput, description="Wrong credentials or code"),
+    403: OpenApiResponse(s.DetailOutput, description="Account pending approval, deactivated or locked by an admin"),
+    429: OpenApiResponse(s.DetailOutput, description="Locked out or rate limited; see Retry-After"),
+}
+
+
+def tokens_for(user, *, otp: bool) -> dict:
+    """A new refresh/access pair carrying the user's roles and security stamp."""
+    refresh = RefreshToken.for_user(user)
+    refresh["roles"] = user.roles
+    refresh["stamp"] = user.security_stamp()
+    refresh["otp"] = otp
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username (or e-mail) and password for tokens, or for an OTP ticket."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=s.TokenObtainInput,
+        responses={200: OpenApiResponse(s.TokenPairOutput, description="Tokens, or {otp_required, otp_token} when 2FA is on"),
+                   400: s.DetailOutput, **_LOGIN_ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request):
+        ratelimits.check(request, "login")
+        data = s.TokenObtainInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authentication.login_check(
+            request=request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
+        if authentication.needs_second_factor(user):
+            message = authentication.otp_begin(user)
+            return Response(
+                {
+                    "otp_required": True,
+                    "otp_token": authentication.pending_token(user),
+                    "methods": authentication.otp_methods(user),
+                    "detail": message,
+                }
+            )
+        if user.otp_required:
+            raise PermissionDenied(
+                {"detail": "Your role requires two-step verification. Set it up in the web app first.",
+                 "code": "otp_setup_required"}
+            )
+        authentication.login_complete(request=request, user=user, session=False, method="api_password")
+        return Response(tokens_for(user, otp=False))
+
+
+class TokenOtpApi(APIView):
+    """Second step of an API sign-in: the OTP ticket plus a code."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.TokenOtpInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, **_LOGIN_ERRORS}, tags=["auth"])
+    def post(self, request):
+        ratelimits.check(request, "otp")
+        data = s.TokenOtpInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authentication.pending_user(data.validated_data["otp_token"])
+        device = authentication.otp_verify(request=request, user=user, code=data.validated_data["code"])
+        authentication.login_complete(request=request, user=user, device=device, session=False, method="api_password+otp")
+        return Response(tokens_for(user, otp=True))
+
+
+class TokenRefreshApi(APIView):
+    """Rotate a refresh token: the old one is blacklisted, a new pair is returned."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.TokenRefreshInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, 401: s.DetailOutput}, tags=["auth"])
+    def post(self, request):
+        ratelimits.check(request, "token_refresh")
+        data = s.TokenRefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            try:
+                refresh = RefreshToken(data.validated_data["refresh"])  # checks signature, expiry, blacklist
+                # Serialise concurrent refreshes of the same token: only one may rotate it.
+                OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
+                refresh.check_blacklist()
+            except TokenError:
+                raise AuthenticationFailed("The refresh token is invalid, expired or already used.", code="token_not_valid")
+            user = User.objects.filter(pk=refresh.get("user_id")).first()
+            if user is None or not user.is_active or user.is_admin_locked or refresh.get("stamp") != user.security_stamp():
+                raise AuthenticationFailed("This token has been revoked. Sign in again.", code="token_revoked")
+            refresh.blacklist()
+            pair = tokens_for(user, otp=bool(refresh.get("otp")))
+        return Response(pair)
+
+
+class LogoutApi(APIView):
+    """Blacklist a refresh token so it can never be used again."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.LogoutInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 401: s.DetailOutput}, tags=["auth"])
+    def post(self, request):
+        data = s.LogoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            refresh = RefreshToken(data.validated_data["refresh"])
+        except TokenError:
+            raise AuthenticationFailed("The refresh token is invalid, expired or already used.", code="token_not_valid")
+        with transaction.atomic():
+            refresh.blacklist()
+            user = User.objects.filter(pk=refresh.get("user_id")).first()
+            audit.record(AuditEvent.Event.LOGOUT, request=request, actor=user, target=user, via="api")
+        return Response({"detail": "Signed out."})
+
+
+class MeApi(APIView):
+    """The caller's identity, roles and player preferences."""
+
+    permission_classes = [IsAuthenticated]
+    allow_restricted_account = True
+
+    @extend_schema(responses={200: s.MeOutput}, tags=["auth"])
+    def get(self, request):
+        return Response(s.MeOutput(request.user).data)
+
+    @extend_schema(request=s.MeUpdateInput, responses={200: s.MeOutput, 400: s.DetailOutput}, tags=["auth"])
+    def patch(self, request):
+        data = s.MeUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.profile_update(request=request, user=request.user, **data.validated_data)
+        return Response(s.MeOutput(user).data)
+
+
+class RegisterApi(APIView):
+    """Self-registration. The account stays inactive until an Admin approves it."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=s.RegisterInput, responses={201: s.RegisterOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    def post(self, request):
+        ratelimits.check(request, "register")
+        data = s.RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(request=request, **data.validated_data)
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.username,
+                "status": user.approval_status,
+                "detail": "Registration received. An administrator will review it; you will get an e-mail.",
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PasswordChangeApi(APIView):
+    """Change the caller's password. All earlier tokens stop working; a new pair is returned."""
+
+    permission_classes = [IsAuthenticated]
+    allow_restricted_account = True
+
+    @extend_schema(request=s.PasswordChangeInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    def post(self, request):
+        ratelimits.check(request, "password_change")
+        data = s.PasswordChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_change(request=request, user=request.user, **data.validated_data)
+        token = getattr(request, "auth", None)
+        otp = bool(token.get("otp")) if hasattr(token, "get") else False
+        return Response({"detail": "Password changed.", **tokens_for(request.user, otp=otp)})
+
+
+class PasswordResetApi(APIView):
+    """E-mail a reset link. The answer is the same whether or not the account exists."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.PasswordResetInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    def post(self, request):
+        ratelimits.check(request, "password_reset")
+        data = s.PasswordResetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(request=request, email=data.validated_data["email"])
+        return Response({"detail": "If an account uses this address, a reset link is on its way."})
+
+
+class PasswordResetConfirmApi(APIView):
+    """Set a new password with the uid and token from the reset e-mail (single use)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.PasswordResetConfirmInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    def post(self, request):
+        ratelimits.check(request, "password_reset")
+        data = s.PasswordResetConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(
+            request=request, uidb64=data.validated_data["uid"], token=data.validated_data["token"],
+            new_password=data.validated_data["new_password"],
+        )
+        return Response({"detail": "Password reset. You can sign in now."})
+
+

@@ -1,0 +1,234 @@
+"""
+The sign-in policy, shared by every door: the HTML login, the admin login (which is the
+HTML login), the JWT token endpoint and the second-factor step.
+
+    user = login_check(request=request, username=..., password=...)   # may raise LoginRefused
+    if needs_second_factor(user): challenge = otp_begin(user) ... otp_verify(...)
+    login_complete(request=request, user=user, device=device, session=True)
+
+Failures are counted by django-axes (through Django's ``user_login_failed`` signal), so a
+sixth attempt is refused on every path, whichever path the first five used.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, login, user_logged_in, user_login_failed
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import audit
+from .backends import axes_username
+from .models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
+from .network import client_ip
+
+Event = AuditEvent.Event
+
+INVALID_CREDENTIALS = "Invalid username or password."
+INVALID_CODE = "That code is not valid or has expired."
+_PENDING_SALT = "accounts.login.otp-pending"
+
+
+@dataclass
+class LoginRefused(Exception):
+    """A sign-in attempt that may not proceed; ``message`` is safe to show the user."""
+
+    message: str
+    code: str
+    retry_after: int | None = None
+
+    def __str__(self):
+        return self.message
+
+
+def _http_request(request):
+    """The Django HttpRequest behind a DRF Request (axes marks the object it is given)."""
+    return getattr(request, "_request", request)
+
+
+def lockout_seconds(request, username: str) -> int | None:
+    """Seconds until ``username`` may try again from this client, or None if not locked."""
+    request = _http_request(request)
+    credentials = {"username": username}
+    if not settings.AXES_ENABLED or not AxesProxyHandler.is_locked(request, credentials):
+        return None
+    attempts = AccessAttempt.objects.filter(username=axes_username(request, credentials))
+    if settings.AXES_LOCKOUT_PARAMETERS != ["username"]:
+        attempts = attempts.filter(ip_address=client_ip(request))
+    last = attempts.order_by("-attempt_time").values_list("attempt_time", flat=True).first()
+    if last is None:
+        return int(settings.AXES_COOLOFF_TIME.total_seconds())
+    remaining = (last + settings.AXES_COOLOFF_TIME - timezone.now()).total_seconds()
+    return max(1, math.ceil(remaining))
+
+
+def locked_message(seconds: int) -> str:
+    until = timezone.localtime(timezone.now() + timedelta(seconds=seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes = math.ceil(rest / 60)
+    span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return (
+        f"Too many failed sign-in attempts: this account is locked on this computer for {span} "
+        f"(until {date_format(until, 'DATETIME_FORMAT')}). An administrator can unlock it sooner."
+    )
+
+
+def _refuse_if_locked(request, username: str, user=None) -> None:
+    seconds = lockout_seconds(request, username)
+    if seconds is not None:
+        raise LoginRefused(locked_message(seconds), "locked", retry_after=seconds)
+
+
+def _count_failure(request, username: str) -> None:
+    """Tell axes (and any other listener) that a sign-in step failed."""
+    user_login_failed.send(
+        sender=__name__, credentials={"username": username}, request=_http_request(request)
+    )
+
+
+def confirm_login_allowed(user) -> None:
+    """Refuse accounts that may not sign in even with the right password."""
+    if user.approval_status == user.Approval.PENDING:
+        raise LoginRefused(
+            "Your registration is awaiting approval by an administrator. You will get an e-mail when it is approved.",
+            "pending_approval",
+        )
+    if user.approval_status == user.Approval.REJECTED:
+        raise LoginRefused("Your registration was not approved. Contact an administrator.", "rejected")
+    if not user.is_active:
+        raise LoginRefused("This account has been deactivated. Contact an administrator.", "inactive")
+    if user.is_admin_locked:
+        until = date_format(timezone.localtime(user.locked_until), "DATETIME_FORMAT")
+        raise LoginRefused(f"This account has been locked by an administrator until {until}.", "account_locked")
+
+
+def login_check(*, request, username: str, password: str):
+    """
+    Check a username (or e-mail) and password for any sign-in path and return the user,
+    or raise :class:`LoginRefused` (``locked``, ``invalid_credentials``, ``pending_approval``,
+    ``rejected``, ``inactive`` or ``account_locked``).
+    """
+    username = (username or "").strip()
+    _refuse_if_locked(request, username)
+    user = authenticate(_http_request(request), username=username, password=password)
+    if user is None:
+        target = get_user_model().objects.by_login(username).first()
+        with transaction.atomic():
+            audit.record(Event.LOGIN_FAILURE, request=request, target=target, username=username, reason="invalid_credentials")
+        seconds = lockout_seconds(request, username)
+        if seconds is not None:
+            audit.record(Event.LOCKOUT, request=request, target=target, username=username)
+            raise LoginRefused(locked_message(seconds), "locked", retry_after=seconds)
+        raise LoginRefused(INVALID_CREDENTIALS, "invalid_credentials")
+    try:
+        confirm_login_allowed(user)
+    except LoginRefused as refused:
+        audit.record(Event.LOGIN_FAILURE, request=request, target=user, username=username, reason=refused.code)
+        raise
+    return user
+
+
+def confirmed_devices(user) -> list:
+    return list(devices_for_user(user, confirmed=True))
+
+
+def needs_second_factor(user) -> bool:
+    return bool(confirmed_devices(user))
+
+
+def otp_methods(user) -> list[str]:
+    """Names of the second factors ``user`` can answer with: totp, email, sms, backup."""
+    kinds = {TOTPDevice: "totp", EmailOTPDevice: "email", SMSOTPDevice: "sms", BackupCodeDevice: "backup"}
+    return sorted({kinds.get(type(device), "other") for device in confirmed_devices(user)})
+
+
+def otp_begin(user, method: str | None = None) -> str:
+    """
+    Start the second-factor step: send a code by e-mail or SMS when that is the way the
+    user answers (``method``, or the only way they have). Returns a message for the user.
+    """
+    devices = confirmed_devices(user)
+    side_channel = [d for d in devices if isinstance(d, (EmailOTPDevice, SMSOTPDevice))]
+    has_app = any(isinstance(d, TOTPDevice) for d in devices)
+    wanted = {"email": EmailOTPDevice, "sms": SMSOTPDevice}.get(method or "")
+    if wanted is not None:
+        side_channel = [d for d in side_channel if isinstance(d, wanted)]
+        if side_channel:
+            return side_channel[0].generate_challenge()
+    if side_channel and not has_app:
+        return side_channel[0].generate_challenge()
+    return "Enter the 6-digit code from your authenticator app, or one of your backup codes."
+
+
+def pending_token(user) -> str:
+    """A short-lived signed ticket saying the password step succeeded for ``user``."""
+    return signing.dumps({"uid": user.pk, "stamp": user.security_stamp()}, salt=_PENDING_SALT, compress=True)
+
+
+def pending_user(token: str):
+    """The user a pending ticket was issued to, or raise LoginRefused if it is bad or stale."""
+    try:
+        data = signing.loads(token or "", salt=_PENDING_SALT, max_age=settings.OTP_PENDING_LOGIN_SECONDS)
+    except signing.BadSignature:
+        raise LoginRefused("The sign-in has expired. Please enter your password again.", "otp_token_invalid")
+    user = get_user_model().objects.filter(pk=data.get("uid")).first()
+    if user is None or user.security_stamp() != data.get("stamp"):
+        raise LoginRefused("The sign-in has expired. Please enter your password again.", "otp_token_invalid")
+    return user
+
+
+def otp_verify(*, request, user, code: str):
+    """
+    Check ``code`` against every confirmed device of ``user`` and return the device that
+    accepted it. Codes are single-use (TOTP remembers the last time step, side-channel
+    and backup codes are deleted). A failure counts towards the lockout like a wrong password.
+    """
+    _refuse_if_locked(request, user.username, user)
+    confirm_login_allowed(user)
+    code = (code or "").strip()
+    throttled = False
+    if code and len(code) <= 32:
+        # django-otp: "Verifying OTP tokens should always take place inside a transaction".
+        with transaction.atomic():
+            for device in devices_for_user(user, confirmed=True, for_verify=True):
+                allowed, _ = device.verify_is_allowed()
+                if not allowed:
+                    throttled = True
+                    continue
+                if device.verify_token(code):
+                    return device
+    _count_failure(request, user.username)
+    with transaction.atomic():
+        audit.record(Event.OTP_FAILURE, request=request, target=user, username=user.username)
+    seconds = lockout_seconds(request, user.username)
+    if seconds is not None:
+        audit.record(Event.LOCKOUT, request=request, target=user, username=user.username)
+        raise LoginRefused(locked_message(seconds), "locked", retry_after=seconds)
+    if throttled:
+        raise LoginRefused("Too many wrong codes. Wait a few seconds and try again.", "otp_throttled", retry_after=2)
+    raise LoginRefused(INVALID_CODE, "invalid_otp")
+
+
+def login_complete(*, request, user, device=None, session: bool, method: str):
+    """
+    Finish a successful sign-in. With ``session`` the browser gets a session (marked
+    second-factor verified when ``device`` is given); otherwise (JWT) only the signal runs,
+    which resets the axes counter and updates ``last_login``.
+    """
+    http_request = _http_request(request)
+    if session:
+        login(http_request, user, backend="accounts.backends.UsernameOrEmailBackend")
+        if device is not None:
+            otp_login(http_request, device)
+    else:
+        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+    audit.record(Event.LOGIN_SUCCESS, request=request, actor=user, target=user, method=method, second_factor=bool(device))

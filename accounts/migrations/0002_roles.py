@@ -1,0 +1,22 @@
+"""Create the five role groups (DESIGN §4). Their permissions are kept in step with
+``accounts.roles`` by ``sync_role_permissions`` after every migrate."""
+
+from django.db import migrations
+
+ROLES = ["Viewer", "Uploader", "Editor", "Approver", "Admin"]
+
+
+def create_roles(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+def remove_roles(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
+
+    operations = [migrations.RunPython(create_roles, remove_roles)]

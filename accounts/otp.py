@@ -1,0 +1,131 @@
+"""
+Second factors: delivering codes, and enrolling or removing devices (django-otp).
+
+Codes are delivered here and nowhere else; they are never logged or audited.
+"""
+
+import secrets
+
+import segno
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django_otp import devices_for_user
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import audit
+from .models import AuditEvent, BackupCode, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice, code_digest
+from .sms import send_sms
+
+Event = AuditEvent.Event
+# Unambiguous alphabet for backup codes (no 0/o, 1/l/i).
+_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def deliver_email_code(device: EmailOTPDevice, code: str) -> None:
+    context = {"code": code, "minutes": settings.OTP_CODE_VALIDITY_SECONDS // 60, "site_name": settings.SITE_NAME}
+    send_mail(
+        subject=f"{settings.SITE_NAME}: your sign-in code",
+        message=render_to_string("accounts/email/otp_code.txt", context),
+        from_email=None,
+        recipient_list=[device.user.email],
+    )
+
+
+def deliver_sms_code(device: SMSOTPDevice, code: str) -> None:
+    minutes = settings.OTP_CODE_VALIDITY_SECONDS // 60
+    send_sms(device.number, f"{code} is your {settings.SITE_NAME} sign-in code. It expires in {minutes} minutes.")
+
+
+def totp_start(user) -> TOTPDevice:
+    """Create (or reuse) an unconfirmed authenticator-app device for ``user``."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def totp_qr_svg(device: TOTPDevice) -> str:
+    """The provisioning URI as an inline-safe SVG QR code (no data: URL, no script)."""
+    return segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#111827", light="#ffffff")
+
+
+def totp_secret_base32(device: TOTPDevice) -> str:
+    import base64
+
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+@transaction.atomic
+def totp_confirm(*, request, user, device: TOTPDevice, code: str) -> list[str] | None:
+    """
+    Confirm an authenticator app with a first code. Returns fresh backup codes when the
+    user had none (shown once), an empty list when they already had some, or None when
+    the code was wrong.
+    """
+    device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
+    if not device.verify_token((code or "").strip()):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    audit.record(Event.OTP_ENROL, request=request, target=user, method="totp")
+    if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
+        return []
+    return backup_codes_regenerate(request=request, user=user)
+
+
+@transaction.atomic
+def backup_codes_regenerate(*, request, user) -> list[str]:
+    """Replace the user's backup codes with ten new ones and return them (shown once)."""
+    device, _ = BackupCodeDevice.objects.get_or_create(user=user, defaults={"name": "Backup codes", "confirmed": True})
+    device.codes.all().delete()
+    codes = ["".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(settings.OTP_BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create(BackupCode(device=device, code_hash=code_digest(code)) for code in codes)
+    audit.record(Event.OTP_ENROL, request=request, target=user, method="backup", count=len(codes))
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+@transaction.atomic
+def email_device_add(*, request, user) -> EmailOTPDevice:
+    device, created = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "E-mail", "confirmed": True})
+    if created:
+        audit.record(Event.OTP_ENROL, request=request, target=user, method="email")
+    return device
+
+
+@transaction.atomic
+def sms_device_add(*, request, user, number: str) -> SMSOTPDevice:
+    device = SMSOTPDevice.objects.create(user=user, name="SMS", number=number, confirmed=True)
+    audit.record(Event.OTP_ENROL, request=request, target=user, method="sms")
+    return device
+
+
+@transaction.atomic
+def device_remove(*, request, user, persistent_id: str) -> bool:
+    """Remove one of ``user``'s own devices; refuses to remove the last one when 2FA is required."""
+    devices = [d for d in devices_for_user(user, confirmed=None) if not isinstance(d, BackupCodeDevice)]
+    target = next((d for d in devices if d.persistent_id == persistent_id), None)
+    if target is None:
+        return False
+    remaining = [d for d in devices if d.persistent_id != persistent_id and d.confirmed]
+    if user.otp_required and not remaining:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError("Your role requires two-factor sign-in: add another method before removing this one.")
+    target.delete()
+    if not remaining:
+        BackupCodeDevice.objects.filter(user=user).delete()
+    audit.record(Event.OTP_REMOVE, request=request, target=user, device=target.name)
+    return True
+
+
+@transaction.atomic
+def devices_reset(*, request, user) -> int:
+    """Admin action: remove every second-factor device of ``user``."""
+    count = 0
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+        count += 1
+    audit.record(Event.OTP_RESET, request=request, target=user, removed=count)
+    return count

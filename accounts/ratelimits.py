@@ -1,0 +1,44 @@
+"""
+Rate limits for the account endpoints, on the shared cache (django-ratelimit).
+
+Views call :func:`check` first thing; it raises :class:`RateLimited` with the seconds to
+wait. The DRF exception handler turns that into 429 + ``Retry-After`` JSON, and
+:class:`accounts.middleware.RateLimitMiddleware` into a 429 page for HTML views.
+Limits are per client address (see :mod:`accounts.network`) and per endpoint group, with
+the rates in ``settings.RATELIMITS``.
+"""
+
+from django.conf import settings
+from django_ratelimit import ALL
+from django_ratelimit.core import get_usage
+from django_ratelimit.exceptions import Ratelimited
+
+from .network import client_ip
+
+
+class RateLimited(Ratelimited):
+    """Too many requests; ``retry_after`` is the number of seconds to wait."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many requests. Try again in {retry_after} seconds.")
+        self.retry_after = max(1, int(retry_after))
+
+
+def _client_key(group, request):
+    return client_ip(getattr(request, "_request", request))
+
+
+def check(request, group: str, *, methods: tuple[str, ...] = ("POST",)) -> None:
+    """Count this request against ``group`` and raise RateLimited when over the limit."""
+    if request.method not in methods:
+        return
+    usage = get_usage(
+        getattr(request, "_request", request),
+        group=f"svl.{group}",
+        key=_client_key,
+        rate=settings.RATELIMITS[group],
+        method=ALL,
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise RateLimited(usage["time_left"])

@@ -1,0 +1,418 @@
+"""
+HTML pages for accounts. Each view validates a form, calls the shared sign-in policy
+(:mod:`accounts.authentication`) or a service, and renders; no rule lives here.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from . import authentication, otp, ratelimits, services
+from .authentication import LoginRefused
+from .forms import (
+    LoginForm,
+    OTPForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    PreferencesForm,
+    RegistrationForm,
+    SetPasswordForm,
+    SMSDeviceForm,
+)
+from .models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
+from .validators import normalise_mobile
+
+logger = logging.getLogger(__name__)
+_PENDING_SESSION_KEY = "accounts_otp_pending"
+_NEXT_SESSION_KEY = "accounts_login_next"
+
+
+def _safe_next(request, candidate: str | None) -> str:
+    """``candidate`` if it is a local URL, else the home page (no open redirects)."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _locked_response(request, refused: LoginRefused):
+    response = render(
+        request, "accounts/locked.html", {"message": refused.message, "retry_after": refused.retry_after}, status=429
+    )
+    response["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """
+    django-axes' lockout callable (``AXES_LOCKOUT_CALLABLE``): the same answer whichever
+    door was used — JSON 429 for the API, the locked page for browsers.
+    """
+    from django.http import JsonResponse
+
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    seconds = authentication.lockout_seconds(request, username) or int(settings.AXES_COOLOFF_TIME.total_seconds())
+    message = authentication.locked_message(seconds)
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message, "code": "locked"}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
+    return _locked_response(request, LoginRefused(message, "locked", retry_after=seconds))
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def login_view(request):
+    """Step one of sign-in: username or e-mail and password (also the admin's login)."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.user.is_authenticated and request.method == "GET":
+        return HttpResponseRedirect(_safe_next(request, next_url))
+    form = LoginForm(request.POST or None)
+    if request.method == "POST":
+        ratelimits.check(request, "login")
+        if form.is_valid():
+            try:
+                user = authentication.login_check(
+                    request=request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+                )
+            except LoginRefused as refused:
+                if refused.code == "locked":
+                    return _locked_response(request, refused)
+                form.add_error(None, refused.message)
+            else:
+                if authentication.needs_second_factor(user):
+                    request.session.cycle_key()
+                    request.session[_PENDING_SESSION_KEY] = authentication.pending_token(user)
+                    request.session[_NEXT_SESSION_KEY] = next_url
+                    message = authentication.otp_begin(user)
+                    messages.info(request, message)
+                    return redirect("accounts:login_otp")
+                authentication.login_complete(request=request, user=user, session=True, method="password")
+                return HttpResponseRedirect(_safe_next(request, next_url))
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+def _pending_login_user(request):
+    try:
+        return authentication.pending_user(request.session.get(_PENDING_SESSION_KEY, ""))
+    except LoginRefused as refused:
+        request.session.pop(_PENDING_SESSION_KEY, None)
+        messages.error(request, refused.message)
+        return None
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+def login_otp_view(request):
+    """Step two of sign-in: the second factor."""
+    user = _pending_login_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    form = OTPForm(request.POST or None)
+    if request.method == "POST":
+        ratelimits.check(request, "otp")
+        if form.is_valid():
+            try:
+                device = authentication.otp_verify(request=request, user=user, code=form.cleaned_data["code"])
+            except LoginRefused as refused:
+                if refused.code == "locked":
+                    request.session.pop(_PENDING_SESSION_KEY, None)
+                    return _locked_response(request, refused)
+                form.add_error("code", refused.message)
+            else:
+                next_url = request.session.get(_NEXT_SESSION_KEY, "")
+                authentication.login_complete(request=request, user=user, device=device, session=True, method="password+otp")
+                return HttpResponseRedirect(_safe_next(request, next_url))
+    return render(
+        request, "accounts/login_otp.html",
+        {"form": form, "methods": authentication.otp_methods(user), "message": ""},
+    )
+
+
+@require_POST
+@csrf_protect
+def login_otp_resend(request):
+    """Send a new e-mail or SMS code during step two."""
+    user = _pending_login_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    ratelimits.check(request, "otp")
+    messages.info(request, authentication.otp_begin(user, method=request.POST.get("method")))
+    return redirect("accounts:login_otp")
+
+
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        from . import audit
+
+        audit.record(AuditEvent.Event.LOGOUT, request=request, target=request.user)
+    logout(request)
+    messages.success(request, "You have signed out.")
+    return redirect("accounts:login")
+
+
+@sensitive_post_parameters("password1", "password2")
+@csrf_protect
+def register_view(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    if not settings.REGISTRATION_OPEN:
+        raise PermissionDenied("Self-registration is closed.")
+    form = RegistrationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        ratelimits.check(request, "register")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.user_register(
+                    request=request,
+                    username=data["username"],
+                    email=data["email"],
+                    password=data["password1"],
+                    full_name=data["full_name"],
+                    employee_id=data["employee_id"],
+                    mobile=data["mobile"],
+                    user_type=data["user_type"],
+                    id_document=data.get("id_document") or None,
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict") and "password" in error.error_dict:
+                    error.error_dict["password1"] = error.error_dict.pop("password")
+                form.add_service_errors(error)
+            else:
+                return redirect("accounts:register_done")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+def register_done_view(request):
+    return render(request, "accounts/register_done.html")
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@csrf_protect
+@login_required
+def password_change_view(request):
+    user = request.user
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST":
+        ratelimits.check(request, "password_change")
+        if form.is_valid():
+            try:
+                services.password_change(
+                    request=request, user=user,
+                    old_password=form.cleaned_data["old_password"], new_password=form.cleaned_data["new_password1"],
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict") and "new_password" in error.error_dict:
+                    error.error_dict["new_password1"] = error.error_dict.pop("new_password")
+                form.add_service_errors(error)
+            else:
+                messages.success(request, "Your password has been changed. Other sessions have been signed out.")
+                return redirect("accounts:profile")
+    return render(
+        request, "accounts/password_change.html",
+        {"form": form, "forced": user.must_change_password, "expired": user.password_expired},
+    )
+
+
+@csrf_protect
+def password_reset_view(request):
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST":
+        ratelimits.check(request, "password_reset")
+        if form.is_valid():
+            services.password_reset_request(request=request, email=form.cleaned_data["email"])
+            # The same answer whether or not the address belongs to an account.
+            return redirect("accounts:password_reset_done")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+def password_reset_done_view(request):
+    return render(request, "accounts/password_reset_sent.html")
+
+
+@sensitive_post_parameters("new_password1", "new_password2")
+@csrf_protect
+@never_cache
+def password_reset_confirm_view(request, uidb64, token):
+    validlink = services.password_reset_user(uidb64=uidb64, token=token) is not None
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and validlink:
+        ratelimits.check(request, "password_reset")
+        if form.is_valid():
+            try:
+                services.password_reset_confirm(
+                    request=request, uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password1"]
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict") and "new_password" in error.error_dict:
+                    error.error_dict["new_password1"] = error.error_dict.pop("new_password")
+                form.add_service_errors(error)
+            else:
+                messages.success(request, "Your password has been reset. You can sign in now.")
+                return redirect("accounts:login")
+    return render(request, "accounts/password_reset_confirm.html", {"form": form, "validlink": validlink})
+
+
+def _device_kind(device) -> str:
+    return {TOTPDevice: "totp", EmailOTPDevice: "email", SMSOTPDevice: "sms", BackupCodeDevice: "backup"}.get(
+        type(device), "other"
+    )
+
+
+def _device_rows(user) -> list[dict]:
+    return [
+        {"name": d.name, "kind": _device_kind(d), "persistent_id": d.persistent_id, "confirmed": d.confirmed}
+        for d in devices_for_user(user, confirmed=True)
+        if not isinstance(d, BackupCodeDevice)
+    ]
+
+
+@login_required
+def profile_view(request):
+    return render(
+        request, "accounts/profile.html",
+        {"user": request.user, "roles": request.user.roles, "devices": _device_rows(request.user)},
+    )
+
+
+@login_required
+def settings_view(request):
+    user = request.user
+    form = PreferencesForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        try:
+            services.profile_update(request=request, user=user, **changes)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Your settings have been saved.")
+            return redirect("accounts:settings")
+    return render(request, "accounts/settings.html", {"form": form})
+
+
+@login_required
+def security_view(request, backup_codes=None):
+    user = request.user
+    backup = BackupCodeDevice.objects.filter(user=user).first()
+    devices = _device_rows(user)
+    return render(
+        request, "accounts/security.html",
+        {
+            "devices": devices,
+            "otp_required": user.otp_required,
+            "has_totp": any(d["kind"] == "totp" for d in devices),
+            "has_email": any(d["kind"] == "email" for d in devices),
+            "backup_remaining": backup.codes.count() if backup else None,
+            "backup_codes": backup_codes or [],
+            "sms_available": True,
+        },
+    )
+
+
+def _mark_verified(request, device) -> None:
+    """A user who just proved a new device is second-factor verified in this session."""
+    if not request.user.is_verified():
+        otp_login(request, device)
+
+
+@sensitive_post_parameters("code")
+@login_required
+def totp_setup_view(request):
+    user = request.user
+    device = otp.totp_start(user)
+    form = OTPForm(request.POST or None)
+    form.fields["code"].help_text = "The 6-digit code your app shows now."
+    if request.method == "POST":
+        ratelimits.check(request, "otp")
+        if form.is_valid():
+            codes = otp.totp_confirm(request=request, user=user, device=device, code=form.cleaned_data["code"])
+            if codes is None:
+                form.add_error("code", "That code is not right. Check the time on your phone and try again.")
+            else:
+                device.refresh_from_db()
+                _mark_verified(request, device)
+                messages.success(request, "Your authenticator app is set up.")
+                return security_view(request, backup_codes=codes)
+    return render(
+        request, "accounts/totp_setup.html",
+        {"qr_svg": otp.totp_qr_svg(device), "secret": otp.totp_secret_base32(device), "form": form},
+    )
+
+
+@require_POST
+@login_required
+def email_otp_enable_view(request):
+    device = otp.email_device_add(request=request, user=request.user)
+    _mark_verified(request, device)
+    codes = None
+    if not BackupCodeDevice.objects.filter(user=request.user).exists():
+        codes = otp.backup_codes_regenerate(request=request, user=request.user)
+    messages.success(request, f"Sign-in codes will be sent to {request.user.email}.")
+    return security_view(request, backup_codes=codes)
+
+
+@login_required
+def sms_setup_view(request):
+    form = SMSDeviceForm(request.POST or None, initial={"number": request.user.mobile or ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            number = normalise_mobile(form.cleaned_data["number"])
+        except ValidationError as error:
+            form.add_error("number", error)
+        else:
+            device = otp.sms_device_add(request=request, user=request.user, number=number)
+            _mark_verified(request, device)
+            messages.success(request, "Sign-in codes can now be sent by SMS.")
+            return redirect("accounts:security")
+    return render(request, "accounts/sms_setup.html", {"form": form})
+
+
+@require_POST
+@login_required
+def backup_codes_view(request):
+    if not authentication.needs_second_factor(request.user):
+        messages.error(request, "Set up an authenticator app or e-mail codes first.")
+        return redirect("accounts:security")
+    codes = otp.backup_codes_regenerate(request=request, user=request.user)
+    messages.success(request, "New backup codes created. The old ones no longer work.")
+    return security_view(request, backup_codes=codes)
+
+
+@require_POST
+@login_required
+def device_remove_view(request):
+    try:
+        removed = otp.device_remove(request=request, user=request.user, persistent_id=request.POST.get("device", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if removed:
+            messages.success(request, "The sign-in method was removed.")
+        else:
+            messages.error(request, "That sign-in method was not found.")
+    return redirect("accounts:security")
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "errors/403_csrf.html", status=403)

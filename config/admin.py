@@ -1,0 +1,43 @@
+"""
+Django admin site: entered through the site's own sign-in (so lockout, rate limits and
+two-factor apply identically), open to the Editor, Approver and Admin roles, each of whom
+sees only what their permissions allow.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from accounts import roles
+
+
+class LibraryAdminSite(admin.AdminSite):
+    site_header = "Surgical Video Library administration"
+    site_title = "Video Library admin"
+    index_title = "Administration"
+
+    def has_permission(self, request):
+        user = request.user
+        if not (user.is_active and user.is_authenticated):
+            return False
+        if not (user.is_superuser or user.has_role(*roles.ADMIN_SITE_ROLES)):
+            return False
+        # Staff must have passed the second factor in this session (OTP_REQUIRED_ROLES).
+        return not user.otp_required or user.is_verified()
+
+    def login(self, request, extra_context=None):
+        next_url = request.GET.get("next") or reverse("admin:index")
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
+
+    def logout(self, request, extra_context=None):
+        from accounts.views import logout_view
+
+        if request.method != "POST":
+            return redirect("admin:index")
+        return logout_view(request)
+
+
+class LibraryAdminConfig(AdminConfig):
+    default_site = "config.admin.LibraryAdminSite"

@@ -1,0 +1,52 @@
+"""
+API-wide plumbing: one exception handler so every error is ``{"detail": ...}`` (plus
+field errors), services' Django exceptions become 400/403, and rate limits and lockouts
+become 429 with ``Retry-After``.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.authentication import LoginRefused
+from accounts.ratelimits import RateLimited
+
+# LoginRefused codes → HTTP status.
+_LOGIN_STATUS = {
+    "locked": status.HTTP_429_TOO_MANY_REQUESTS,
+    "otp_throttled": status.HTTP_429_TOO_MANY_REQUESTS,
+    "invalid_credentials": status.HTTP_401_UNAUTHORIZED,
+    "invalid_otp": status.HTTP_401_UNAUTHORIZED,
+    "otp_token_invalid": status.HTTP_401_UNAUTHORIZED,
+}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, LoginRefused):
+        response = Response(
+            {"detail": exc.message, "code": exc.code},
+            status=_LOGIN_STATUS.get(exc.code, status.HTTP_403_FORBIDDEN),
+        )
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, RateLimited):
+        exc = exceptions.Throttled(wait=exc.retry_after, detail=f"Too many requests. Try again in {exc.retry_after} seconds.")
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(detail=str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, list):
+        response.data = {"detail": " ".join(str(item) for item in data)}
+    elif isinstance(data, dict) and "detail" not in data:
+        non_field = data.pop("non_field_errors", None)
+        response.data = {"detail": " ".join(non_field) if non_field else "Invalid input.", **data}
+    return response

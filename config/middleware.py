@@ -1,0 +1,67 @@
+"""Project-wide middleware: request ids with an access log, and Permissions-Policy."""
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+
+from .logging import request_id_var, user_id_var
+
+access_log = logging.getLogger("svl.access")
+
+# A client-supplied id is kept only if it looks like one (no log injection).
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+class RequestIdMiddleware:
+    """
+    Gives every request an id (``request.id``, ``X-Request-ID`` on the response, and every
+    log line written while handling it), then writes one access-log line when it finishes.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_token = request_id_var.set(request.id)
+        user_token = user_id_var.set(None)
+        started = time.monotonic()
+        response = None
+        try:
+            response = self.get_response(request)
+            return response
+        finally:
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else None
+            if response is not None:
+                response["X-Request-ID"] = request.id
+            access_log.info(
+                "%s %s",
+                request.method,
+                request.path,
+                extra={
+                    "user_id": user_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code if response is not None else 500,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
+            request_id_var.reset(request_token)
+            user_id_var.reset(user_token)
+
+
+class PermissionsPolicyMiddleware:
+    """Sets ``Permissions-Policy`` (fullscreen allowed for our own player, sensors off)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

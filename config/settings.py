@@ -1,0 +1,469 @@
+"""
+Settings for the Surgical Video Library: one module, driven by the environment.
+
+Every value can be set by an environment variable (or a line in ``.env``); the README's
+configuration table lists them all with their defaults. With no environment at all the
+project runs on SQLite (WAL), the database cache and the django-q2 ORM broker.
+
+Modes (``DJANGO_ENV``):
+- ``development``: ``make run`` sets ``DEBUG=True``; insecure cookies, console e-mail.
+- ``test``: chosen automatically under pytest; fast hashing, synchronous jobs.
+- ``production``: the default whenever ``DEBUG`` is off outside tests; secure cookies,
+  HSTS, and ``manage.py check --deploy`` passes once the documented variables are set.
+"""
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# Values already in the process environment win over .env (read_env uses setdefault).
+environ.Env.read_env(BASE_DIR / ".env")
+
+TESTING = "pytest" in sys.modules
+DEBUG = env.bool("DEBUG", default=False) and not TESTING
+DJANGO_ENV = env.str(
+    "DJANGO_ENV", default="test" if TESTING else ("development" if DEBUG else "production")
+)
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured("DJANGO_ENV must be development, test or production")
+PRODUCTION = DJANGO_ENV == "production"
+
+# --------------------------------------------------------------------------------------
+# Core
+# --------------------------------------------------------------------------------------
+_DEV_SECRET = "dev-insecure-key-only-for-development-and-tests-0123456789abcdef"
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _DEV_SECRET)
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. In production put a long random value in the environment "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))'); "
+        "for development run `make run`, which writes a .env for you."
+    )
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_NAME = env.str("SITE_NAME", default="Surgical Video Library")
+# Absolute base URL used in e-mails (password reset, approval notices).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "config.admin.LibraryAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "django_q",
+    "tailwind",
+    "theme",
+    "accounts",
+    "videos",
+    "library",
+]
+
+MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AccountStateMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.RateLimitMiddleware",
+    # Axes must be last (axes.W003).
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --------------------------------------------------------------------------------------
+# Database and cache
+# --------------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while the worker writes; IMMEDIATE transactions avoid
+    # "database is locked" upgrades (https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes).
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# django-axes writes its failure rows inside the request; ATOMIC_REQUESTS would roll them
+# back when the request fails (axes docs, "Disabling atomic requests"). Services are atomic.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "svl",
+        }
+    }
+elif TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+
+# --------------------------------------------------------------------------------------
+# Authentication, passwords, sessions
+# --------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses locked-out clients before any password is checked (axes.W004 wants it first).
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.UsernameOrEmailBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.ComplexityValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "accounts.validators.PasswordHistoryValidator", "OPTIONS": {"history": 5}},
+]
+PASSWORD_HASHERS = (
+    # Tests hash thousands of passwords; the production hasher is Django's default.
+    ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if TESTING
+    else [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.ScryptPasswordHasher",
+    ]
+)
+# Days before a password must be changed; 0 turns expiry off (seed: 90 days).
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+
+# --------------------------------------------------------------------------------------
+# Lockout: django-axes (https://django-axes.readthedocs.io/en/latest/4_configuration.html)
+# --------------------------------------------------------------------------------------
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# Seed policy: 24 h. A timedelta, so the lock ends by itself (axes' default is "forever").
+AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=24))
+# Username + client address by default, so a stranger cannot lock a colleague out of every
+# workstation; AXES_LOCKOUT_BY=username locks the account everywhere.
+AXES_LOCKOUT_PARAMETERS = (
+    ["username"] if env.str("AXES_LOCKOUT_BY", default="username_ip") == "username" else [["username", "ip_address"]]
+)
+AXES_RESET_ON_SUCCESS = True
+# A fixed cool-off, so Retry-After can tell the truth.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "otp", "code", "token", "otp_token"]
+AXES_VERBOSE = False
+
+# --------------------------------------------------------------------------------------
+# Client address and rate limits
+# --------------------------------------------------------------------------------------
+# How many reverse proxies (nginx, load balancer) sit in front of Django. 0 = trust only
+# REMOTE_ADDR, so a client-sent X-Forwarded-For is ignored (seed flaw H2).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Optional allow-list of proxy addresses; X-Forwarded-For is read only from these peers.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
+# Limits per client address; the seed's numbers where it had them (seed-inventory §5.5).
+RATELIMITS = {
+    "login": env.str("RATELIMIT_LOGIN", default="20/5m"),
+    "otp": env.str("RATELIMIT_OTP", default="10/5m"),
+    "register": env.str("RATELIMIT_REGISTER", default="10/5m"),
+    "password_reset": env.str("RATELIMIT_PASSWORD_RESET", default="5/15m"),
+    "password_change": env.str("RATELIMIT_PASSWORD_CHANGE", default="5/15m"),
+    "token_refresh": env.str("RATELIMIT_TOKEN_REFRESH", default="30/5m"),
+}
+# The database cache and LocMem do not increment atomically (django_ratelimit.E003). With a
+# single process (make run) that is harmless; set REDIS_URL for several web processes.
+SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else ["django_ratelimit.E003", "django_ratelimit.W001"]
+if REDIS_URL:
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")  # Django's own RedisCache is fine.
+
+# --------------------------------------------------------------------------------------
+# Two-factor (django-otp)
+# --------------------------------------------------------------------------------------
+OTP_TOTP_ISSUER = SITE_NAME
+OTP_TOTP_THROTTLE_FACTOR = 1
+# Roles that must have a second factor before they can use the site or the API.
+OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=["Admin", "Approver", "Editor", "superuser"])
+OTP_CODE_VALIDITY_SECONDS = env.int("OTP_CODE_VALIDITY_SECONDS", default=300)
+OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=30)
+OTP_BACKUP_CODE_COUNT = 10
+# Seconds a password-verified login may wait for its second factor.
+OTP_PENDING_LOGIN_SECONDS = 300
+# SMS gateway: "console" logs that a message was sent (never its text); "http" posts JSON
+# {"mobile", "message"} with a Bearer token, like the seed's gateway.
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+SMS_API_URL = env.str("SMS_API_URL", default="")
+SMS_API_TOKEN = env.str("SMS_API_TOKEN", default="")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10)
+
+# --------------------------------------------------------------------------------------
+# Registration and identity documents
+# --------------------------------------------------------------------------------------
+REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
+ID_DOCUMENT_MAX_BYTES = env.int("ID_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
+
+# --------------------------------------------------------------------------------------
+# REST API
+# --------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.JWTAuthentication",
+        "accounts.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 24,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    # A separate key lets operators revoke every token without logging out web sessions.
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} API",
+    "DESCRIPTION": "Versioned REST API. Authenticate with a JWT (POST /api/v1/auth/token/) or a session.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# CORS is off unless origins are listed; credentials then go only to those exact origins.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+if any(origin.strip() == "*" for origin in CORS_ALLOWED_ORIGINS):
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS must list exact origins, not '*'.")
+CORS_ALLOW_CREDENTIALS = bool(CORS_ALLOWED_ORIGINS)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Upload-Offset", "Location", "Upload-Length"]
+
+# --------------------------------------------------------------------------------------
+# Background jobs: django-q2 (https://django-q2.readthedocs.io/en/master/configure.html)
+# --------------------------------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "svl",
+    "workers": env.int("Q_WORKERS", default=2),
+    # Longest job (a multi-hour transcode) must finish inside timeout, and retry must exceed
+    # timeout or the job runs twice (django-q2 docs, "retry").
+    "timeout": env.int("Q_TIMEOUT", default=6 * 3600),
+    "retry": env.int("Q_TIMEOUT", default=6 * 3600) + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "recycle": 50,
+    "save_limit": 250,
+    "queue_limit": 4,
+    "catch_up": False,
+    "label": "Jobs",
+    "sync": TESTING,
+}
+if REDIS_URL and env.bool("Q_USE_REDIS", default=False):
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --------------------------------------------------------------------------------------
+# Static files, media, front end
+# --------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Nothing under MEDIA_ROOT is ever served directly (DESIGN §6.3); views check access first.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media-is-never-served-directly/"
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+TAILWIND_APP_NAME = "theme"
+NPM_BIN_PATH = env.str("NPM_BIN_PATH", default="npm")
+
+# --------------------------------------------------------------------------------------
+# E-mail
+# --------------------------------------------------------------------------------------
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+globals().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Surgical Video Library <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --------------------------------------------------------------------------------------
+# Legal pages
+# --------------------------------------------------------------------------------------
+TERMS_EFFECTIVE_DATE = env.str("TERMS_EFFECTIVE_DATE", default="2026-11-01")
+PRIVACY_EFFECTIVE_DATE = env.str("PRIVACY_EFFECTIVE_DATE", default="2026-11-01")
+ORGANISATION_NAME = env.str("ORGANISATION_NAME", default="the hospital")
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="it-support@localhost")
+
+# --------------------------------------------------------------------------------------
+# Security headers (https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security)
+# --------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = (
+    "fullscreen=(self), camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "autoplay=(self), picture-in-picture=(self)"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # No 'unsafe-inline' for scripts: every script is a file under /static/.
+        "script-src": ["'self'"],
+        # Tailwind output is a file; no inline styles are needed either.
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        # hls.js feeds MediaSource through blob: URLs (the seed broke playback without it).
+        "media-src": ["'self'", "blob:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "manifest-src": ["'self'"],
+    }
+}
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # TLS ends at nginx; trust its scheme header only when a proxy is configured.
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS.append("security.W021")  # preload is an opt-in commitment
+
+# --------------------------------------------------------------------------------------
+# Logging: JSON lines on stdout with the request id (config/logging.py)
+# --------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "config.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our access log replaces Django's and runserver's request lines.
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        "django_q": {"level": env.str("Q_LOG_LEVEL", default="INFO")},
+    },
+}
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
