@@ -12,6 +12,8 @@ Modes (``DJANGO_ENV``):
   HSTS, and ``manage.py check --deploy`` passes once the documented variables are set.
 """
 
+import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -38,7 +40,7 @@ PRODUCTION = DJANGO_ENV == "production"
 # Core
 # --------------------------------------------------------------------------------------
 _DEV_SECRET = "dev-insecure-key-only-for-development-and-tests-0123456789abcdef"
-SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else _DEV_SECRET)
+SECRET_KEY = env.str("SECRET_KEY", default="") or ("" if PRODUCTION else _DEV_SECRET)
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. In production put a long random value in the environment "
@@ -139,6 +141,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and TESTING:
+    # One Redis database per pytest-xdist worker, so clearing the cache between tests
+    # (rate-limit counters) never touches another worker's keys.
+    _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    REDIS_URL = re.sub(r"/(\d+)$", lambda m: f"/{int(m.group(1)) + _worker}", REDIS_URL)
 if REDIS_URL:
     CACHES = {
         "default": {

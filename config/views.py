@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 
@@ -28,13 +29,23 @@ def _legal_context(effective: str) -> dict:
     }
 
 
+def _api_error(request, status: int, detail: str):
+    return JsonResponse({"detail": detail, "request_id": getattr(request, "id", None)}, status=status)
+
+
 def error_403(request, exception=None):
+    if request.path.startswith("/api/"):
+        return _api_error(request, 403, "You do not have permission to perform this action.")
     return render(request, "errors/403.html", {"message": str(exception or "")}, status=403)
 
 
 def error_404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return _api_error(request, 404, "Not found.")
     return render(request, "errors/404.html", status=404)
 
 
 def error_500(request):
-    return render(request, "errors/500.html", status=500)
+    if request.path.startswith("/api/"):
+        return _api_error(request, 500, "Internal server error. Quote the request id to an administrator.")
+    return render(request, "errors/500.html", {"request_id": getattr(request, "id", None)}, status=500)

@@ -24,7 +24,8 @@ def enforce_account_state(request, user, *, otp_verified: bool) -> None:
     """
     user_id_var.set(user.pk)
     view = (getattr(request, "parser_context", None) or {}).get("view")
-    if getattr(view, "allow_restricted_account", False):
+    allowed = getattr(view, "allow_restricted_account", False)
+    if allowed is True or (allowed and request.method in allowed):
         return
     if user.needs_password_change:
         raise AccountRestricted(

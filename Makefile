@@ -1,0 +1,72 @@
+# The two commands: `make run` (set up everything, then serve the site with its worker)
+# and `make test` (the same setup, then the whole test suite). Both are safe to repeat:
+# each step runs only when its inputs changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .make
+NPM_DIR := theme/static_src
+CSS := theme/static/css/dist/styles.css
+CSS_SOURCES := $(shell find templates static/js accounts config videos library -type f \( -name '*.html' -o -name '*.js' -o -name '*.py' \) 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: run test serve setup system-deps python-deps node-deps css migrate lint fmt clean help
+
+help:
+	@echo "make run    - install what is missing, migrate, create the first admin, serve on $(HOST):$(PORT)"
+	@echo "make test   - the same setup, then the test suite (PYTEST_ARGS=... to pass options)"
+	@echo "make serve  - production-style: collectstatic, gunicorn (deploy/gunicorn.conf.py) + worker"
+	@echo "make lint   - ruff"
+
+setup: system-deps python-deps node-deps css .env
+
+system-deps:
+	@scripts/system-deps.sh
+
+python-deps: $(STAMPS)/python
+$(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+node-deps: $(STAMPS)/node
+$(STAMPS)/node: $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+css: $(CSS)
+$(CSS): $(STAMPS)/node $(NPM_DIR)/src/styles.css $(CSS_SOURCES)
+	cd $(NPM_DIR) && npm run --silent build
+	@touch $@
+
+.env:
+	$(PYTHON) scripts/dotenv.py .env
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+run: migrate
+	$(PY) manage.py ensure_admin
+	HOST=$(HOST) PORT=$(PORT) scripts/run-dev.sh
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+serve: migrate
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py ensure_admin
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
+
+lint: python-deps
+	$(VENV)/bin/ruff check .
+
+fmt: python-deps
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(STAMPS) $(VENV) $(NPM_DIR)/node_modules theme/static/css/dist staticfiles
