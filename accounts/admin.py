@@ -34,15 +34,28 @@ class PendingRegistration(User):
 
 class UserChangeForm(forms.ModelForm):
     roles = forms.MultipleChoiceField(
-        choices=[(role, role) for role in roles.ROLES], required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(role, role) for role in roles.ROLES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Each role includes the rights of the roles above it. Changing roles signs the user out of the API.",
     )
 
     class Meta:
         model = User
         fields = [
-            "username", "email", "full_name", "employee_id", "mobile", "user_type", "is_active",
-            "is_superuser", "must_change_password", "theme", "autoplay_next", "default_quality", "default_speed",
+            "username",
+            "email",
+            "full_name",
+            "employee_id",
+            "mobile",
+            "user_type",
+            "is_active",
+            "is_superuser",
+            "must_change_password",
+            "theme",
+            "autoplay_next",
+            "default_quality",
+            "default_speed",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -73,7 +86,9 @@ def _run(modeladmin, request, queryset, action, success: str):
             action(user)
             done += 1
         except (ValidationError, PermissionDenied) as error:
-            modeladmin.message_user(request, f"{user}: {' '.join(getattr(error, 'messages', [str(error)]))}", messages.ERROR)
+            modeladmin.message_user(
+                request, f"{user}: {' '.join(getattr(error, 'messages', [str(error)]))}", messages.ERROR
+            )
     if done:
         modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
 
@@ -83,26 +98,65 @@ class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = [
-        "username", "full_name", "email", "role_list", "approval_status", "is_active", "locked", "last_login",
+        "username",
+        "full_name",
+        "email",
+        "role_list",
+        "approval_status",
+        "is_active",
+        "locked",
+        "last_login",
     ]
     list_filter = ["approval_status", "is_active", "is_superuser", "groups", "user_type"]
     search_fields = ["username", "email", "full_name", "employee_id", "mobile"]
     ordering = ["username"]
     readonly_fields = [
-        "last_login", "date_joined", "password_changed_at", "approval_status", "approved_at", "approved_by",
-        "locked_until", "id_document_link", "failed_attempts",
+        "last_login",
+        "date_joined",
+        "password_changed_at",
+        "approval_status",
+        "approved_at",
+        "approved_by",
+        "locked_until",
+        "id_document_link",
+        "failed_attempts",
     ]
     fieldsets = [
         (None, {"fields": ["username", "email", "full_name", "employee_id", "mobile", "user_type"]}),
-        ("Access", {"fields": ["is_active", "roles", "is_superuser", "must_change_password", "locked_until", "failed_attempts"]}),
+        (
+            "Access",
+            {
+                "fields": [
+                    "is_active",
+                    "roles",
+                    "is_superuser",
+                    "must_change_password",
+                    "locked_until",
+                    "failed_attempts",
+                ]
+            },
+        ),
         ("Registration", {"fields": ["approval_status", "approved_at", "approved_by", "id_document_link"]}),
-        ("Player preferences", {"classes": ["collapse"], "fields": ["theme", "autoplay_next", "default_quality", "default_speed"]}),
+        (
+            "Player preferences",
+            {"classes": ["collapse"], "fields": ["theme", "autoplay_next", "default_quality", "default_speed"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined", "password_changed_at"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "email", "full_name", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "email", "full_name", "password1", "password2"]})
+    ]
     actions = [
-        "approve", "reject", "activate", "deactivate", "lock", "unlock", "reset_two_factor",
-        "force_password_change", "set_temporary_password", "revoke_tokens",
+        "approve",
+        "reject",
+        "activate",
+        "deactivate",
+        "lock",
+        "unlock",
+        "reset_two_factor",
+        "force_password_change",
+        "set_temporary_password",
+        "revoke_tokens",
     ]
 
     def get_queryset(self, request):
@@ -141,7 +195,11 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/id-document/", self.admin_site.admin_view(self.id_document_view), name="accounts_user_id_document"),
+            path(
+                "<int:pk>/id-document/",
+                self.admin_site.admin_view(self.id_document_view),
+                name="accounts_user_id_document",
+            ),
             *super().get_urls(),
         ]
 
@@ -173,48 +231,91 @@ class UserAdmin(DjangoUserAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if "roles" in form.cleaned_data and request.user.has_perm("accounts.change_user"):
-            services.user_set_roles(request=request, actor=request.user, user=form.instance, role_names=form.cleaned_data["roles"])
+            services.user_set_roles(
+                request=request, actor=request.user, user=form.instance, role_names=form.cleaned_data["roles"]
+            )
 
     @admin.action(description="Approve selected registrations", permissions=["approve"])
     def approve(self, request, queryset):
-        _run(self, request, queryset.filter(approval_status=User.Approval.PENDING),
-             lambda u: services.user_approve(request=request, actor=request.user, user=u), "{count} account(s) approved.")
+        _run(
+            self,
+            request,
+            queryset.filter(approval_status=User.Approval.PENDING),
+            lambda u: services.user_approve(request=request, actor=request.user, user=u),
+            "{count} account(s) approved.",
+        )
 
     @admin.action(description="Reject selected registrations", permissions=["approve"])
     def reject(self, request, queryset):
-        _run(self, request, queryset.filter(approval_status=User.Approval.PENDING),
-             lambda u: services.user_reject(request=request, actor=request.user, user=u, reason="Rejected by an administrator."),
-             "{count} registration(s) rejected.")
+        _run(
+            self,
+            request,
+            queryset.filter(approval_status=User.Approval.PENDING),
+            lambda u: services.user_reject(
+                request=request, actor=request.user, user=u, reason="Rejected by an administrator."
+            ),
+            "{count} registration(s) rejected.",
+        )
 
     @admin.action(description="Activate selected accounts", permissions=["change"])
     def activate(self, request, queryset):
-        _run(self, request, queryset, lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=True),
-             "{count} account(s) activated.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=True),
+            "{count} account(s) activated.",
+        )
 
     @admin.action(description="Deactivate selected accounts", permissions=["change"])
     def deactivate(self, request, queryset):
-        _run(self, request, queryset, lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=False),
-             "{count} account(s) deactivated.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=False),
+            "{count} account(s) deactivated.",
+        )
 
     @admin.action(description="Lock selected accounts for 24 hours", permissions=["security"])
     def lock(self, request, queryset):
-        _run(self, request, queryset.exclude(pk=request.user.pk),
-             lambda u: services.user_lock(request=request, actor=request.user, user=u), "{count} account(s) locked.")
+        _run(
+            self,
+            request,
+            queryset.exclude(pk=request.user.pk),
+            lambda u: services.user_lock(request=request, actor=request.user, user=u),
+            "{count} account(s) locked.",
+        )
 
     @admin.action(description="Unlock selected accounts (clears failed sign-ins)", permissions=["security"])
     def unlock(self, request, queryset):
-        _run(self, request, queryset, lambda u: services.user_unlock(request=request, actor=request.user, user=u),
-             "{count} account(s) unlocked.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda u: services.user_unlock(request=request, actor=request.user, user=u),
+            "{count} account(s) unlocked.",
+        )
 
     @admin.action(description="Reset two-factor devices", permissions=["security"])
     def reset_two_factor(self, request, queryset):
-        _run(self, request, queryset, lambda u: otp.devices_reset(request=request, user=u),
-             "Two-factor devices removed for {count} account(s).")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda u: otp.devices_reset(request=request, user=u),
+            "Two-factor devices removed for {count} account(s).",
+        )
 
     @admin.action(description="Require a new password at next sign-in", permissions=["security"])
     def force_password_change(self, request, queryset):
-        _run(self, request, queryset, lambda u: services.password_force_change(request=request, actor=request.user, user=u),
-             "{count} account(s) must change their password.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda u: services.password_force_change(request=request, actor=request.user, user=u),
+            "{count} account(s) must change their password.",
+        )
 
     @admin.action(description="Set a temporary password (shown once)", permissions=["security"])
     def set_temporary_password(self, request, queryset):
@@ -323,11 +424,19 @@ class AuditEventAdmin(admin.ModelAdmin):
         def rows():
             yield writer.writerow(header)
             for event in queryset.select_related("actor", "target_user").iterator(chunk_size=2000):
-                yield writer.writerow([
-                    event.created_at.isoformat(), event.event,
-                    event.actor.username if event.actor else "", event.target_user.username if event.target_user else "",
-                    event.username, event.ip_address or "", event.user_agent, event.request_id, event.detail,
-                ])
+                yield writer.writerow(
+                    [
+                        event.created_at.isoformat(),
+                        event.event,
+                        event.actor.username if event.actor else "",
+                        event.target_user.username if event.target_user else "",
+                        event.username,
+                        event.ip_address or "",
+                        event.user_agent,
+                        event.request_id,
+                        event.detail,
+                    ]
+                )
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

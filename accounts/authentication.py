@@ -90,9 +90,7 @@ def _refuse_if_locked(request, username: str, user=None) -> None:
 
 def _count_failure(request, username: str) -> None:
     """Tell axes (and any other listener) that a sign-in step failed."""
-    user_login_failed.send(
-        sender=__name__, credentials={"username": username}, request=_http_request(request)
-    )
+    user_login_failed.send(sender=__name__, credentials={"username": username}, request=_http_request(request))
 
 
 def confirm_login_allowed(user) -> None:
@@ -123,7 +121,9 @@ def login_check(*, request, username: str, password: str):
     if user is None:
         target = get_user_model().objects.by_login(username).first()
         with transaction.atomic():
-            audit.record(Event.LOGIN_FAILURE, request=request, target=target, username=username, reason="invalid_credentials")
+            audit.record(
+                Event.LOGIN_FAILURE, request=request, target=target, username=username, reason="invalid_credentials"
+            )
         seconds = lockout_seconds(request, username)
         if seconds is not None:
             audit.record(Event.LOCKOUT, request=request, target=target, username=username)
@@ -179,7 +179,7 @@ def pending_user(token: str):
     try:
         data = signing.loads(token or "", salt=_PENDING_SALT, max_age=settings.OTP_PENDING_LOGIN_SECONDS)
     except signing.BadSignature:
-        raise LoginRefused("The sign-in has expired. Please enter your password again.", "otp_token_invalid")
+        raise LoginRefused("The sign-in has expired. Please enter your password again.", "otp_token_invalid") from None
     user = get_user_model().objects.filter(pk=data.get("uid")).first()
     if user is None or user.security_stamp() != data.get("stamp"):
         raise LoginRefused("The sign-in has expired. Please enter your password again.", "otp_token_invalid")
@@ -231,4 +231,6 @@ def login_complete(*, request, user, device=None, session: bool, method: str):
             otp_login(http_request, device)
     else:
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-    audit.record(Event.LOGIN_SUCCESS, request=request, actor=user, target=user, method=method, second_factor=bool(device))
+    audit.record(
+        Event.LOGIN_SUCCESS, request=request, actor=user, target=user, method=method, second_factor=bool(device)
+    )

@@ -55,7 +55,8 @@ class StyledModelForm(StyledForm, forms.ModelForm):
 
 class LoginForm(StyledForm):
     username = forms.CharField(
-        label="Username or e-mail", max_length=254,
+        label="Username or e-mail",
+        max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}),
     )
     password = forms.CharField(
@@ -65,7 +66,8 @@ class LoginForm(StyledForm):
 
 class OTPForm(StyledForm):
     code = forms.CharField(
-        label="Verification code", max_length=32,
+        label="Verification code",
+        max_length=32,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True, "autocapitalize": "none"}
         ),
@@ -84,7 +86,8 @@ class NewPasswordMixin:
 
 def _new_password_field(label: str) -> forms.CharField:
     return forms.CharField(
-        label=label, strip=False,
+        label=label,
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "data-password-strength": ""}),
         help_text=password_validation.password_validators_help_text_html() if label == "New password" else "",
     )
@@ -113,14 +116,17 @@ class PasswordResetForm(StyledForm):
 
 class RegistrationForm(StyledForm):
     username = forms.CharField(
-        max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
         help_text="Letters, digits and @ . + - _ only.",
     )
     email = forms.EmailField(label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     full_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     employee_id = forms.CharField(label="Employee ID", max_length=30, required=False, help_text="If you have one.")
     mobile = forms.CharField(
-        max_length=20, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
         help_text="Optional; used for SMS sign-in codes. International format, e.g. +919812345678.",
     )
     user_type = forms.ChoiceField(label="I am", choices=User.UserType.choices, initial=User.UserType.EMPLOYEE)
@@ -129,7 +135,8 @@ class RegistrationForm(StyledForm):
         label="Repeat the password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     id_document = forms.FileField(
-        label="ID document", required=False,
+        label="ID document",
+        required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(f".{ext}" for ext in ID_DOCUMENT_TYPES)}),
         help_text="PDF, PNG or JPEG, up to 10 MB. Seen only by administrators. Required if you have no employee ID.",
     )
@@ -161,6 +168,8 @@ class PreferencesForm(StyledModelForm):
 
 class SMSDeviceForm(StyledForm):
     number = forms.CharField(
-        label="Mobile number", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        label="Mobile number",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
         help_text="International format, e.g. +919812345678.",
     )

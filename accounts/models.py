@@ -109,23 +109,31 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     employee_id = models.CharField(
-        "employee ID", max_length=30, unique=True, null=True, blank=True,
+        "employee ID",
+        max_length=30,
+        unique=True,
+        null=True,
+        blank=True,
         help_text="Hospital staff number, if the person has one.",
     )
     mobile = models.CharField(
-        max_length=16, unique=True, null=True, blank=True,
+        max_length=16,
+        unique=True,
+        null=True,
+        blank=True,
         help_text="E.164 format, e.g. +919812345678. Used for SMS codes.",
     )
     user_type = models.CharField(max_length=16, choices=UserType.choices, default=UserType.EMPLOYEE)
 
     approval_status = models.CharField(max_length=16, choices=Approval.choices, default=Approval.APPROVED)
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    approved_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     rejection_reason = models.CharField(max_length=500, blank=True)
     id_document = models.FileField(
-        "ID document", storage=private_storage, upload_to=_id_document_name, blank=True,
+        "ID document",
+        storage=private_storage,
+        upload_to=_id_document_name,
+        blank=True,
         help_text="Shown to Admins only; never served from a public path.",
     )
 
@@ -251,6 +259,9 @@ class PasswordHistory(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "password history"
 
+    def __str__(self):
+        return f"{self.user} password of {self.created_at:%Y-%m-%d}"
+
 
 class HashedCodeDevice(ThrottlingMixin, CooldownMixin, Device):
     """
@@ -294,8 +305,11 @@ class HashedCodeDevice(ThrottlingMixin, CooldownMixin, Device):
             self.last_generated_timestamp = None
             self.save(
                 update_fields=[
-                    "code_hash", "valid_until", "throttling_failure_count",
-                    "throttling_failure_timestamp", "last_generated_timestamp",
+                    "code_hash",
+                    "valid_until",
+                    "throttling_failure_count",
+                    "throttling_failure_timestamp",
+                    "last_generated_timestamp",
                 ]
             )
             return True
@@ -363,6 +377,9 @@ class BackupCode(models.Model):
     device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
     code_hash = models.CharField(max_length=64)
 
+    def __str__(self):
+        return "backup code"
+
 
 class AuditEventType(models.TextChoices):
     """Kinds of audit events; the database constraint keeps this list honest."""
@@ -390,7 +407,6 @@ class AuditEventType(models.TextChoices):
     PROFILE_CHANGE = "profile_change", "Profile changed"
 
 
-
 class AuditEventQuerySet(models.QuerySet):
     def security(self):
         """Sign-in, lockout, 2FA and password events."""
@@ -407,10 +423,21 @@ class AuditEvent(models.Model):
     Event = AuditEventType
 
     SECURITY_EVENTS = [
-        Event.LOGIN_SUCCESS, Event.LOGIN_FAILURE, Event.LOCKOUT, Event.OTP_FAILURE, Event.LOGOUT,
-        Event.UNLOCK, Event.ACCOUNT_LOCK, Event.PASSWORD_CHANGE, Event.PASSWORD_RESET,
-        Event.PASSWORD_RESET_REQUEST, Event.PASSWORD_FORCED, Event.OTP_ENROL, Event.OTP_REMOVE,
-        Event.OTP_RESET, Event.TOKEN_REVOKED,
+        Event.LOGIN_SUCCESS,
+        Event.LOGIN_FAILURE,
+        Event.LOCKOUT,
+        Event.OTP_FAILURE,
+        Event.LOGOUT,
+        Event.UNLOCK,
+        Event.ACCOUNT_LOCK,
+        Event.PASSWORD_CHANGE,
+        Event.PASSWORD_RESET,
+        Event.PASSWORD_RESET_REQUEST,
+        Event.PASSWORD_FORCED,
+        Event.OTP_ENROL,
+        Event.OTP_REMOVE,
+        Event.OTP_RESET,
+        Event.TOKEN_REVOKED,
     ]
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -437,9 +464,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["target_user", "-created_at"], name="audit_target_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(event__in=AuditEventType.values), name="audit_event_valid"
-            )
+            models.CheckConstraint(condition=models.Q(event__in=AuditEventType.values), name="audit_event_valid")
         ]
 
     def __str__(self):

@@ -80,7 +80,9 @@ def backup_codes_regenerate(*, request, user) -> list[str]:
     """Replace the user's backup codes with ten new ones and return them (shown once)."""
     device, _ = BackupCodeDevice.objects.get_or_create(user=user, defaults={"name": "Backup codes", "confirmed": True})
     device.codes.all().delete()
-    codes = ["".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(settings.OTP_BACKUP_CODE_COUNT)]
+    codes = [
+        "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(settings.OTP_BACKUP_CODE_COUNT)
+    ]
     BackupCode.objects.bulk_create(BackupCode(device=device, code_hash=code_digest(code)) for code in codes)
     audit.record(Event.OTP_ENROL, request=request, target=user, method="backup", count=len(codes))
     return [f"{code[:5]}-{code[5:]}" for code in codes]

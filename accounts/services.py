@@ -42,7 +42,9 @@ def _notify(*, user_id: int, template: str, subject: str, **context) -> None:
     from django_q.tasks import async_task
 
     transaction.on_commit(
-        lambda: async_task("accounts.tasks.send_notice", user_id=user_id, template=template, subject=subject, context=context)
+        lambda: async_task(
+            "accounts.tasks.send_notice", user_id=user_id, template=template, subject=subject, context=context
+        )
     )
 
 
@@ -137,14 +139,21 @@ def user_register(
             if id_document is not None:
                 user.id_document.save(id_document.name, id_document, save=False)
                 user.save(update_fields=["id_document"])
-            audit.record(Event.REGISTRATION, request=request, actor=user, target=user, has_document=id_document is not None)
+            audit.record(
+                Event.REGISTRATION, request=request, actor=user, target=user, has_document=id_document is not None
+            )
     except IntegrityError:
         # Two registrations raced for the same name; the constraint kept the first.
-        raise ValidationError({"username": "That username or e-mail address is already registered."})
-    for approver in User.objects.filter(is_active=True).filter(
-        models_q_has_perm("accounts.approve_registration")
-    ).distinct():
-        _notify(user_id=approver.pk, template="registration_pending", subject="a registration awaits approval", username=user.username)
+        raise ValidationError({"username": "That username or e-mail address is already registered."}) from None
+    for approver in (
+        User.objects.filter(is_active=True).filter(models_q_has_perm("accounts.approve_registration")).distinct()
+    ):
+        _notify(
+            user_id=approver.pk,
+            template="registration_pending",
+            subject="a registration awaits approval",
+            username=user.username,
+        )
     _notify(user_id=user.pk, template="registration_received", subject="registration received")
     return user
 
@@ -154,7 +163,9 @@ def models_q_has_perm(perm: str):
     from django.db.models import Q
 
     app_label, codename = perm.split(".", 1)
-    return Q(is_superuser=True) | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    return Q(is_superuser=True) | Q(
+        groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label
+    )
 
 
 @transaction.atomic
@@ -186,7 +197,12 @@ def user_reject(*, request, actor, user, reason: str = "") -> User:
     user.rejection_reason = (reason or "").strip()[:500]
     user.save(update_fields=["approval_status", "is_active", "rejection_reason"])
     audit.record(Event.REJECTION, request=request, actor=actor, target=user, reason=user.rejection_reason)
-    _notify(user_id=user.pk, template="registration_rejected", subject="registration not approved", reason=user.rejection_reason)
+    _notify(
+        user_id=user.pk,
+        template="registration_rejected",
+        subject="registration not approved",
+        reason=user.rejection_reason,
+    )
     return user
 
 
@@ -209,8 +225,12 @@ def user_set_roles(*, request, actor, user, role_names: list[str]) -> User:
     user.__dict__.pop("roles", None)
     tokens_revoke(user=user)
     audit.record(
-        Event.ROLE_CHANGE, request=request, actor=actor, target=user,
-        added=sorted(after - before), removed=sorted(before - after),
+        Event.ROLE_CHANGE,
+        request=request,
+        actor=actor,
+        target=user,
+        added=sorted(after - before),
+        removed=sorted(before - after),
     )
     return user
 
@@ -261,7 +281,9 @@ def tokens_revoke(*, user) -> int:
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
     )
-    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
     return len(outstanding)
 
 
@@ -290,7 +312,7 @@ def password_change(*, request, user, old_password: str, new_password: str) -> N
     try:
         _password_set(user=user, raw_password=new_password)
     except ValidationError as exc:
-        raise ValidationError({"new_password": exc.messages})
+        raise ValidationError({"new_password": exc.messages}) from exc
     audit.record(Event.PASSWORD_CHANGE, request=request, actor=user, target=user)
     if request is not None and hasattr(request, "session"):
         # Keep this browser signed in; every other session and token is now invalid.
@@ -341,13 +363,21 @@ def password_reset_request(*, request, email: str) -> None:
     link = settings.SITE_URL + reverse("accounts:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
     body = render_to_string(
         "accounts/email/password_reset.txt",
-        {"user": user, "link": link, "uid": uid, "token": token, "site_name": settings.SITE_NAME,
-         "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
+        {
+            "user": user,
+            "link": link,
+            "uid": uid,
+            "token": token,
+            "site_name": settings.SITE_NAME,
+            "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
     )
     with transaction.atomic():
         audit.record(Event.PASSWORD_RESET_REQUEST, request=request, target=user)
     # Sent directly, not through the job queue, so the token never lands in a table.
-    send_mail(subject=f"{settings.SITE_NAME}: reset your password", message=body, from_email=None, recipient_list=[user.email])
+    send_mail(
+        subject=f"{settings.SITE_NAME}: reset your password", message=body, from_email=None, recipient_list=[user.email]
+    )
 
 
 def password_reset_user(*, uidb64: str, token: str):
@@ -369,7 +399,7 @@ def password_reset_confirm(*, request, uidb64: str, token: str, new_password: st
     try:
         _password_set(user=user, raw_password=new_password)
     except ValidationError as exc:
-        raise ValidationError({"new_password": exc.messages})
+        raise ValidationError({"new_password": exc.messages}) from exc
     # Resetting by e-mail proves control of the mailbox: clear lockouts too.
     from axes.utils import reset
 
@@ -418,7 +448,9 @@ def admin_ensure(*, username: str, email: str, password: str | None) -> tuple[Us
     if not password:
         generated = password = password_generate(20)
     with transaction.atomic():
-        user = User.objects.create_superuser(username=username, email=email, password=password, full_name="Administrator")
+        user = User.objects.create_superuser(
+            username=username, email=email, password=password, full_name="Administrator"
+        )
         user.groups.set(Group.objects.filter(name__in=roles.ROLES))
         audit.record(Event.ROLE_CHANGE, target=user, added=list(roles.ROLES), removed=[], via="admin_ensure")
     return user, generated

@@ -36,15 +36,21 @@ class ComplexityValidator:
                 )
             )
         if not any(char.isupper() for char in password):
-            errors.append(ValidationError(_("The password must contain an upper-case letter."), code="password_no_upper"))
+            errors.append(
+                ValidationError(_("The password must contain an upper-case letter."), code="password_no_upper")
+            )
         if not any(char.islower() for char in password):
-            errors.append(ValidationError(_("The password must contain a lower-case letter."), code="password_no_lower"))
+            errors.append(
+                ValidationError(_("The password must contain a lower-case letter."), code="password_no_lower")
+            )
         if not any(char.isdigit() for char in password):
             errors.append(ValidationError(_("The password must contain a digit."), code="password_no_digit"))
         if not any(not char.isalnum() for char in password):
             errors.append(
                 ValidationError(
-                    _("The password must contain a symbol (any character that is not a letter or digit, such as ! ? . or a space)."),
+                    _(
+                        "The password must contain a symbol (any character that is not a letter or digit, such as ! ? . or a space)."
+                    ),
                     code="password_no_symbol",
                 )
             )
@@ -95,7 +101,7 @@ def normalise_mobile(value: str) -> str:
     try:
         number = phonenumbers.parse(value, settings.DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise ValidationError(_("Enter a valid mobile number, e.g. +919812345678."), code="invalid_mobile")
+        raise ValidationError(_("Enter a valid mobile number, e.g. +919812345678."), code="invalid_mobile") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_("Enter a valid mobile number, e.g. +919812345678."), code="invalid_mobile")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

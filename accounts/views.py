@@ -139,10 +139,13 @@ def login_otp_view(request):
                 form.add_error("code", refused.message)
             else:
                 next_url = request.session.get(_NEXT_SESSION_KEY, "")
-                authentication.login_complete(request=request, user=user, device=device, session=True, method="password+otp")
+                authentication.login_complete(
+                    request=request, user=user, device=device, session=True, method="password+otp"
+                )
                 return HttpResponseRedirect(_safe_next(request, next_url))
     return render(
-        request, "accounts/login_otp.html",
+        request,
+        "accounts/login_otp.html",
         {"form": form, "methods": authentication.otp_methods(user), "message": ""},
     )
 
@@ -218,8 +221,10 @@ def password_change_view(request):
         if form.is_valid():
             try:
                 services.password_change(
-                    request=request, user=user,
-                    old_password=form.cleaned_data["old_password"], new_password=form.cleaned_data["new_password1"],
+                    request=request,
+                    user=user,
+                    old_password=form.cleaned_data["old_password"],
+                    new_password=form.cleaned_data["new_password1"],
                 )
             except ValidationError as error:
                 if hasattr(error, "error_dict") and "new_password" in error.error_dict:
@@ -229,7 +234,8 @@ def password_change_view(request):
                 messages.success(request, "Your password has been changed. Other sessions have been signed out.")
                 return redirect("accounts:profile")
     return render(
-        request, "accounts/password_change.html",
+        request,
+        "accounts/password_change.html",
         {"form": form, "forced": user.must_change_password, "expired": user.password_expired},
     )
 
@@ -290,7 +296,8 @@ def _device_rows(user) -> list[dict]:
 @login_required
 def profile_view(request):
     return render(
-        request, "accounts/profile.html",
+        request,
+        "accounts/profile.html",
         {"user": request.user, "roles": request.user.roles, "devices": _device_rows(request.user)},
     )
 
@@ -317,7 +324,8 @@ def security_view(request, backup_codes=None):
     backup = BackupCodeDevice.objects.filter(user=user).first()
     devices = _device_rows(user)
     return render(
-        request, "accounts/security.html",
+        request,
+        "accounts/security.html",
         {
             "devices": devices,
             "otp_required": user.otp_required,
@@ -355,7 +363,8 @@ def totp_setup_view(request):
                 messages.success(request, "Your authenticator app is set up.")
                 return security_view(request, backup_codes=codes)
     return render(
-        request, "accounts/totp_setup.html",
+        request,
+        "accounts/totp_setup.html",
         {"qr_svg": otp.totp_qr_svg(device), "secret": otp.totp_secret_base32(device), "form": form},
     )
 

@@ -6,6 +6,7 @@ sees only what their permissions allow.
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -28,6 +29,9 @@ class LibraryAdminSite(admin.AdminSite):
         return not user.otp_required or user.is_verified()
 
     def login(self, request, extra_context=None):
+        if request.user.is_authenticated:
+            # Signed in but without an admin role: say so rather than loop through sign-in.
+            raise PermissionDenied("Your account does not have access to the administration pages.")
         next_url = request.GET.get("next") or reverse("admin:index")
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 

@@ -34,7 +34,9 @@ def exception_handler(exc, context):
             response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, RateLimited):
-        exc = exceptions.Throttled(wait=exc.retry_after, detail=f"Too many requests. Try again in {exc.retry_after} seconds.")
+        exc = exceptions.Throttled(
+            wait=exc.retry_after, detail=f"Too many requests. Try again in {exc.retry_after} seconds."
+        )
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):

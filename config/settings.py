@@ -29,9 +29,7 @@ environ.Env.read_env(BASE_DIR / ".env")
 
 TESTING = "pytest" in sys.modules
 DEBUG = env.bool("DEBUG", default=False) and not TESTING
-DJANGO_ENV = env.str(
-    "DJANGO_ENV", default="test" if TESTING else ("development" if DEBUG else "production")
-)
+DJANGO_ENV = env.str("DJANGO_ENV", default="test" if TESTING else ("development" if DEBUG else "production"))
 if DJANGO_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured("DJANGO_ENV must be development, test or production")
 PRODUCTION = DJANGO_ENV == "production"
@@ -92,8 +90,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.AccountStateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.AccountStateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.RateLimitMiddleware",
     # Axes must be last (axes.W003).

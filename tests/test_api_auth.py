@@ -53,8 +53,12 @@ def test_wrong_password_and_unknown_user_get_the_same_401(api, viewer):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "username"), ({"username": "vera"}, "password"), ({"username": ["a"], "password": "x"}, "username"),
-     ({"username": "vera", "password": {"x": 1}}, "password")],
+    [
+        ({}, "username"),
+        ({"username": "vera"}, "password"),
+        ({"username": ["a"], "password": "x"}, "username"),
+        ({"username": "vera", "password": {"x": 1}}, "password"),
+    ],
 )
 def test_malformed_json_is_a_400_naming_the_field(api, viewer, body, field):
     response = api.post(TOKEN, body, format="json")
@@ -78,7 +82,9 @@ def test_inactive_unapproved_and_locked_accounts_are_refused(api, make_user, pas
     pending = api.post(TOKEN, {"username": "new", "password": password}, format="json")
     assert pending.status_code == 403
     assert pending.json()["code"] == "pending_approval"
-    assert api.post(TOKEN, {"username": "locked", "password": password}, format="json").json()["code"] == "account_locked"
+    assert (
+        api.post(TOKEN, {"username": "locked", "password": password}, format="json").json()["code"] == "account_locked"
+    )
 
 
 def test_refresh_rotates_and_the_old_refresh_token_is_rejected(api, viewer, password):
@@ -136,10 +142,14 @@ def test_group_removed_directly_still_revokes(api, uploader, password):
 def test_password_change_needs_the_current_password_and_revokes_old_tokens(api, viewer, password):
     tokens = sign_in(api, "vera", password)
     bearer(api, tokens["access"])
-    wrong = api.post("/api/v1/auth/password/change/", {"old_password": "wrong", "new_password": "Brand-New-Pass-42"}, format="json")
+    wrong = api.post(
+        "/api/v1/auth/password/change/", {"old_password": "wrong", "new_password": "Brand-New-Pass-42"}, format="json"
+    )
     assert wrong.status_code == 400
     assert "old_password" in wrong.json()
-    ok = api.post("/api/v1/auth/password/change/", {"old_password": password, "new_password": "Brand-New-Pass-42"}, format="json")
+    ok = api.post(
+        "/api/v1/auth/password/change/", {"old_password": password, "new_password": "Brand-New-Pass-42"}, format="json"
+    )
     assert ok.status_code == 200
     assert api.get(ME).status_code == 401  # the old access token
     assert bearer(api, ok.json()["access"]).get(ME).status_code == 200
@@ -206,7 +216,9 @@ def test_email_code_is_single_use_and_belongs_to_one_user(api, make_user, passwo
     EmailOTPDevice.objects.create(user=alice, name="E-mail", confirmed=True)
     EmailOTPDevice.objects.create(user=bob, name="E-mail", confirmed=True)
     alice_ticket = api.post(TOKEN, {"username": "alice", "password": password}, format="json").json()["otp_token"]
-    alice_code = mail.outbox[-1].body.split()[0] if mail.outbox[-1].body.split()[0].isdigit() else _code_in(mail.outbox[-1].body)
+    alice_code = (
+        mail.outbox[-1].body.split()[0] if mail.outbox[-1].body.split()[0].isdigit() else _code_in(mail.outbox[-1].body)
+    )
     bob_ticket = api.post(TOKEN, {"username": "bob", "password": password}, format="json").json()["otp_token"]
     # Alice's code does not open Bob's account.
     assert api.post(OTP, {"otp_token": bob_ticket, "code": alice_code}, format="json").status_code == 401

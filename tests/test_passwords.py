@@ -54,7 +54,9 @@ def test_history_refuses_the_last_five_passwords(viewer, password):
 
 def test_reused_password_via_api_is_400(api, viewer, password):
     api.force_authenticate(viewer)
-    response = api.post("/api/v1/auth/password/change/", {"old_password": password, "new_password": password}, format="json")
+    response = api.post(
+        "/api/v1/auth/password/change/", {"old_password": password, "new_password": password}, format="json"
+    )
     assert response.status_code == 400
     assert "recently" in " ".join(response.json()["new_password"])
 
@@ -70,7 +72,9 @@ def test_expired_password_blocks_the_api_until_changed(api, viewer, password, se
     blocked = api.patch("/api/v1/auth/me/", {"theme": "dark"}, format="json")
     assert blocked.status_code == 403
     assert blocked.json()["code"] == "password_change_required"
-    changed = api.post("/api/v1/auth/password/change/", {"old_password": password, "new_password": "Fresh-Pass-2026!"}, format="json")
+    changed = api.post(
+        "/api/v1/auth/password/change/", {"old_password": password, "new_password": "Fresh-Pass-2026!"}, format="json"
+    )
     assert changed.status_code == 200
 
 
@@ -92,7 +96,9 @@ def test_temporary_password_from_admin_forces_a_change(api, viewer, admin_user):
     tokens = api.post("/api/v1/auth/token/", {"username": "vera", "password": temporary}, format="json").json()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert api.get("/api/v1/auth/me/").json()["password_change_required"] is True
-    api.post("/api/v1/auth/password/change/", {"old_password": temporary, "new_password": "Chosen-By-Me-77"}, format="json")
+    api.post(
+        "/api/v1/auth/password/change/", {"old_password": temporary, "new_password": "Chosen-By-Me-77"}, format="json"
+    )
     viewer.refresh_from_db()
     assert not viewer.must_change_password
 

@@ -36,8 +36,16 @@ def test_pages_have_no_inline_scripts_or_handlers(client, viewer):
     import re
 
     client.force_login(viewer)
-    for path in ["/accounts/login/", "/accounts/register/", "/", "/accounts/profile/", "/accounts/settings/",
-                 "/accounts/security/", "/terms/", "/privacy/"]:
+    for path in [
+        "/accounts/login/",
+        "/accounts/register/",
+        "/",
+        "/accounts/profile/",
+        "/accounts/settings/",
+        "/accounts/security/",
+        "/terms/",
+        "/privacy/",
+    ]:
         if path == "/accounts/login/" or path == "/accounts/register/":
             client.logout()
         else:
@@ -56,9 +64,26 @@ def test_request_id_is_generated_and_echoed(client):
     assert client.get("/accounts/login/", HTTP_X_REQUEST_ID="x\ny")["X-Request-ID"] != "x\ny"
 
 
-def test_access_log_is_one_json_object_per_line(client, capsys):
+@pytest.fixture
+def json_log():
+    """Everything logged during the test, formatted by the production formatter."""
+    import io
+
+    from config.logging import JsonFormatter, RequestContextFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+
+
+def test_access_log_is_one_json_object_per_line(client, json_log):
     client.get("/accounts/login/", HTTP_X_REQUEST_ID="req-0000001")
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
     access = [line for line in lines if line["logger"] == "svl.access"]
     assert access, lines
     entry = access[-1]
@@ -68,12 +93,12 @@ def test_access_log_is_one_json_object_per_line(client, capsys):
     assert {"time", "level", "user_id", "duration_ms"} <= set(entry)
 
 
-def test_no_password_in_logs_or_audit(client, api, viewer, password, capsys, caplog):
+def test_no_password_in_logs_or_audit(client, api, viewer, password, json_log, caplog):
     with caplog.at_level(logging.DEBUG):
         api.post("/api/v1/auth/token/", {"username": "vera", "password": "Secret-Wrong-99!"}, format="json")
         api.post("/api/v1/auth/token/", {"username": "vera", "password": password}, format="json")
         client.post("/accounts/login/", {"username": "vera", "password": "Secret-Wrong-99!"})
-    out = capsys.readouterr().out + caplog.text
+    out = json_log.getvalue() + caplog.text
     for secret in ["Secret-Wrong-99!", password]:
         assert secret not in out
         assert not AuditEvent.objects.filter(detail__icontains=secret).exists()
@@ -84,8 +109,9 @@ def test_no_password_in_logs_or_audit(client, api, viewer, password, capsys, cap
 
 
 def test_cors_is_off_by_default(client):
-    response = client.options("/api/v1/auth/token/", HTTP_ORIGIN="https://evil.example",
-                              HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    response = client.options(
+        "/api/v1/auth/token/", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
     assert "Access-Control-Allow-Origin" not in response
 
 
@@ -102,7 +128,9 @@ def _run_django(args, **env):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "DEBUG"))}
     base.pop("DATABASE_URL", None)
     base.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_check_deploy_is_clean_in_production(tmp_path):

@@ -45,8 +45,9 @@ def tiny_png() -> bytes:
 TINY_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-def test_strong_password_registers_an_inactive_pending_account(api):
-    response = api.post(REGISTER, body(), format="json")
+def test_strong_password_registers_an_inactive_pending_account(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(REGISTER, body(), format="json")
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "pending"
     user = User.objects.get(username="newdoc")
@@ -85,7 +86,10 @@ def test_email_differing_only_in_case_cannot_register_or_overwrite(api, viewer, 
     assert "email" in response.json()
     after = User.objects.get(pk=viewer.pk)
     assert (after.password, after.email, after.username, after.is_active) == (
-        before.password, before.email, before.username, before.is_active
+        before.password,
+        before.email,
+        before.username,
+        before.is_active,
     )
 
 
@@ -108,7 +112,8 @@ def test_id_document_pdf_is_stored_privately(api, settings):
     user = User.objects.get(username="newdoc")
     path = user.id_document.path
     assert path.startswith(str(settings.MEDIA_ROOT / "private" / "id-documents"))
-    assert open(path, "rb").read() == TINY_PDF
+    with open(path, "rb") as stored:
+        assert stored.read() == TINY_PDF
     assert "id.pdf" not in path  # stored under a random name
 
 
@@ -145,14 +150,15 @@ def test_oversized_id_document_is_rejected(api, settings):
     assert "larger than" in " ".join(response.json()["id_document"])
 
 
-def test_pending_account_cannot_sign_in_until_approved(api, admin_user):
+def test_pending_account_cannot_sign_in_until_approved(api, admin_user, django_capture_on_commit_callbacks):
     api.post(REGISTER, body(), format="json")
     user = User.objects.get(username="newdoc")
     refused = api.post("/api/v1/auth/token/", {"username": "newdoc", "password": "Str0ng!Passw0rd"}, format="json")
     assert refused.status_code == 403
     assert "awaiting approval" in refused.json()["detail"]
     mail.outbox.clear()
-    services.user_approve(request=None, actor=admin_user, user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_approve(request=None, actor=admin_user, user=user)
     user.refresh_from_db()
     assert user.is_active and user.approval_status == "approved"
     assert user.roles == [roles.VIEWER]
@@ -189,8 +195,8 @@ def test_concurrent_duplicate_is_caught_by_the_database(api, monkeypatch):
     """If the uniqueness pre-check is raced, the case-insensitive constraint still holds."""
     monkeypatch.setattr(services, "_unique_errors", lambda **kwargs: {})
     assert api.post(REGISTER, body(), format="json").status_code == 201
-    again = api.post(REGISTER, body(username="NEWDOC", email="x@hospital.example", employee_id="E9", mobile=""), format="json")
+    again = api.post(
+        REGISTER, body(username="NEWDOC", email="x@hospital.example", employee_id="E9", mobile=""), format="json"
+    )
     assert again.status_code == 400
     assert User.objects.filter(username__iexact="newdoc").count() == 1
-
-

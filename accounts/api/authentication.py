@@ -33,7 +33,10 @@ def enforce_account_state(request, user, *, otp_verified: bool) -> None:
         )
     if user.otp_required and not otp_verified:
         raise AccountRestricted(
-            {"detail": "Your role requires two-step verification. Set it up, then sign in again.", "code": "otp_required"}
+            {
+                "detail": "Your role requires two-step verification. Set it up, then sign in again.",
+                "code": "otp_required",
+            }
         )
 
 
@@ -41,7 +44,9 @@ class JWTAuthentication(jwt_authentication.JWTAuthentication):
     def get_user(self, validated_token):
         user = super().get_user(validated_token)  # 401 if missing or inactive
         if validated_token.get("stamp") != user.security_stamp():
-            raise exceptions.AuthenticationFailed(_("This token has been revoked. Sign in again."), code="token_revoked")
+            raise exceptions.AuthenticationFailed(
+                _("This token has been revoked. Sign in again."), code="token_revoked"
+            )
         if user.is_admin_locked or not user.is_approved:
             raise exceptions.AuthenticationFailed(_("This account is locked."), code="account_locked")
         return user

@@ -48,9 +48,23 @@ class MeOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "email", "full_name", "employee_id", "mobile", "user_type", "roles",
-            "is_superuser", "otp_enabled", "password_change_required", "last_login", "date_joined",
-            "theme", "autoplay_next", "default_quality", "default_speed",
+            "id",
+            "username",
+            "email",
+            "full_name",
+            "employee_id",
+            "mobile",
+            "user_type",
+            "roles",
+            "is_superuser",
+            "otp_enabled",
+            "password_change_required",
+            "last_login",
+            "date_joined",
+            "theme",
+            "autoplay_next",
+            "default_quality",
+            "default_speed",
         ]
         read_only_fields = fields
 

@@ -55,8 +55,11 @@ class TokenObtainApi(PublicApiView):
 
     @extend_schema(
         request=s.TokenObtainInput,
-        responses={200: OpenApiResponse(s.TokenPairOutput, description="Tokens, or {otp_required, otp_token} when 2FA is on"),
-                   400: s.DetailOutput, **_LOGIN_ERRORS},
+        responses={
+            200: OpenApiResponse(s.TokenPairOutput, description="Tokens, or {otp_required, otp_token} when 2FA is on"),
+            400: s.DetailOutput,
+            **_LOGIN_ERRORS,
+        },
         tags=["auth"],
     )
     def post(self, request):
@@ -78,8 +81,10 @@ class TokenObtainApi(PublicApiView):
             )
         if user.otp_required:
             raise PermissionDenied(
-                {"detail": "Your role requires two-step verification. Set it up in the web app first.",
-                 "code": "otp_setup_required"}
+                {
+                    "detail": "Your role requires two-step verification. Set it up in the web app first.",
+                    "code": "otp_setup_required",
+                }
             )
         authentication.login_complete(request=request, user=user, session=False, method="api_password")
         return Response(tokens_for(user, otp=False))
@@ -88,21 +93,29 @@ class TokenObtainApi(PublicApiView):
 class TokenOtpApi(PublicApiView):
     """Second step of an API sign-in: the OTP ticket plus a code."""
 
-    @extend_schema(request=s.TokenOtpInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, **_LOGIN_ERRORS}, tags=["auth"])
+    @extend_schema(
+        request=s.TokenOtpInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, **_LOGIN_ERRORS}, tags=["auth"]
+    )
     def post(self, request):
         ratelimits.check(request, "otp")
         data = s.TokenOtpInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = authentication.pending_user(data.validated_data["otp_token"])
         device = authentication.otp_verify(request=request, user=user, code=data.validated_data["code"])
-        authentication.login_complete(request=request, user=user, device=device, session=False, method="api_password+otp")
+        authentication.login_complete(
+            request=request, user=user, device=device, session=False, method="api_password+otp"
+        )
         return Response(tokens_for(user, otp=True))
 
 
 class TokenRefreshApi(PublicApiView):
     """Rotate a refresh token: the old one is blacklisted, a new pair is returned."""
 
-    @extend_schema(request=s.TokenRefreshInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, 401: s.DetailOutput}, tags=["auth"])
+    @extend_schema(
+        request=s.TokenRefreshInput,
+        responses={200: s.TokenPairOutput, 400: s.DetailOutput, 401: s.DetailOutput},
+        tags=["auth"],
+    )
     def post(self, request):
         ratelimits.check(request, "token_refresh")
         data = s.TokenRefreshInput(data=request.data)
@@ -114,9 +127,16 @@ class TokenRefreshApi(PublicApiView):
                 OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
                 refresh.check_blacklist()
             except TokenError:
-                raise AuthenticationFailed("The refresh token is invalid, expired or already used.", code="token_not_valid")
+                raise AuthenticationFailed(
+                    "The refresh token is invalid, expired or already used.", code="token_not_valid"
+                ) from None
             user = User.objects.filter(pk=refresh.get("user_id")).first()
-            if user is None or not user.is_active or user.is_admin_locked or refresh.get("stamp") != user.security_stamp():
+            if (
+                user is None
+                or not user.is_active
+                or user.is_admin_locked
+                or refresh.get("stamp") != user.security_stamp()
+            ):
                 raise AuthenticationFailed("This token has been revoked. Sign in again.", code="token_revoked")
             refresh.blacklist()
             pair = tokens_for(user, otp=bool(refresh.get("otp")))
@@ -126,14 +146,18 @@ class TokenRefreshApi(PublicApiView):
 class LogoutApi(PublicApiView):
     """Blacklist a refresh token so it can never be used again."""
 
-    @extend_schema(request=s.LogoutInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 401: s.DetailOutput}, tags=["auth"])
+    @extend_schema(
+        request=s.LogoutInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 401: s.DetailOutput}, tags=["auth"]
+    )
     def post(self, request):
         data = s.LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             refresh = RefreshToken(data.validated_data["refresh"])
         except TokenError:
-            raise AuthenticationFailed("The refresh token is invalid, expired or already used.", code="token_not_valid")
+            raise AuthenticationFailed(
+                "The refresh token is invalid, expired or already used.", code="token_not_valid"
+            ) from None
         with transaction.atomic():
             refresh.blacklist()
             user = User.objects.filter(pk=refresh.get("user_id")).first()
@@ -162,9 +186,14 @@ class MeApi(APIView):
 
 class RegisterApi(PublicApiView):
     """Self-registration. The account stays inactive until an Admin approves it."""
+
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=s.RegisterInput, responses={201: s.RegisterOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    @extend_schema(
+        request=s.RegisterInput,
+        responses={201: s.RegisterOutput, 400: s.DetailOutput, 429: s.DetailOutput},
+        tags=["auth"],
+    )
     def post(self, request):
         ratelimits.check(request, "register")
         data = s.RegisterInput(data=request.data)
@@ -187,7 +216,11 @@ class PasswordChangeApi(APIView):
     permission_classes = [IsAuthenticated]
     allow_restricted_account = True
 
-    @extend_schema(request=s.PasswordChangeInput, responses={200: s.TokenPairOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    @extend_schema(
+        request=s.PasswordChangeInput,
+        responses={200: s.TokenPairOutput, 400: s.DetailOutput, 429: s.DetailOutput},
+        tags=["auth"],
+    )
     def post(self, request):
         ratelimits.check(request, "password_change")
         data = s.PasswordChangeInput(data=request.data)
@@ -201,7 +234,11 @@ class PasswordChangeApi(APIView):
 class PasswordResetApi(PublicApiView):
     """E-mail a reset link. The answer is the same whether or not the account exists."""
 
-    @extend_schema(request=s.PasswordResetInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    @extend_schema(
+        request=s.PasswordResetInput,
+        responses={200: s.DetailOutput, 400: s.DetailOutput, 429: s.DetailOutput},
+        tags=["auth"],
+    )
     def post(self, request):
         ratelimits.check(request, "password_reset")
         data = s.PasswordResetInput(data=request.data)
@@ -213,15 +250,19 @@ class PasswordResetApi(PublicApiView):
 class PasswordResetConfirmApi(PublicApiView):
     """Set a new password with the uid and token from the reset e-mail (single use)."""
 
-    @extend_schema(request=s.PasswordResetConfirmInput, responses={200: s.DetailOutput, 400: s.DetailOutput, 429: s.DetailOutput}, tags=["auth"])
+    @extend_schema(
+        request=s.PasswordResetConfirmInput,
+        responses={200: s.DetailOutput, 400: s.DetailOutput, 429: s.DetailOutput},
+        tags=["auth"],
+    )
     def post(self, request):
         ratelimits.check(request, "password_reset")
         data = s.PasswordResetConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_reset_confirm(
-            request=request, uidb64=data.validated_data["uid"], token=data.validated_data["token"],
+            request=request,
+            uidb64=data.validated_data["uid"],
+            token=data.validated_data["token"],
             new_password=data.validated_data["new_password"],
         )
         return Response({"detail": "Password reset. You can sign in now."})
-
-
