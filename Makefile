@@ -14,7 +14,7 @@ CSS := theme/static/css/dist/styles.css
 CSS_SOURCES := $(shell find templates static/js accounts config videos library -type f \( -name '*.html' -o -name '*.js' -o -name '*.py' \) 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: run test serve setup system-deps python-deps node-deps css migrate lint fmt clean help
+.PHONY: run test serve setup system-deps test-system-deps python-deps node-deps css migrate lint fmt clean help
 
 help:
 	@echo "make run    - install what is missing, migrate, create the first admin, serve on $(HOST):$(PORT)"
@@ -26,6 +26,10 @@ setup: system-deps python-deps node-deps css .env
 
 system-deps:
 	@scripts/system-deps.sh
+
+# Browser tests drive the OS Chromium, so the test setup also makes sure it is there.
+test-system-deps:
+	@SVL_BROWSER_TESTS=1 scripts/system-deps.sh
 
 python-deps: $(STAMPS)/python
 $(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt
@@ -54,7 +58,7 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	HOST=$(HOST) PORT=$(PORT) scripts/run-dev.sh
 
-test: setup
+test: test-system-deps setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 serve: migrate

@@ -48,7 +48,7 @@ def totp_start(user) -> TOTPDevice:
 
 def totp_qr_svg(device: TOTPDevice) -> str:
     """The provisioning URI as an inline-safe SVG QR code (no data: URL, no script)."""
-    return segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#111827", light="#ffffff")
+    return segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#111827", light="#ffffff", omitsize=True)
 
 
 def totp_secret_base32(device: TOTPDevice) -> str:

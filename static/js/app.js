@@ -1,0 +1,260 @@
+/*
+ * Small behaviours shared by every page. Each one enhances markup that already works
+ * without scripts: controls that only make sense with JS carry `data-js-only hidden`
+ * and are revealed here.
+ */
+(function () {
+  "use strict";
+
+  var TOAST_SECONDS = 6;
+  var THEMES = ["system", "light", "dark"];
+  var THEME_NAMES = { system: "System", light: "Light", dark: "Dark" };
+
+  function all(selector, scope) {
+    return Array.prototype.slice.call((scope || document).querySelectorAll(selector));
+  }
+
+  function revealControls() {
+    all("[data-js-only]").forEach(function (element) {
+      element.removeAttribute("hidden");
+    });
+  }
+
+  // ------------------------------------------------------------- mobile menu
+  function initNavToggle() {
+    all("[data-nav-toggle]").forEach(function (button) {
+      var panel = document.getElementById(button.getAttribute("aria-controls"));
+      if (!panel) return;
+
+      function setOpen(open) {
+        button.setAttribute("aria-expanded", String(open));
+        panel.toggleAttribute("data-open", open);
+      }
+
+      setOpen(false);
+      button.addEventListener("click", function () {
+        setOpen(button.getAttribute("aria-expanded") !== "true");
+      });
+      document.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+          setOpen(false);
+          button.focus();
+        }
+      });
+    });
+  }
+
+  // --------------------------------------------------------------- user menu
+  // A disclosure (not an ARIA menu): the panel holds ordinary links and a form.
+  function initUserMenu() {
+    all("[data-user-menu]").forEach(function (menu) {
+      var button = menu.querySelector("[data-user-menu-button]");
+      var panel = menu.querySelector("[data-user-menu-panel]");
+      if (!button || !panel) return;
+
+      function items() {
+        return all("a[href], button:not([disabled])", panel);
+      }
+
+      function isOpen() {
+        return button.getAttribute("aria-expanded") === "true";
+      }
+
+      function setOpen(open) {
+        button.setAttribute("aria-expanded", String(open));
+        panel.toggleAttribute("data-open", open);
+      }
+
+      function focusItem(index) {
+        var list = items();
+        if (list.length) list[(index + list.length) % list.length].focus();
+      }
+
+      setOpen(false);
+      button.addEventListener("click", function () {
+        setOpen(!isOpen());
+      });
+      button.addEventListener("keydown", function (event) {
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          event.preventDefault();
+          setOpen(true);
+          focusItem(event.key === "ArrowDown" ? 0 : -1);
+        }
+      });
+      panel.addEventListener("keydown", function (event) {
+        var list = items();
+        var index = list.indexOf(document.activeElement);
+        if (event.key === "ArrowDown") {
+          event.preventDefault();
+          focusItem(index + 1);
+        } else if (event.key === "ArrowUp") {
+          event.preventDefault();
+          focusItem(index - 1);
+        } else if (event.key === "Home") {
+          event.preventDefault();
+          focusItem(0);
+        } else if (event.key === "End") {
+          event.preventDefault();
+          focusItem(-1);
+        }
+      });
+      menu.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && isOpen()) {
+          event.stopPropagation();
+          setOpen(false);
+          button.focus();
+        }
+      });
+      menu.addEventListener("focusout", function (event) {
+        if (isOpen() && event.relatedTarget && !menu.contains(event.relatedTarget)) setOpen(false);
+      });
+      document.addEventListener("click", function (event) {
+        if (isOpen() && !menu.contains(event.target)) setOpen(false);
+      });
+    });
+  }
+
+  // ---------------------------------------------------------- theme switcher
+  function initThemeToggle() {
+    if (!window.siteTheme) return;
+    all("[data-theme-toggle]").forEach(function (button) {
+      var label = button.querySelector("[data-theme-label]");
+
+      function show(choice) {
+        all("[data-theme-icon]", button).forEach(function (icon) {
+          // SVG elements have no `hidden` property; the attribute works for both kinds.
+          icon.toggleAttribute("hidden", icon.getAttribute("data-theme-icon") !== choice);
+        });
+        var next = THEMES[(THEMES.indexOf(choice) + 1) % THEMES.length];
+        if (label) label.textContent = "Theme: " + THEME_NAMES[choice] + " (switch to " + THEME_NAMES[next] + ")";
+        button.title = "Theme: " + THEME_NAMES[choice];
+      }
+
+      show(window.siteTheme.current());
+      button.addEventListener("click", function () {
+        var choice = THEMES[(THEMES.indexOf(window.siteTheme.current()) + 1) % THEMES.length];
+        window.siteTheme.set(choice);
+        show(choice);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ toasts
+  function dismiss(toast) {
+    if (toast.hasAttribute("data-leaving")) return;
+    var reduced = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    toast.setAttribute("data-leaving", "");
+    window.setTimeout(function () {
+      toast.remove();
+    }, reduced ? 0 : 300);
+  }
+
+  function initToasts() {
+    all("[data-toast]").forEach(function (toast) {
+      var close = toast.querySelector("[data-toast-dismiss]");
+      if (close) close.addEventListener("click", function () { dismiss(toast); });
+
+      var level = toast.getAttribute("data-level");
+      if (level !== "success" && level !== "info") return;
+
+      // Auto-dismiss, paused while the pointer or keyboard focus is on the toast.
+      var timer = null;
+      function start() {
+        timer = window.setTimeout(function () { dismiss(toast); }, TOAST_SECONDS * 1000);
+      }
+      function stop() {
+        window.clearTimeout(timer);
+      }
+      toast.addEventListener("mouseenter", stop);
+      toast.addEventListener("mouseleave", start);
+      toast.addEventListener("focusin", stop);
+      toast.addEventListener("focusout", start);
+      start();
+    });
+  }
+
+  // ------------------------------------------------------------------- copy
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    // Plain-HTTP intranets have no Clipboard API: fall back to a hidden selection.
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "fixed -left-[9999px] top-0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (error) {
+        ok = false;
+      }
+      area.remove();
+      if (ok) resolve(); else reject(new Error("copy failed"));
+    });
+  }
+
+  function initCopy() {
+    all("[data-copy-target]").forEach(function (button) {
+      var label = button.querySelector("[data-copy-label]") || button;
+      var original = label.textContent;
+      var status = document.getElementById(button.getAttribute("data-copy-status") || "");
+      button.addEventListener("click", function () {
+        var source = document.querySelector(button.getAttribute("data-copy-target"));
+        if (!source) return;
+        var text = source.getAttribute("data-copy-text") || source.innerText || source.textContent;
+        copyText(text.trim()).then(
+          function () { report("Copied"); },
+          function () { report("Copy failed: select the text and copy it by hand"); }
+        );
+      });
+
+      function report(message) {
+        label.textContent = message;
+        if (status) status.textContent = message;
+        window.setTimeout(function () {
+          label.textContent = original;
+          if (status) status.textContent = "";
+        }, 2500);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ print
+  function initPrint() {
+    all("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        window.print();
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- confirm
+  // <form data-confirm="…"> asks before submitting; a submit button may carry its own.
+  function initConfirm() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var submitter = event.submitter;
+      var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+      if (message && !window.confirm(message)) event.preventDefault();
+    });
+  }
+
+  function init() {
+    revealControls();
+    initNavToggle();
+    initUserMenu();
+    initThemeToggle();
+    initToasts();
+    initCopy();
+    initPrint();
+    initConfirm();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
