@@ -37,9 +37,12 @@ $(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@mkdir -p $(STAMPS) && touch $@
 
+# `npm install --no-save` follows package-lock.json exactly like `npm ci`, but tolerates the
+# lock lacking Tailwind's optional native builds for other platforms (darwin, win32...), which
+# registry mirrors often do not carry; `npm ci` refuses such a lock as "out of sync".
 node-deps: $(STAMPS)/node
 $(STAMPS)/node: $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
-	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(NPM_DIR) && npm install --no-save --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
 css: $(CSS)

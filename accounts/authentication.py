@@ -199,12 +199,18 @@ def otp_verify(*, request, user, code: str):
     if code and len(code) <= 32:
         # django-otp: "Verifying OTP tokens should always take place inside a transaction".
         with transaction.atomic():
-            for device in devices_for_user(user, confirmed=True, for_verify=True):
+            devices = list(devices_for_user(user, confirmed=True, for_verify=True))
+            for device in devices:
                 allowed, _ = device.verify_is_allowed()
                 if not allowed:
                     throttled = True
                     continue
                 if device.verify_token(code):
+                    # The code was tried on the user's other devices first; that proved
+                    # possession, not guessing, so their failure counters start afresh.
+                    for other in devices:
+                        if other is not device and getattr(other, "throttling_failure_count", 0):
+                            other.throttle_reset()
                     return device
     _count_failure(request, user.username)
     with transaction.atomic():
