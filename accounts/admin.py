@@ -395,7 +395,12 @@ class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: entries cannot be added, edited or deleted here."""
 
     list_display = ["created_at", "event", "actor", "target_user", "username", "ip_address", "short_detail"]
-    list_filter = ["event", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [
+        "event",
+        ("created_at", admin.DateFieldListFilter),
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("target_user", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["username", "actor__username", "target_user__username", "ip_address", "request_id"]
     date_hierarchy = "created_at"
     list_select_related = ["actor", "target_user"]
