@@ -124,7 +124,9 @@ class TokenRefreshApi(PublicApiView):
             try:
                 refresh = RefreshToken(data.validated_data["refresh"])  # checks signature, expiry, blacklist
                 # Serialise concurrent refreshes of the same token: only one may rotate it.
-                OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
+                OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=refresh["jti"]).order_by(
+                    "pk"
+                ).first()
                 refresh.check_blacklist()
             except TokenError:
                 raise AuthenticationFailed(
