@@ -59,7 +59,7 @@ migrate: setup
 
 run: migrate
 	$(PY) manage.py ensure_admin
-	HOST=$(HOST) PORT=$(PORT) scripts/run-dev.sh
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh dev
 
 test: test-system-deps setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -67,7 +67,7 @@ test: test-system-deps setup
 serve: migrate
 	$(PY) manage.py collectstatic --noinput
 	$(PY) manage.py ensure_admin
-	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh prod
 
 lint: python-deps
 	$(VENV)/bin/ruff check .
