@@ -31,6 +31,10 @@ class AccountStateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/"):
+            # The API enforces the same rules in its authentication classes; skipping here
+            # also keeps media requests (segments, images) free of any session lookup.
+            return self.get_response(request)
         user = request.user
         if user.is_authenticated:
             user_id_var.set(user.pk)

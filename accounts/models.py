@@ -405,6 +405,13 @@ class AuditEventType(models.TextChoices):
     OTP_RESET = "otp_reset", "Second factors reset by an admin"
     TOKEN_REVOKED = "token_revoked", "Tokens revoked"
     PROFILE_CHANGE = "profile_change", "Profile changed"
+    VIDEO_UPLOAD = "video_upload", "Video uploaded"
+    VIDEO_EDIT = "video_edit", "Video edited"
+    VIDEO_PUBLISH = "video_publish", "Video published"
+    VIDEO_REJECT = "video_reject", "Video rejected"
+    VIDEO_ARCHIVE = "video_archive", "Video archived"
+    VIDEO_DELETE = "video_delete", "Video deleted"
+    VIDEO_REPROCESS = "video_reprocess", "Video reprocessing requested"
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -35,8 +35,9 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             return response
         finally:
-            user = getattr(request, "user", None)
-            user_id = user.pk if user is not None and user.is_authenticated else None
+            # Set by whichever authentication ran; reading request.user here would load a
+            # session for requests (HLS segments) that must not touch the database.
+            user_id = user_id_var.get()
             if response is not None:
                 response["X-Request-ID"] = request.id
             access_log.info(

@@ -381,6 +381,33 @@ TAILWIND_APP_NAME = "theme"
 NPM_BIN_PATH = env.str("NPM_BIN_PATH", default="npm")
 
 # --------------------------------------------------------------------------------------
+# Videos: upload limits, transcoding, delivery (DESIGN §6)
+# --------------------------------------------------------------------------------------
+VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=20 * 1024**3)
+VIDEO_EXTENSIONS = ["mp4", "mov", "m4v", "mkv", "webm", "avi"]
+# Unfinished resumable uploads are deleted this long after they were started.
+UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
+# False: a finished transcode is published at once, with no review step.
+VIDEOS_REQUIRE_APPROVAL = env.bool("VIDEOS_REQUIRE_APPROVAL", default=True)
+FFMPEG_BIN = env.str("FFMPEG_BIN", default="ffmpeg")
+FFPROBE_BIN = env.str("FFPROBE_BIN", default="ffprobe")
+# x264 preset: "veryfast" suits a 2-core box; "medium" gives smaller files for the same quality.
+TRANSCODE_PRESET = env.str("TRANSCODE_PRESET", default="ultrafast" if TESTING else "veryfast")
+# FFmpeg is killed past this, well inside the job queue's own timeout.
+TRANSCODE_TIMEOUT_SECONDS = env.int("TRANSCODE_TIMEOUT_SECONDS", default=int(Q_CLUSTER["timeout"] * 0.9))
+# A processing video whose worker has been silent this long is marked failed by the reaper.
+TRANSCODE_STALL_SECONDS = env.int("TRANSCODE_STALL_SECONDS", default=15 * 60)
+# Signed media URLs live for the video's length plus this margin (a 6-hour case plays to the end).
+HLS_TOKEN_MARGIN_SECONDS = env.int("HLS_TOKEN_MARGIN_SECONDS", default=4 * 3600)
+# Thumbnails on cards and lists.
+IMAGE_TOKEN_SECONDS = env.int("IMAGE_TOKEN_SECONDS", default=6 * 3600)
+# Serve media through nginx: Django answers with X-Accel-Redirect to this internal prefix
+# (see deploy/nginx.conf). Empty: Django streams the file itself.
+MEDIA_ACCEL_REDIRECT_PREFIX = env.str("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
+# (Video multipart uploads use videos.ingest.HashingUploadHandler, which streams to
+# MEDIA_ROOT/tmp so the final move into originals/ is a rename, never a copy.)
+
+# --------------------------------------------------------------------------------------
 # E-mail
 # --------------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")

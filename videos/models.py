@@ -1,1 +1,330 @@
-"""Models arrive with their issue; the app is installed now so its migrations have a home."""
+"""
+Videos and their catalogue: categories, tags, surgeons, renditions, and resumable uploads.
+
+Who may see or change a video is decided here, once, by ``VideoQuerySet.visible_to`` and
+``Video.can_*``; every page, API view and admin screen uses them.
+"""
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import roles
+
+
+class CatalogueQuerySet(models.QuerySet):
+    def by_names(self, names):
+        """Rows whose name matches one of ``names``, ignoring case."""
+        query = models.Q()
+        for name in names:
+            query |= models.Q(name__iexact=name.strip())
+        return self.filter(query) if names else self.none()
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=90, unique=True)
+    description = models.TextField(blank=True)
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [models.UniqueConstraint(Lower("name"), name="category_name_ci_unique")]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = _unique_slug(type(self), self.name)
+        super().save(*args, **kwargs)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60)
+    slug = models.SlugField(max_length=70, unique=True)
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = _unique_slug(type(self), self.name)
+        super().save(*args, **kwargs)
+
+
+class Surgeon(models.Model):
+    """A person who operates in recorded cases; optionally linked to their user account."""
+
+    name = models.CharField(max_length=120)
+    specialty = models.CharField(max_length=120, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="surgeon_profiles"
+    )
+    bio = models.TextField(blank=True)
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.specialty})" if self.specialty else self.name
+
+
+def _unique_slug(model, name: str) -> str:
+    base = slugify(name)[:60] or "item"
+    slug, n = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+class VideoQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """
+        Videos ``user`` may see (DESIGN §5): Viewers see published ones; uploaders also
+        their own; Editors, Approvers and Admins everything. Anonymous users see nothing.
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser or user.has_role(roles.EDITOR, roles.APPROVER, roles.ADMIN):
+            return self
+        return self.filter(models.Q(status=Video.Status.PUBLISHED) | models.Q(uploader=user))
+
+    def playable(self):
+        """Videos with a finished ladder (awaiting review or published)."""
+        return self.filter(status__in=Video.PLAYABLE)
+
+    def published(self):
+        return self.filter(status=Video.Status.PUBLISHED)
+
+    def with_catalogue(self):
+        """Everything a card or list row shows, in a constant number of queries."""
+        return self.select_related("category", "uploader").prefetch_related(
+            "tags", models.Prefetch("video_surgeons", queryset=VideoSurgeon.objects.select_related("surgeon"))
+        )
+
+
+class Video(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Queued"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Awaiting review"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        ARCHIVED = "archived", "Archived"
+        FAILED = "failed", "Failed"
+
+    PLAYABLE = [Status.PROCESSED, Status.PUBLISHED]
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    transcript = models.TextField(blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="videos")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="videos")
+    surgeons = models.ManyToManyField(Surgeon, through="VideoSurgeon", blank=True, related_name="videos")
+    date_of_surgery = models.DateField(null=True, blank=True)
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_videos")
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    review_note = models.CharField(max_length=500, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Transcoding progress, 0–100.")
+    # Identifies the job currently allowed to write results; a reaped or superseded job finds
+    # a different token and leaves the row alone.
+    job_token = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    original_name = models.CharField(max_length=255, blank=True, help_text="File name as uploaded.")
+    original_path = models.CharField(max_length=255, blank=True, editable=False, help_text="Relative to MEDIA_ROOT.")
+    size_bytes = models.BigIntegerField(default=0)
+    md5 = models.CharField(max_length=32, editable=False)
+    duration = models.FloatField(default=0, help_text="Seconds.")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    frame_rate = models.FloatField(default=0)
+    video_codec = models.CharField(max_length=40, blank=True)
+    audio_codec = models.CharField(max_length=40, blank=True)
+    container = models.CharField(max_length=80, blank=True)
+
+    # AES-128 key and IV for the HLS ladder: in the database only (DESIGN §6.3).
+    hls_key = models.BinaryField(max_length=16, null=True, blank=True, editable=False)
+    hls_iv = models.CharField(max_length=32, blank=True, editable=False)
+    has_poster = models.BooleanField(default=False, editable=False)
+    has_storyboard = models.BooleanField(default=False, editable=False)
+
+    views = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VideoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("upload_video", "Can upload videos"),
+            ("publish_video", "Can publish, reject and archive videos"),
+            ("view_all_videos", "Can see videos in every state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["pending", "processing", "processed", "published", "rejected", "archived", "failed"]
+                ),
+                name="video_status_valid",
+            ),
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="video_progress_max_100"),
+            # Identical content is stored once (DESIGN §6.1).
+            models.UniqueConstraint(fields=["md5", "size_bytes"], name="video_content_unique"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="video_status_created_idx")]
+
+    def __str__(self):
+        return self.title
+
+    # ----------------------------------------------------------------- permissions
+    def can_edit(self, user) -> bool:
+        """Editors and above edit any video; uploaders their own."""
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if user.is_superuser or user.has_role(roles.EDITOR, roles.APPROVER, roles.ADMIN):
+            return True
+        return self.uploader_id == user.pk and user.has_perm("videos.upload_video")
+
+    def can_delete(self, user) -> bool:
+        return self.can_edit(user) and (
+            user.has_perm("videos.delete_video") or (self.uploader_id == user.pk and self.status != self.Status.PUBLISHED)
+        )
+
+    def can_review(self, user) -> bool:
+        return user.is_authenticated and user.is_active and user.has_perm("videos.publish_video")
+
+    def can_reprocess(self, user) -> bool:
+        return self.can_edit(user) and (user.has_perm("videos.change_video") or self.uploader_id == user.pk)
+
+    # ----------------------------------------------------------------- state
+    @property
+    def is_playable(self) -> bool:
+        return self.status in self.PLAYABLE
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.PROCESSING)
+
+    # ----------------------------------------------------------------- files
+    @property
+    def hls_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "hls" / str(self.uuid)
+
+    @property
+    def original_file(self) -> Path | None:
+        return Path(settings.MEDIA_ROOT) / self.original_path if self.original_path else None
+
+
+class VideoSurgeon(models.Model):
+    class Role(models.TextChoices):
+        PRIMARY = "primary", "Primary surgeon"
+        ASSISTANT = "assistant", "Assistant"
+        ANAESTHETIST = "anaesthetist", "Anaesthetist"
+        OBSERVER = "observer", "Observer"
+        OTHER = "other", "Other"
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="video_surgeons")
+    surgeon = models.ForeignKey(Surgeon, on_delete=models.CASCADE, related_name="video_roles")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PRIMARY)
+
+    class Meta:
+        ordering = ["video", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["video", "surgeon"], name="video_surgeon_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["primary", "assistant", "anaesthetist", "observer", "other"]),
+                name="video_surgeon_role_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.surgeon} — {self.get_role_display()}"
+
+
+class Rendition(models.Model):
+    """One rung of a video's HLS ladder."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="renditions")
+    name = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bandwidth = models.PositiveIntegerField(help_text="Peak bits per second, as in the master playlist.")
+    codecs = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["video", "-height"]
+        constraints = [models.UniqueConstraint(fields=["video", "name"], name="rendition_name_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.width}×{self.height})"
+
+
+class UploadQuerySet(models.QuerySet):
+    def expired(self):
+        """Unfinished uploads past their expiry (tus expiration extension)."""
+        return self.filter(completed_at__isnull=True, expires_at__lte=timezone.now())
+
+
+def _upload_expiry():
+    return timezone.now() + timedelta(hours=settings.UPLOAD_EXPIRY_HOURS)
+
+
+class Upload(models.Model):
+    """A resumable (tus 1.0) upload in progress; the bytes live in ``MEDIA_ROOT/uploads/``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    filename = models.CharField(max_length=255)
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    # The running MD5 state after ``offset`` bytes (see videos/hashing.py), so no second read.
+    md5_state = models.BinaryField(null=True, blank=True, editable=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=_upload_expiry)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = UploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(offset__lte=models.F("length")), name="upload_offset_within_length"),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.offset}/{self.length})"
+
+    @property
+    def path(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "uploads" / f"{self.id}.part"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.completed_at is None and self.expires_at <= timezone.now()

@@ -1,0 +1,181 @@
+"""Shapes of the videos API (DESIGN §7). Writes go through videos.services, never serializer.save()."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import delivery
+from ..models import Category, Rendition, Surgeon, Tag, Video, VideoSurgeon
+
+
+class SurgeonRoleOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="surgeon.id")
+    name = serializers.CharField(source="surgeon.name")
+    specialty = serializers.CharField(source="surgeon.specialty")
+    role = serializers.CharField()
+
+
+class RenditionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Rendition
+        fields = ["name", "width", "height", "bandwidth", "codecs"]
+
+
+class VideoOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid")
+    category = serializers.CharField(source="category.name", default=None)
+    tags = serializers.SerializerMethodField()
+    surgeons = serializers.SerializerMethodField()
+    uploader = serializers.CharField(source="uploader.username")
+    status_display = serializers.CharField(source="get_status_display")
+    processing = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    storyboard_url = serializers.SerializerMethodField()
+    hls_url = serializers.SerializerMethodField()
+    can_edit = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "title", "description", "category", "tags", "surgeons", "date_of_surgery", "uploader",
+            "status", "status_display", "progress", "processing", "failure_reason", "review_note",
+            "duration", "width", "height", "size_bytes", "views", "created_at", "published_at",
+            "poster_url", "storyboard_url", "hls_url", "can_edit",
+        ]
+
+    def _user(self):
+        return self.context["request"].user
+
+    def get_tags(self, video) -> list[str]:
+        return [tag.name for tag in video.tags.all()]
+
+    def get_surgeons(self, video) -> list[dict]:
+        return SurgeonRoleOutput(video.video_surgeons.all(), many=True).data
+
+    def get_processing(self, video) -> bool:
+        return video.job_token is not None
+
+    def get_poster_url(self, video) -> str | None:
+        return delivery.image_url(video.uuid, self._user().pk) if video.has_poster else None
+
+    def get_storyboard_url(self, video) -> str | None:
+        return delivery.image_url(video.uuid, self._user().pk, "storyboard.vtt") if video.has_storyboard else None
+
+    def get_hls_url(self, video) -> str | None:
+        """A signed master playlist URL any HLS client (Safari, ffmpeg, VLC) can open."""
+        if not video.is_playable:
+            return None
+        return self.context["request"].build_absolute_uri(delivery.master_url(video, self._user().pk))
+
+    def get_can_edit(self, video) -> bool:
+        return video.can_edit(self._user())
+
+
+class VideoDetailOutput(VideoOutput):
+    renditions = RenditionOutput(many=True, read_only=True)
+    transcript = serializers.CharField()
+    original_name = serializers.CharField()
+    md5 = serializers.CharField()
+    source = serializers.SerializerMethodField()
+
+    class Meta(VideoOutput.Meta):
+        fields = [*VideoOutput.Meta.fields, "transcript", "renditions", "original_name", "md5", "source"]
+
+    def get_source(self, video) -> dict:
+        return {
+            "container": video.container, "video_codec": video.video_codec, "audio_codec": video.audio_codec or None,
+            "frame_rate": video.frame_rate,
+        }
+
+
+class SurgeonRefInput(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=VideoSurgeon.Role.choices, default=VideoSurgeon.Role.PRIMARY)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "Surgeon id (role: primary)"},
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "role": {"type": "string", "enum": list(VideoSurgeon.Role.values)},
+                },
+                "required": ["id"],
+            },
+        ]
+    }
+)
+class SurgeonRefField(serializers.Field):
+    """A surgeon id, or ``{"id", "role"}``."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            ref = SurgeonRefInput(data=data)
+            ref.is_valid(raise_exception=True)
+            return dict(ref.validated_data)
+        if isinstance(data, bool):
+            raise serializers.ValidationError("Give a surgeon id or {id, role}.")
+        try:
+            return {"id": int(data), "role": VideoSurgeon.Role.PRIMARY}
+        except (TypeError, ValueError):
+            raise serializers.ValidationError("Give a surgeon id or {id, role}.") from None
+
+    def to_representation(self, value):
+        return value
+
+
+class NameListField(serializers.ListField):
+    """A list of names; a single comma-separated string is accepted too (forms, multipart)."""
+
+    child = serializers.CharField(max_length=60)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = [part.strip() for part in data.split(",") if part.strip()]
+        elif hasattr(data, "getlist"):
+            data = [part.strip() for item in data.getlist(self.field_name) for part in item.split(",") if part.strip()]
+        return super().to_internal_value(data)
+
+
+class VideoMetadataInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    transcript = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
+    category = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=80)
+    tags = NameListField(required=False)
+    surgeons = serializers.ListField(child=SurgeonRefField(), required=False)
+    date_of_surgery = serializers.DateField(required=False, allow_null=True)
+
+
+class VideoUploadInput(VideoMetadataInput):
+    file = serializers.FileField(help_text="The recording (MP4, MOV, M4V, MKV, WebM or AVI).")
+
+
+class RejectInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class CategoryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "description"]
+
+
+class TagOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "slug"]
+
+
+class SurgeonOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Surgeon
+        fields = ["id", "name", "specialty"]
+
+
+class CatalogueInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    specialty = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)

@@ -1,0 +1,306 @@
+"""
+Videos API (DESIGN §7) and the protected media endpoints.
+
+Reads use ``Video.objects.visible_to(user)`` (someone who may not see a video gets 404,
+never 403, so ids do not leak); writes call ``videos.services``. Variant playlists,
+segments and images are plain Django views authorised by signed tokens alone: no session,
+no database query.
+"""
+
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.serializers import DetailOutput
+
+from .. import delivery, services
+from ..ingest import HashingUploadHandler
+from ..models import Category, Surgeon, Tag, Video
+from . import serializers as s
+
+
+def _visible_video(request, video_uuid) -> Video:
+    return get_object_or_404(Video.objects.visible_to(request.user).with_catalogue(), uuid=video_uuid)
+
+
+class VideoListCreateApi(generics.ListAPIView):
+    """List the videos you may see (newest first), or upload one (multipart: ``file`` + metadata)."""
+
+    serializer_class = s.VideoOutput
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: stream the file to disk and hash it on the way.
+        if request.method == "POST":
+            request.upload_handlers = [HashingUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_queryset(self):
+        videos = Video.objects.visible_to(self.request.user).with_catalogue().prefetch_related("renditions")
+        status_filter = self.request.query_params.get("status")
+        if status_filter:
+            if status_filter not in Video.Status.values:
+                raise ValidationError({"status": f"Unknown status “{status_filter}”."})
+            videos = videos.filter(status=status_filter)
+        if self.request.query_params.get("mine") in {"1", "true"}:
+            videos = videos.filter(uploader=self.request.user)
+        query = (self.request.query_params.get("q") or "").strip()
+        if query:
+            videos = videos.filter(Q(title__icontains=query) | Q(description__icontains=query))
+        return videos
+
+    @extend_schema(
+        request={"multipart/form-data": s.VideoUploadInput},
+        responses={
+            201: s.VideoDetailOutput,
+            200: OpenApiResponse(s.VideoDetailOutput, description="Identical content already in the library: "
+                                 "the existing video, with duplicate=true"),
+            400: DetailOutput, 403: DetailOutput,
+        },
+    )
+    def post(self, request):
+        if not request.user.has_perm("videos.upload_video"):
+            raise PermissionDenied("Your role may not upload videos.")
+        upload = request.FILES.get("file")
+        try:
+            if getattr(request._request, "upload_too_large", False):
+                raise ValidationError({"file": ["The file is larger than the upload limit."]})
+            if upload is None:
+                raise ValidationError({"file": ["Attach the recording as the multipart field “file”."]})
+            data = s.VideoMetadataInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            path = upload.temporary_file_path()
+            upload.close()
+            try:
+                video = services.video_create_from_file(
+                    request=request, user=request.user, path=path, filename=upload.name,
+                    md5=upload.md5, size=upload.size, metadata=dict(data.validated_data),
+                )
+            except services.DuplicateVideo as duplicate:
+                video = _visible_video(request, duplicate.video.uuid)
+                return Response({**s.VideoDetailOutput(video, context={"request": request}).data, "duplicate": True})
+        finally:
+            for uploaded in request.FILES.getlist("file"):
+                if hasattr(uploaded, "discard"):
+                    uploaded.discard()
+        video = _visible_video(request, video.uuid)
+        body = {**s.VideoDetailOutput(video, context={"request": request}).data, "duplicate": False}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class VideoDetailApi(APIView):
+    """One video: read, edit metadata (owner or editor), delete."""
+
+    @extend_schema(responses={200: s.VideoDetailOutput, 404: DetailOutput})
+    def get(self, request, video_uuid):
+        video = _visible_video(request, video_uuid)
+        return Response(s.VideoDetailOutput(video, context={"request": request}).data)
+
+    @extend_schema(request=s.VideoMetadataInput, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput})
+    def patch(self, request, video_uuid):
+        video = _visible_video(request, video_uuid)
+        data = s.VideoMetadataInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.video_update(request=request, user=request.user, video=video, **data.validated_data)
+        return Response(s.VideoDetailOutput(_visible_video(request, video_uuid), context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 403: DetailOutput, 404: DetailOutput})
+    def delete(self, request, video_uuid):
+        video = _visible_video(request, video_uuid)
+        services.video_delete(request=request, user=request.user, video=video)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _WorkflowApi(APIView):
+    action = ""
+
+    def perform(self, request, video):  # pragma: no cover (overridden)
+        raise NotImplementedError
+
+    @extend_schema(request=None, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput})
+    def post(self, request, video_uuid):
+        video = _visible_video(request, video_uuid)
+        self.perform(request, video)
+        return Response(s.VideoDetailOutput(_visible_video(request, video_uuid), context={"request": request}).data)
+
+
+class VideoPublishApi(_WorkflowApi):
+    def perform(self, request, video):
+        services.video_publish(request=request, user=request.user, video=video)
+
+
+class VideoArchiveApi(_WorkflowApi):
+    def perform(self, request, video):
+        services.video_archive(request=request, user=request.user, video=video)
+
+
+class VideoReprocessApi(_WorkflowApi):
+    def perform(self, request, video):
+        services.video_reprocess(request=request, user=request.user, video=video)
+
+
+class VideoRejectApi(_WorkflowApi):
+    @extend_schema(request=s.RejectInput, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput})
+    def post(self, request, video_uuid):
+        return super().post(request, video_uuid)
+
+    def perform(self, request, video):
+        data = s.RejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.video_reject(request=request, user=request.user, video=video, reason=data.validated_data["reason"])
+
+
+class HlsMasterApi(APIView):
+    """
+    The master playlist, with every variant URI signed for the caller. Authenticate with a
+    session, a JWT, or the ``token`` of a signed ``hls_url`` (for players that cannot send headers).
+    """
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", OpenApiTypes.STR, required=False)],
+        responses={(200, "application/vnd.apple.mpegurl"): OpenApiTypes.STR, 401: DetailOutput, 404: DetailOutput, 409: DetailOutput},
+    )
+    def get(self, request, video_uuid):
+        user = request.user
+        token = request.query_params.get("token")
+        if not user.is_authenticated and token:
+            grant = delivery.verify(token, scope="master", video_uuid=video_uuid)
+            if grant is None:
+                raise NotAuthenticated("The playlist link has expired or is not valid.")
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()
+            if user is None or user.is_admin_locked:
+                raise NotAuthenticated("The playlist link is no longer valid.")
+        if not user.is_authenticated:
+            raise NotAuthenticated()
+        video = get_object_or_404(Video.objects.visible_to(user), uuid=video_uuid)
+        if not video.is_playable:
+            return Response(
+                {"detail": f"The video is not ready to play ({video.get_status_display().lower()})."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return delivery.playlist_response(delivery.master_playlist(video, user.pk))
+
+
+# ------------------------------------------------------------------------------ media (no database)
+
+
+def _grant(request, video_uuid, scope):
+    grant = delivery.verify(request.GET.get("token"), scope=scope, video_uuid=video_uuid)
+    if grant is None:
+        response = HttpResponse("Not authorised: the link has expired or is not valid.\n", status=401, content_type="text/plain")
+        response["Cache-Control"] = "no-store"
+        return None, response
+    return grant, None
+
+
+@require_GET
+def hls_variant(request, video_uuid, rung):
+    grant, refused = _grant(request, video_uuid, "media")
+    if refused:
+        return refused
+    text = delivery.variant_playlist(video_uuid=video_uuid, rung=rung, grant=grant, media_token=request.GET["token"])
+    return delivery.playlist_response(text)
+
+
+@require_GET
+def hls_segment(request, video_uuid, rung, segment):
+    grant, refused = _grant(request, video_uuid, "media")
+    if refused:
+        return refused
+    if not delivery.RUNG_NAME.match(rung) or not delivery.SEGMENT_NAME.match(segment):
+        raise Http404("Not found")
+    return delivery.file_response(f"hls/{video_uuid}/{rung}/{segment}", content_type="video/mp2t")
+
+
+@require_GET
+def video_image(request, video_uuid, name):
+    grant, refused = _grant(request, video_uuid, "image")
+    if refused:
+        return refused
+    content_type = delivery.IMAGE_FILES.get(name)
+    if content_type is None:
+        raise Http404("Not found")
+    if name == "storyboard.vtt":
+        return _storyboard_vtt(request, video_uuid, grant)
+    return delivery.file_response(f"hls/{video_uuid}/{name}", content_type=content_type)
+
+
+def _storyboard_vtt(request, video_uuid, grant):
+    """The cue file, with its sprite URL signed so the player can fetch it."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(settings.MEDIA_ROOT) / "hls" / str(video_uuid) / "storyboard.vtt"
+    if not path.is_file():
+        raise Http404("Not found")
+
+    sprite = delivery.image_url(video_uuid, grant.user_id, "storyboard.jpg")
+    text = path.read_text().replace("storyboard.jpg#", f"{sprite}#")
+    response = HttpResponse(text, content_type="text/vtt")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+def hls_key(request, video_uuid):
+    """The AES key: token of scope ``key`` *and* a fresh check that the user may still see the video."""
+    grant, refused = _grant(request, video_uuid, "key")
+    if refused:
+        return refused
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()
+    if user is None or user.is_admin_locked:
+        raise Http404("Not found")
+    video = Video.objects.visible_to(user).playable().filter(uuid=video_uuid).only("hls_key").first()
+    if video is None or not video.hls_key:
+        raise Http404("Not found")
+    response = HttpResponse(bytes(video.hls_key), content_type="application/octet-stream")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# ------------------------------------------------------------------------------ catalogue
+
+
+class _CatalogueApi(generics.ListAPIView):
+    pagination_class = None
+    model = None
+
+    def get_queryset(self):
+        return self.model.objects.all()
+
+    def post(self, request):
+        if not request.user.has_perm(f"videos.add_{self.model._meta.model_name}"):
+            raise PermissionDenied("Only editors may add to the catalogue.")
+        data = s.CatalogueInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.catalogue_add(model=self.model, user=request.user, request=request, **data.validated_data)
+        return Response(self.serializer_class(item).data, status=status.HTTP_201_CREATED)
+
+
+class TagListApi(_CatalogueApi):
+    model, serializer_class = Tag, s.TagOutput
+
+
+class CategoryListApi(_CatalogueApi):
+    model, serializer_class = Category, s.CategoryOutput
+
+
+class SurgeonListApi(_CatalogueApi):
+    model, serializer_class = Surgeon, s.SurgeonOutput
+

@@ -1,0 +1,169 @@
+"""
+Protected delivery (DESIGN §6.4): signed tokens, playlist rewriting and file responses.
+
+The master playlist is fetched with a session or a JWT (one database check). Every URI in
+what we return — variant playlists, segments, the key — carries a short HMAC token bound
+to the user, the video and a scope, so segments and variant playlists are authorised
+without touching the database, and plain HLS clients (Safari, ffmpeg) that cannot add
+headers still play. The key endpoint re-checks the user in the database.
+
+Token: ``<user id>.<expiry>.<signature>``, signature = HMAC-SHA256(secret, scope|video|user|expiry).
+Scopes: ``media`` (variant playlists, segments), ``key``, ``image`` (poster, storyboard)
+and ``master`` (a shareable master URL for plain clients). A segment token does not open the key.
+"""
+
+import base64
+import hashlib
+import hmac
+import mimetypes
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
+from django.urls import reverse
+
+SCOPES = {"media", "key", "image", "master"}
+RUNG_NAME = re.compile(r"^\d{3,4}p$")
+SEGMENT_NAME = re.compile(r"^seg_\d{5}\.ts$")
+IMAGE_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "storyboard.vtt": "text/vtt"}
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+KEY_PLACEHOLDER = "key.bin"
+
+
+def _secret() -> bytes:
+    return hashlib.sha256(b"svl-media-token|" + settings.SECRET_KEY.encode()).digest()
+
+
+def _signature(scope: str, video_uuid: str, user_id: int, expires: int) -> str:
+    message = f"{scope}|{video_uuid}|{user_id}|{expires}".encode()
+    digest = hmac.new(_secret(), message, hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign(*, scope: str, video_uuid, user_id: int, ttl: int) -> str:
+    expires = int(time.time()) + int(ttl)
+    return f"{user_id}.{expires}.{_signature(scope, str(video_uuid), user_id, expires)}"
+
+
+@dataclass(frozen=True)
+class Grant:
+    user_id: int
+    expires: int
+
+
+def verify(token: str | None, *, scope: str, video_uuid) -> Grant | None:
+    """The grant a token carries for ``scope`` on this video, or None if it is forged, foreign or expired."""
+    try:
+        user_part, expires_part, signature = (token or "").split(".", 2)
+        user_id, expires = int(user_part), int(expires_part)
+    except ValueError:
+        return None
+    if expires < time.time():
+        return None
+    expected = _signature(scope, str(video_uuid), user_id, expires)
+    if not hmac.compare_digest(expected, signature):
+        return None
+    return Grant(user_id=user_id, expires=expires)
+
+
+def media_ttl(duration: float) -> int:
+    """Long enough to watch the whole video, with a margin for pauses."""
+    return int(duration) + settings.HLS_TOKEN_MARGIN_SECONDS
+
+
+# ------------------------------------------------------------------------------ URLs
+
+
+def _url(name: str, video_uuid, token: str, **kwargs) -> str:
+    return reverse(name, kwargs={"video_uuid": video_uuid, **kwargs}) + "?" + urlencode({"token": token})
+
+
+def master_url(video, user_id: int) -> str:
+    """A master playlist URL any HLS client can open (valid for the video's length + margin)."""
+    token = sign(scope="master", video_uuid=video.uuid, user_id=user_id, ttl=media_ttl(video.duration))
+    return _url("api:hls_master", video.uuid, token)
+
+
+def image_url(video_uuid, user_id: int, name: str = "poster.jpg") -> str:
+    """A signed poster or storyboard URL: a grid of cards costs no query per image."""
+    token = sign(scope="image", video_uuid=video_uuid, user_id=user_id, ttl=settings.IMAGE_TOKEN_SECONDS)
+    return _url("api:video_image", video_uuid, token, name=name)
+
+
+# ------------------------------------------------------------------------------ playlists
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        raise Http404("Not found") from None
+
+
+def master_playlist(video, user_id: int) -> str:
+    """The master playlist with each variant URI signed for ``user_id``."""
+    token = sign(scope="media", video_uuid=video.uuid, user_id=user_id, ttl=media_ttl(video.duration))
+    lines = []
+    for line in _read(video.hls_dir / "master.m3u8").splitlines():
+        if line and not line.startswith("#"):
+            rung = line.split("/", 1)[0]
+            if not RUNG_NAME.match(rung):
+                continue
+            line = _url("api:hls_variant", video.uuid, token, rung=rung)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+_KEY_LINE = re.compile(r'URI="[^"]*"')
+
+
+def variant_playlist(*, video_uuid, rung: str, grant: Grant, media_token: str) -> str:
+    """A variant playlist with signed segment URIs and a signed key URI (scope ``key``)."""
+    if not RUNG_NAME.match(rung):
+        raise Http404("Not found")
+    hls_dir = Path(settings.MEDIA_ROOT) / "hls" / str(video_uuid)
+    key_token = sign(scope="key", video_uuid=video_uuid, user_id=grant.user_id, ttl=grant.expires - int(time.time()))
+    key_uri = _url("api:hls_key", video_uuid, key_token)
+    lines = []
+    for line in _read(hls_dir / rung / "index.m3u8").splitlines():
+        if line.startswith("#EXT-X-KEY"):
+            line = _KEY_LINE.sub(f'URI="{key_uri}"', line)
+        elif line and not line.startswith("#"):
+            if not SEGMENT_NAME.match(line):
+                continue
+            line = _url("api:hls_segment", video_uuid, media_token, rung=rung, segment=line)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def playlist_response(text: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=PLAYLIST_TYPE)
+    # Per user (the tokens), so never shared by caches.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def file_response(relative: str, *, content_type: str | None = None, cache: str = "private, max-age=86400"):
+    """
+    Send ``MEDIA_ROOT/relative``: via nginx (X-Accel-Redirect) when configured, else a
+    streamed FileResponse. ``relative`` is built from validated parts only.
+    """
+    path = Path(settings.MEDIA_ROOT) / relative
+    if not path.is_file():
+        raise Http404("Not found")
+    content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if settings.MEDIA_ACCEL_REDIRECT_PREFIX:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + relative
+    else:
+        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 (closed by Django)
+    response["Cache-Control"] = cache
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,138 @@
+"""
+Receiving video files: the checks every upload passes (extension, libmagic sniff, size,
+ffprobe) and a Django upload handler that streams a multipart file to disk while hashing it.
+
+The checks run in the order of their cost; each failure raises ``ValidationError`` with a
+message naming the rule, and the caller deletes whatever was received.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import magic
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+from . import transcoding
+from .hashing import ResumableMD5, available, md5_of_file
+
+# Container families: what libmagic may say for each allowed extension. MP4/MOV/M4V share
+# the ISO base media format and recorders label them loosely; MKV and WebM share Matroska.
+_ISO_BMFF = {"video/mp4", "video/quicktime", "video/x-m4v", "video/3gpp", "video/3gpp2", "application/mp4"}
+_MATROSKA = {"video/x-matroska", "video/webm"}
+SNIFF_TYPES = {
+    "mp4": _ISO_BMFF,
+    "mov": _ISO_BMFF,
+    "m4v": _ISO_BMFF,
+    "mkv": _MATROSKA,
+    "webm": _MATROSKA,
+    "avi": {"video/x-msvideo", "video/avi", "video/msvideo"},
+}
+SNIFF_BYTES = 2048
+
+
+def extension_of(filename: str) -> str:
+    name = os.path.basename(filename or "")
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def check_name(filename: str) -> str:
+    """The extension must be one of VIDEO_EXTENSIONS; returns it."""
+    extension = extension_of(filename)
+    if extension not in settings.VIDEO_EXTENSIONS:
+        allowed = ", ".join(ext.upper() for ext in settings.VIDEO_EXTENSIONS)
+        raise ValidationError(f"Files of this type are not accepted: upload {allowed}.", code="extension")
+    return extension
+
+
+def check_size(size: int) -> None:
+    if size <= 0:
+        raise ValidationError("The file is empty.", code="empty")
+    if size > settings.VIDEO_MAX_UPLOAD_BYTES:
+        gib = settings.VIDEO_MAX_UPLOAD_BYTES / 1024**3
+        raise ValidationError(f"The file is larger than the {gib:g} GiB limit.", code="too_large")
+
+
+def check_sniff(head: bytes, extension: str) -> None:
+    """libmagic on the first bytes must agree with the extension (a PNG named .mov is refused)."""
+    found = magic.from_buffer(head[:SNIFF_BYTES], mime=True)
+    if found not in SNIFF_TYPES.get(extension, set()):
+        raise ValidationError(
+            f"The file's content ({found}) is not a {extension.upper()} video.", code="content_mismatch"
+        )
+
+
+def check_file(path: Path, filename: str) -> transcoding.Probe:
+    """Run every check on a complete file and return its probe."""
+    extension = check_name(filename)
+    size = path.stat().st_size
+    check_size(size)
+    with open(path, "rb") as handle:
+        check_sniff(handle.read(SNIFF_BYTES), extension)
+    try:
+        return transcoding.probe(path)
+    except transcoding.MediaError as error:
+        raise ValidationError(str(error), code="unreadable") from None
+
+
+def incoming_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class HashedTemporaryUploadedFile(UploadedFile):
+    """A multipart file streamed to ``MEDIA_ROOT/tmp`` with its MD5 computed on the way."""
+
+    def __init__(self, name, content_type, charset, content_type_extra=None):
+        handle = tempfile.NamedTemporaryFile(suffix=".upload", dir=incoming_dir(), delete=False)
+        super().__init__(handle, name, content_type, 0, charset, content_type_extra)
+        self.md5 = ""
+
+    def temporary_file_path(self):
+        return self.file.name
+
+    def close(self):
+        try:
+            return self.file.close()
+        except FileNotFoundError:
+            pass
+
+    def discard(self):
+        self.close()
+        Path(self.file.name).unlink(missing_ok=True)
+
+
+class HashingUploadHandler(FileUploadHandler):
+    """
+    Streams the ``file`` field to disk (never into memory) with a running MD5, and stops the
+    upload as soon as it passes ``VIDEO_MAX_UPLOAD_BYTES``.
+    """
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.file = HashedTemporaryUploadedFile(self.file_name, self.content_type, self.charset, self.content_type_extra)
+        self.digest = ResumableMD5() if available() else None
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.VIDEO_MAX_UPLOAD_BYTES:
+            self.file.discard()
+            self.request.upload_too_large = True
+            # Read (and drop) the rest so the client gets our 400; nginx caps bodies first.
+            raise StopUpload(connection_reset=False)
+        if self.digest is not None:
+            self.digest.update(raw_data)
+        self.file.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        self.file.flush()
+        self.file.seek(0)
+        self.file.size = file_size
+        self.file.md5 = self.digest.hexdigest() if self.digest is not None else md5_of_file(self.file.name)
+        return self.file

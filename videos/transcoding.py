@@ -1,0 +1,423 @@
+"""
+FFmpeg and ffprobe: building argument lists, running them, and reading what they say.
+No ORM here — services call these functions and record the results.
+
+Every command gets ``-nostdin`` and ``-protocol_whitelist file`` (an uploaded file must not
+make FFmpeg open URLs or follow playlists), and outputs drop all metadata
+(``-map_metadata -1``: recorders write patient details into tags). Pitfalls behind the
+choices: ../shared/reference/tech-notes.md §1.
+"""
+
+import ctypes
+import json
+import math
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+# Containers ffprobe may report for an accepted upload; anything else (hls, concat, image2,
+# tty, lavfi…) is an indirect or non-video input and is refused.
+ALLOWED_FORMATS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"}
+
+
+class MediaError(Exception):
+    """A file FFmpeg cannot or must not process; the message is shown to people."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    format_name: str
+    duration: float
+    width: int  # as displayed (rotation applied)
+    height: int
+    rotation: int
+    video_codec: str
+    pix_fmt: str
+    frame_rate: float
+    audio_codec: str | None
+    frames: int | None = None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    @property
+    def short_side(self) -> int:
+        return min(self.width, self.height)
+
+    @property
+    def portrait(self) -> bool:
+        return self.height > self.width
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    width: int
+    height: int
+    maxrate_k: int
+    crf: int
+    audio_k: int
+    level: str | None
+
+    @property
+    def bandwidth(self) -> int:
+        """Peak bits per second as FFmpeg 5.1 writes it in the master playlist."""
+        return int((self.maxrate_k + self.audio_k) * 1000 * 1.1)
+
+
+# (short side, maxrate kb/s, crf, audio kb/s) — Apple HLS authoring spec tiers (tech-notes §1.4).
+LADDER = [
+    (2160, 16000, 22, 160),
+    (1440, 9000, 22, 160),
+    (1080, 6000, 21, 128),
+    (720, 3000, 21, 128),
+    (480, 1400, 22, 96),
+    (360, 800, 23, 96),
+]
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def plan_ladder(probe: Probe) -> list[Rung]:
+    """Rungs for ``probe``: never above the source's short side; one rung at source size when it is below 360."""
+    short, long_ = probe.short_side, max(probe.width, probe.height)
+    fps = min(probe.frame_rate or 30, 60)
+    rungs = []
+    steps = [step for step in LADDER if step[0] <= short] or [(_even(short), 600, 23, 96)]
+    for size, maxrate, crf, audio in steps:
+        other = _even(long_ * size / short)
+        width, height = (size, other) if probe.portrait else (other, size)
+        # High@4.1 covers 1080p30 (Apple: some variants SHOULD be ≤ 4.1); bigger or faster needs more.
+        level = "4.1" if max(width, height) <= 1920 and fps <= 30 else None
+        rungs.append(Rung(f"{size}p", width, height, maxrate, crf, audio, level))
+    return rungs
+
+
+def _ffprobe_json(path: Path, *args: str, timeout: int = 120) -> dict:
+    argv = [
+        settings.FFPROBE_BIN, "-v", "error", "-protocol_whitelist", "file", "-print_format", "json",
+        *args, "--", str(path),
+    ]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise MediaError("The file could not be read in time (ffprobe timed out).") from None
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise MediaError(f"The file is not a readable video ({detail[-1] if detail else 'ffprobe failed'}).")
+    try:
+        return json.loads(done.stdout or b"{}")
+    except ValueError:
+        raise MediaError("The file is not a readable video (unreadable probe output).") from None
+
+
+def _rotation(stream: dict) -> int:
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            return int(float(side["rotation"])) % 360
+    tag = (stream.get("tags") or {}).get("rotate")
+    return int(float(tag)) % 360 if tag else 0
+
+
+def _rate(text: str | None) -> float:
+    if not text or text in {"0/0", "N/A"}:
+        return 0.0
+    num, _, den = text.partition("/")
+    try:
+        return float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+
+
+def probe(path: Path) -> Probe:
+    """Read ``path`` with ffprobe and return what matters, or raise MediaError saying why not."""
+    data = _ffprobe_json(path, "-show_format", "-show_streams")
+    fmt = data.get("format") or {}
+    names = set((fmt.get("format_name") or "").split(","))
+    if not names & ALLOWED_FORMATS:
+        raise MediaError(
+            f"Unsupported or indirect input ({fmt.get('format_name') or 'unknown format'}): "
+            "upload the recording itself (MP4, MOV, M4V, MKV, WebM or AVI)."
+        )
+    streams = data.get("streams") or []
+    videos = [
+        s for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    if not videos:
+        raise MediaError("The file has no video stream (is it audio only?).")
+    video = videos[0]
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width < 2 or height < 2:
+        raise MediaError("The video stream has no picture size.")
+    try:
+        duration = float(fmt.get("duration") or video.get("duration") or 0)
+    except ValueError:
+        duration = 0.0
+    if not math.isfinite(duration) or duration <= 0:
+        raise MediaError("The file has no duration (it may be truncated or still being written).")
+    rotation = _rotation(video)
+    if rotation in (90, 270):
+        width, height = height, width
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    frames = video.get("nb_frames")
+    return Probe(
+        format_name=fmt.get("format_name", ""),
+        duration=duration,
+        width=width,
+        height=height,
+        rotation=rotation,
+        video_codec=video.get("codec_name", ""),
+        pix_fmt=video.get("pix_fmt", ""),
+        frame_rate=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+        audio_codec=audios[0].get("codec_name") if audios else None,
+        frames=int(frames) if str(frames or "").isdigit() else None,
+    )
+
+
+# ------------------------------------------------------------------------------ commands
+
+_INPUT = ["-nostdin", "-hide_banner", "-protocol_whitelist", "file"]
+_NO_METADATA = ["-map_metadata", "-1", "-map_metadata:s:v", "-1", "-map_metadata:s:a", "-1", "-map_chapters", "-1"]
+
+
+def ladder_command(
+    *, source: Path, out_dir: Path, probe: Probe, rungs: list[Rung], key_info: Path, preset: str
+) -> list[str]:
+    """One FFmpeg process for the whole ladder: split/scale, aligned 2 s GOPs, 6 s encrypted TS segments."""
+    fps = round(min(probe.frame_rate or 30, 60), 3) or 30
+    gop = max(1, round(fps * 2))
+    n = len(rungs)
+    scales = [
+        f"[s{i}]scale={'%d:-2' % rung.width if probe.portrait else '-2:%d' % rung.height}:flags=bicubic[v{i}]"
+        for i, rung in enumerate(rungs)
+    ]
+    graph = f"[0:v:0]fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n)) + ";" + ";".join(scales)
+    argv = [settings.FFMPEG_BIN, *_INPUT, "-y", "-i", str(source), "-filter_complex", graph]
+    for i in range(n):
+        argv += ["-map", f"[v{i}]"]
+        if probe.has_audio:
+            argv += ["-map", "0:a:0"]
+    argv += [
+        "-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-pix_fmt", "yuv420p",
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-force_key_frames", "expr:gte(t,n_forced*2)",
+    ]
+    for i, rung in enumerate(rungs):
+        argv += [
+            f"-crf:v:{i}", str(rung.crf),
+            f"-maxrate:v:{i}", f"{rung.maxrate_k}k",
+            f"-bufsize:v:{i}", f"{rung.maxrate_k * 2}k",
+        ]
+        if rung.level:
+            argv += [f"-level:v:{i}", rung.level]
+        if probe.has_audio:
+            argv += [f"-b:a:{i}", f"{rung.audio_k}k"]
+    if probe.has_audio:
+        argv += ["-c:a", "aac", "-ac", "2", "-ar", "48000"]
+    stream_map = " ".join(
+        (f"v:{i},a:{i},name:{rung.name}" if probe.has_audio else f"v:{i},name:{rung.name}")
+        for i, rung in enumerate(rungs)
+    )
+    argv += [
+        *_NO_METADATA,
+        "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+        "-hls_key_info_file", str(key_info),
+        "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
+        "-master_pl_name", "master.m3u8",
+        "-var_stream_map", stream_map,
+        "-progress", "pipe:1", "-nostats", "-loglevel", "error",
+        str(out_dir / "%v" / "index.m3u8"),
+    ]
+    return argv
+
+
+def poster_command(*, source: Path, target: Path, at: float) -> list[str]:
+    """A 640 px wide JPEG frame from ``at`` seconds (auto-rotated, no metadata)."""
+    return [
+        settings.FFMPEG_BIN, *_INPUT, "-y", "-ss", f"{max(at, 0):.3f}", "-i", str(source),
+        "-frames:v", "1", "-vf", "scale=640:-2", "-q:v", "3", *_NO_METADATA, "-loglevel", "error", str(target),
+    ]
+
+
+@dataclass(frozen=True)
+class StoryboardPlan:
+    interval: float
+    count: int
+    columns: int
+    tile_width: int
+    tile_height: int
+
+    @property
+    def rows(self) -> int:
+        return max(1, math.ceil(self.count / self.columns))
+
+
+def plan_storyboard(probe: Probe, *, max_frames: int = 100, columns: int = 10, tile_width: int = 160) -> StoryboardPlan:
+    """One frame every few seconds (at least 2 s apart, at most ``max_frames`` in all)."""
+    interval = max(2.0, math.ceil(probe.duration / max_frames))
+    count = max(1, math.ceil(probe.duration / interval))
+    tile_height = _even(tile_width * probe.height / probe.width)
+    return StoryboardPlan(interval, count, min(columns, count), tile_width, tile_height)
+
+
+def storyboard_frame_command(*, source: Path, target: Path, at: float, plan: StoryboardPlan) -> list[str]:
+    """One small frame at ``at`` seconds (a fast seek, so a 6-hour case is not decoded whole)."""
+    return [
+        settings.FFMPEG_BIN, *_INPUT, "-y", "-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1",
+        "-vf", f"scale={plan.tile_width}:{plan.tile_height}", "-q:v", "5", *_NO_METADATA, "-loglevel", "error",
+        str(target),
+    ]
+
+
+def storyboard_tile_command(*, frames_pattern: Path, target: Path, plan: StoryboardPlan) -> list[str]:
+    """Assemble numbered frames into one sprite sheet, ``columns`` wide."""
+    return [
+        settings.FFMPEG_BIN, *_INPUT, "-y", "-f", "image2", "-start_number", "0", "-i", str(frames_pattern),
+        "-vf", f"tile={plan.columns}x{plan.rows}", "-frames:v", "1", "-q:v", "5", "-loglevel", "error", str(target),
+    ]
+
+
+def storyboard_vtt(plan: StoryboardPlan, *, duration: float, image_name: str = "storyboard.jpg") -> str:
+    """WebVTT cues mapping each stretch of time to its tile (``#xywh=``) in the sprite."""
+
+    def stamp(seconds: float) -> str:
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
+
+    lines = ["WEBVTT", ""]
+    for i in range(plan.count):
+        start = i * plan.interval
+        end = min((i + 1) * plan.interval, duration)
+        if end <= start:
+            break
+        x, y = (i % plan.columns) * plan.tile_width, (i // plan.columns) * plan.tile_height
+        lines += [f"{stamp(start)} --> {stamp(end)}", f"{image_name}#xywh={x},{y},{plan.tile_width},{plan.tile_height}", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def parse_progress(block: dict[str, str], duration: float) -> int | None:
+    """Percent done from one ``-progress`` block (``out_time_us`` may be N/A or negative early on)."""
+    raw = block.get("out_time_us") or block.get("out_time_ms")
+    try:
+        micros = int(raw)
+    except (TypeError, ValueError):
+        return None
+    if micros < 0 or duration <= 0:
+        return None
+    return max(0, min(99, int(micros / (duration * 1_000_000) * 100)))
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stderr_tail: str = ""
+    timed_out: bool = False
+    lines: list[str] = field(default_factory=list)
+
+
+def run(argv: list[str], *, deadline: float | None = None, on_progress: Callable[[dict], None] | None = None) -> RunResult:
+    """
+    Run FFmpeg, feeding ``-progress`` blocks to ``on_progress``. FFmpeg is always killed when
+    this returns or raises (job timeout, worker shutdown), so no encoder outlives its job.
+    """
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        timed_out = False
+        # A watchdog kills FFmpeg at the deadline even if it stops printing progress.
+        watchdog = None
+        if deadline is not None:
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _kill_quietly, [process])
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            block: dict[str, str] = {}
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.decode(errors="replace").strip()
+                key, sep, value = line.partition("=")
+                if sep:
+                    block[key] = value
+                if key == "progress":
+                    if on_progress is not None:
+                        on_progress(block)
+                    block = {}
+                if deadline is not None and time.monotonic() > deadline:
+                    timed_out = True
+                    break
+            if timed_out:
+                _kill(process)
+            else:
+                remaining = None if deadline is None else max(1.0, deadline - time.monotonic())
+                try:
+                    process.wait(timeout=remaining)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    _kill(process)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if process.poll() is None:
+                _kill(process)
+            if process.stdout:
+                process.stdout.close()
+        if deadline is not None and time.monotonic() >= deadline and process.returncode != 0:
+            timed_out = True
+        stderr.seek(0)
+        tail = stderr.read()[-4000:].decode(errors="replace").strip()
+    return RunResult(returncode=process.returncode, stderr_tail=tail, timed_out=timed_out)
+
+
+def _die_with_parent() -> None:  # pragma: no cover (runs in the child)
+    """Linux: the kernel kills FFmpeg if the worker process dies (SIGKILL, OOM, crash)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _kill_quietly(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def failure_reason(result: RunResult, what: str = "ffmpeg") -> str:
+    if result.timed_out:
+        return f"{what} did not finish in time and was stopped."
+    last = result.stderr_tail.splitlines()[-1] if result.stderr_tail else "no error output"
+    return f"{what} exited {result.returncode}: {last}"[:480]
+
+
+def run_simple(argv: list[str], timeout: float = 600) -> RunResult:
+    """Run a short FFmpeg command (poster, storyboard) with a hard time limit."""
+    return run(argv, deadline=time.monotonic() + timeout)
