@@ -14,7 +14,7 @@ CSS := theme/static/css/dist/styles.css
 CSS_SOURCES := $(shell find templates static/js accounts config videos library -type f \( -name '*.html' -o -name '*.js' -o -name '*.py' \) 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: run test serve setup system-deps test-system-deps python-deps node-deps css migrate lint fmt clean help
+.PHONY: run test serve setup system-deps test-system-deps vendor python-deps node-deps css migrate lint fmt clean help
 
 help:
 	@echo "make run    - install what is missing, migrate, create the first admin, serve on $(HOST):$(PORT)"
@@ -22,7 +22,7 @@ help:
 	@echo "make serve  - production-style: collectstatic, gunicorn (deploy/gunicorn.conf.py) + worker"
 	@echo "make lint   - ruff"
 
-setup: system-deps python-deps node-deps css .env
+setup: system-deps python-deps node-deps css vendor .env
 
 system-deps:
 	@scripts/system-deps.sh
@@ -49,6 +49,14 @@ css: $(CSS)
 $(CSS): $(STAMPS)/node $(NPM_DIR)/src/styles.css $(CSS_SOURCES)
 	cd $(NPM_DIR) && npm run --silent build
 	@touch $@
+
+# Browser libraries come from npm (pinned in package-lock.json), never from a CDN.
+VENDOR := static/vendor/hls.min.js static/vendor/tus.min.js
+vendor: $(VENDOR)
+static/vendor/hls.min.js: $(STAMPS)/node
+	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/hls.js/dist/hls.min.js $@
+static/vendor/tus.min.js: $(STAMPS)/node
+	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/tus-js-client/dist/tus.min.js $@
 
 .env:
 	$(PYTHON) scripts/dotenv.py .env

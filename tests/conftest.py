@@ -79,3 +79,6 @@ def staff_client(client, admin_user):
 def totp_code(device, offset: int = 0) -> str:
     """The current code of a django-otp TOTPDevice (``offset`` steps later)."""
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + offset):06d}"
+
+
+from .media import media  # noqa: E402,F401  (session fixture of generated sample files)
