@@ -392,7 +392,7 @@ VIDEOS_REQUIRE_APPROVAL = env.bool("VIDEOS_REQUIRE_APPROVAL", default=True)
 FFMPEG_BIN = env.str("FFMPEG_BIN", default="ffmpeg")
 FFPROBE_BIN = env.str("FFPROBE_BIN", default="ffprobe")
 # x264 preset: "veryfast" suits a 2-core box; "medium" gives smaller files for the same quality.
-TRANSCODE_PRESET = env.str("TRANSCODE_PRESET", default="ultrafast" if TESTING else "veryfast")
+TRANSCODE_PRESET = env.str("TRANSCODE_PRESET", default="superfast" if TESTING else "veryfast")
 # FFmpeg is killed past this, well inside the job queue's own timeout.
 TRANSCODE_TIMEOUT_SECONDS = env.int("TRANSCODE_TIMEOUT_SECONDS", default=int(Q_CLUSTER["timeout"] * 0.9))
 # A processing video whose worker has been silent this long is marked failed by the reaper.

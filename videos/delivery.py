@@ -78,8 +78,8 @@ def media_ttl(duration: float) -> int:
 # ------------------------------------------------------------------------------ URLs
 
 
-def _url(name: str, video_uuid, token: str, **kwargs) -> str:
-    return reverse(name, kwargs={"video_uuid": video_uuid, **kwargs}) + "?" + urlencode({"token": token})
+def _url(url_name: str, video_uuid, token: str, **kwargs) -> str:
+    return reverse(url_name, kwargs={"video_uuid": video_uuid, **kwargs}) + "?" + urlencode({"token": token})
 
 
 def master_url(video, user_id: int) -> str:

@@ -115,7 +115,9 @@ def _ffprobe_json(path: Path, *args: str, timeout: int = 120) -> dict:
         raise MediaError("The file could not be read in time (ffprobe timed out).") from None
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
-        raise MediaError(f"The file is not a readable video ({detail[-1] if detail else 'ffprobe failed'}).")
+        # Never show server paths to the uploader.
+        last = (detail[-1] if detail else "ffprobe failed").replace(str(path), "file").replace(str(path.parent), "")
+        raise MediaError(f"The file is not a readable video ({last}).")
     try:
         return json.loads(done.stdout or b"{}")
     except ValueError:

@@ -133,9 +133,11 @@ class NameListField(serializers.ListField):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            data = [part.strip() for part in data.split(",") if part.strip()]
-        elif hasattr(data, "getlist"):
-            data = [part.strip() for item in data.getlist(self.field_name) for part in item.split(",") if part.strip()]
+            data = [data]
+        if isinstance(data, list | tuple):
+            data = [part.strip() for item in data if isinstance(item, str) for part in item.split(",") if part.strip()] + [
+                item for item in data if not isinstance(item, str)
+            ]
         return super().to_internal_value(data)
 
 

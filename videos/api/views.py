@@ -7,6 +7,8 @@ segments and images are plain Django views authorised by signed tokens alone: no
 no database query.
 """
 
+from pathlib import Path
+
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -78,7 +80,7 @@ class VideoListCreateApi(generics.ListAPIView):
                 raise ValidationError({"file": ["Attach the recording as the multipart field “file”."]})
             data = s.VideoMetadataInput(data=request.data)
             data.is_valid(raise_exception=True)
-            path = upload.temporary_file_path()
+            path = Path(upload.temporary_file_path())
             upload.close()
             try:
                 video = services.video_create_from_file(
