@@ -1,0 +1,39 @@
+"""Queue transcodes again: `reprocess_videos --failed`, `--all`, or a list of video ids (UUIDs)."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.services import User, models_q_has_perm
+from videos import services
+from videos.models import Video
+
+
+class Command(BaseCommand):
+    help = "Queue videos for transcoding again (the current ladder keeps serving until the new one is done)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("ids", nargs="*", help="video UUIDs")
+        parser.add_argument("--failed", action="store_true", help="every failed video")
+        parser.add_argument("--all", action="store_true", help="every video with an original file")
+
+    def handle(self, *args, ids, failed, all, **options):
+        if not (ids or failed or all):
+            raise CommandError("Give video ids, --failed or --all.")
+        videos = Video.objects.all()
+        if ids:
+            videos = videos.filter(uuid__in=ids)
+        elif failed:
+            videos = videos.filter(status=Video.Status.FAILED)
+        # The audit trail names an administrator as the actor of a command-line reprocess.
+        actor = User.objects.filter(is_active=True).filter(models_q_has_perm("videos.change_video")).order_by("pk").first()
+        if actor is None:
+            raise CommandError("No active administrator or editor exists to act as the reprocessing user.")
+        queued = 0
+        for video in videos.iterator():
+            try:
+                with transaction.atomic():
+                    services.video_reprocess(request=None, user=actor, video=video)
+                queued += 1
+            except Exception as error:  # noqa: BLE001 (report and carry on with the others)
+                self.stderr.write(f"{video.uuid}: {error}")
+        self.stdout.write(f"Queued {queued} video(s).")
