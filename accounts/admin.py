@@ -72,11 +72,43 @@ class UserChangeForm(forms.ModelForm):
     def clean_employee_id(self):
         return self.cleaned_data.get("employee_id") or None
 
+    # The signed-in admin, set by UserAdmin.get_form (each request gets its own form class).
+    actor = None
+
+    def clean(self):
+        cleaned = super().clean()
+        _identity_errors(self)
+        if self.instance.pk and "is_active" in self.changed_data:
+            try:
+                services.user_set_active_check(actor=self.actor, user=self.instance, active=cleaned.get("is_active"))
+            except ValidationError as error:
+                self.add_error("is_active", error)
+        return cleaned
+
+
+def _identity_errors(form) -> None:
+    """The registration rule, in admin too: no username or e-mail may name another account."""
+    errors = services._unique_errors(
+        username=form.cleaned_data.get("username"),
+        email=form.cleaned_data.get("email"),
+        employee_id=None,
+        mobile=None,
+        exclude_pk=form.instance.pk,
+    )
+    for field, message in errors.items():
+        if field in form.fields and field not in form.errors:
+            form.add_error(field, message)
+
 
 class UserCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["username", "email", "full_name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        _identity_errors(self)
+        return cleaned
 
 
 def _run(modeladmin, request, queryset, action, success: str):
@@ -91,6 +123,31 @@ def _run(modeladmin, request, queryset, action, success: str):
             )
     if done:
         modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
+
+
+def _manageable(modeladmin, request, queryset):
+    """
+    Only a superuser may act on a superuser: otherwise an Admin could reset a superuser's
+    second factor and set a temporary password, and so become one.
+    """
+    if request.user.is_superuser:
+        return queryset
+    skipped = queryset.filter(is_superuser=True).count()
+    if skipped:
+        modeladmin.message_user(
+            request, f"Only a superuser can change superuser accounts; {skipped} skipped.", messages.WARNING
+        )
+    return queryset.filter(is_superuser=False)
+
+
+# Leading characters that make a spreadsheet read a CSV cell as a formula (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    """A CSV cell that spreadsheets show as text: failed sign-ins put anyone's input here."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 @admin.register(User)
@@ -162,6 +219,23 @@ class UserAdmin(DjangoUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Only a superuser may grant (or remove) superuser status.
+            fields.append("is_superuser")
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False  # see _manageable
+        return super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
+
     @admin.display(description="Roles")
     def role_list(self, user):
         return ", ".join(user.roles) or "—"
@@ -227,6 +301,20 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if "is_active" in form.changed_data:
             services.user_set_active(request=request, actor=request.user, user=obj, active=active)
+        if "is_superuser" in form.changed_data:
+            # Superuser status is the strongest role: audited like any role change (the
+            # security stamp includes it, so the user's tokens stop working).
+            from . import audit
+
+            superuser = ["superuser"]
+            audit.record(
+                AuditEvent.Event.ROLE_CHANGE,
+                request=request,
+                actor=request.user,
+                target=obj,
+                added=superuser if obj.is_superuser else [],
+                removed=[] if obj.is_superuser else superuser,
+            )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -262,7 +350,7 @@ class UserAdmin(DjangoUserAdmin):
         _run(
             self,
             request,
-            queryset,
+            _manageable(self, request, queryset),
             lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=True),
             "{count} account(s) activated.",
         )
@@ -272,7 +360,7 @@ class UserAdmin(DjangoUserAdmin):
         _run(
             self,
             request,
-            queryset,
+            _manageable(self, request, queryset),
             lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=False),
             "{count} account(s) deactivated.",
         )
@@ -282,7 +370,7 @@ class UserAdmin(DjangoUserAdmin):
         _run(
             self,
             request,
-            queryset.exclude(pk=request.user.pk),
+            _manageable(self, request, queryset.exclude(pk=request.user.pk)),
             lambda u: services.user_lock(request=request, actor=request.user, user=u),
             "{count} account(s) locked.",
         )
@@ -302,7 +390,7 @@ class UserAdmin(DjangoUserAdmin):
         _run(
             self,
             request,
-            queryset,
+            _manageable(self, request, queryset),
             lambda u: otp.devices_reset(request=request, user=u),
             "Two-factor devices removed for {count} account(s).",
         )
@@ -312,14 +400,14 @@ class UserAdmin(DjangoUserAdmin):
         _run(
             self,
             request,
-            queryset,
+            _manageable(self, request, queryset),
             lambda u: services.password_force_change(request=request, actor=request.user, user=u),
             "{count} account(s) must change their password.",
         )
 
     @admin.action(description="Set a temporary password (shown once)", permissions=["security"])
     def set_temporary_password(self, request, queryset):
-        for user in queryset:
+        for user in _manageable(self, request, queryset):
             password = services.password_set_by_admin(request=request, actor=request.user, user=user)
             self.message_user(
                 request,
@@ -328,7 +416,7 @@ class UserAdmin(DjangoUserAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Sign out of the API everywhere (revoke tokens)", permissions=["security"])
+    @admin.action(description="Sign out everywhere (API tokens and browser sessions)", permissions=["security"])
     def revoke_tokens(self, request, queryset):
         def revoke(user):
             User.objects.filter(pk=user.pk).update(token_generation=user.token_generation + 1)
@@ -337,7 +425,7 @@ class UserAdmin(DjangoUserAdmin):
 
             audit.record(AuditEvent.Event.TOKEN_REVOKED, request=request, target=user)
 
-        _run(self, request, queryset, revoke, "Tokens revoked for {count} account(s).")
+        _run(self, request, _manageable(self, request, queryset), revoke, "Tokens revoked for {count} account(s).")
 
     def has_approve_permission(self, request):
         return request.user.has_perm("accounts.approve_registration")
@@ -429,19 +517,18 @@ class AuditEventAdmin(admin.ModelAdmin):
         def rows():
             yield writer.writerow(header)
             for event in queryset.select_related("actor", "target_user").iterator(chunk_size=2000):
-                yield writer.writerow(
-                    [
-                        event.created_at.isoformat(),
-                        event.event,
-                        event.actor.username if event.actor else "",
-                        event.target_user.username if event.target_user else "",
-                        event.username,
-                        event.ip_address or "",
-                        event.user_agent,
-                        event.request_id,
-                        event.detail,
-                    ]
-                )
+                row = [
+                    event.created_at.isoformat(),
+                    event.event,
+                    event.actor.username if event.actor else "",
+                    event.target_user.username if event.target_user else "",
+                    event.username,
+                    event.ip_address or "",
+                    event.user_agent,
+                    event.request_id,
+                    event.detail,
+                ]
+                yield writer.writerow([_csv_cell(value) for value in row])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

@@ -10,6 +10,7 @@ Failures are counted by django-axes (through Django's ``user_login_failed`` sign
 sixth attempt is refused on every path, whichever path the first five used.
 """
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,11 +31,15 @@ from . import audit
 from .backends import axes_username
 from .models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
 from .network import client_ip
+from .sms import SMSError
+
+logger = logging.getLogger(__name__)
 
 Event = AuditEvent.Event
 
 INVALID_CREDENTIALS = "Invalid username or password."
 INVALID_CODE = "That code is not valid or has expired."
+CODE_NOT_SENT = "The code could not be sent just now. Try again in a minute or use another method."
 _PENDING_SALT = "accounts.login.otp-pending"
 
 
@@ -163,10 +168,26 @@ def otp_begin(user, method: str | None = None) -> str:
     if wanted is not None:
         side_channel = [d for d in side_channel if isinstance(d, wanted)]
         if side_channel:
-            return side_channel[0].generate_challenge()
+            return _send_challenge(side_channel[0])
     if side_channel and not has_app:
-        return side_channel[0].generate_challenge()
+        return _send_challenge(side_channel[0])
     return "Enter the 6-digit code from your authenticator app, or one of your backup codes."
+
+
+def _send_challenge(device) -> str:
+    """
+    Send a code through ``device``. A gateway or mail server that is down is not the
+    user's fault: they get a message (not a 500) and may ask again at once.
+    """
+    try:
+        return device.generate_challenge()
+    except (SMSError, OSError) as exc:  # smtplib.SMTPException is an OSError
+        # Only the error's class: its text or a traceback could carry the message sent.
+        logger.warning("Could not deliver a sign-in code", extra={"channel": device.name, "error": type(exc).__name__})
+        device.code_hash = ""
+        device.last_generated_timestamp = None
+        device.save(update_fields=["code_hash", "last_generated_timestamp"])
+        return CODE_NOT_SENT
 
 
 def pending_token(user) -> str:

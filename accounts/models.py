@@ -18,6 +18,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django_otp.models import CooldownMixin, Device, ThrottlingMixin
 
@@ -229,6 +230,20 @@ class User(AbstractUser):
         if self.is_superuser and "superuser" in required:
             return True
         return bool(required.intersection(self.roles))
+
+    def _get_session_auth_hash(self, secret=None):
+        """
+        Django's session hash covers the password only; adding ``token_generation`` makes
+        an admin lock, "sign out everywhere" and turning on two-step sign-in end every
+        browser session too, not only the API tokens (``django.contrib.auth.get_user``
+        compares this hash on each request; SECRET_KEY_FALLBACKS go through here as well).
+        """
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}|{self.token_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def security_stamp(self) -> str:
         """

@@ -8,10 +8,12 @@ import secrets
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
-from django_otp import devices_for_user
+from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
@@ -36,6 +38,29 @@ def deliver_email_code(device: EmailOTPDevice, code: str) -> None:
 def deliver_sms_code(device: SMSOTPDevice, code: str) -> None:
     minutes = settings.OTP_CODE_VALIDITY_SECONDS // 60
     send_sms(device.number, f"{code} is your {settings.SITE_NAME} sign-in code. It expires in {minutes} minutes.")
+
+
+def _first_factor_added(*, request, user, had_factor: bool) -> None:
+    """
+    When two-step sign-in is turned on, end the API tokens and the other browser sessions
+    that were opened with the password alone; otherwise whoever phished the password keeps
+    them. Bumping ``token_generation`` changes the security stamp (tokens) and the session
+    hash (sessions); the browser that turned it on is kept signed in.
+    """
+    from . import services
+
+    if had_factor:
+        return
+    get_user_model().objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    services.tokens_revoke(user=user)
+    audit.record(Event.TOKEN_REVOKED, request=request, target=user, reason="second_factor_added")
+    if request is not None and hasattr(request, "session") and getattr(request.user, "pk", None) == user.pk:
+        update_session_auth_hash(request, user)
+
+
+def _has_factor(user) -> bool:
+    return user_has_device(user, confirmed=True)
 
 
 def totp_start(user) -> TOTPDevice:
@@ -67,9 +92,11 @@ def totp_confirm(*, request, user, device: TOTPDevice, code: str) -> list[str] |
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
     if not device.verify_token((code or "").strip()):
         return None
+    had_factor = _has_factor(user)
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     audit.record(Event.OTP_ENROL, request=request, target=user, method="totp")
+    _first_factor_added(request=request, user=user, had_factor=had_factor)
     if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
         return []
     return backup_codes_regenerate(request=request, user=user)
@@ -90,16 +117,20 @@ def backup_codes_regenerate(*, request, user) -> list[str]:
 
 @transaction.atomic
 def email_device_add(*, request, user) -> EmailOTPDevice:
+    had_factor = _has_factor(user)
     device, created = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "E-mail", "confirmed": True})
     if created:
         audit.record(Event.OTP_ENROL, request=request, target=user, method="email")
+        _first_factor_added(request=request, user=user, had_factor=had_factor)
     return device
 
 
 @transaction.atomic
 def sms_device_add(*, request, user, number: str) -> SMSOTPDevice:
+    had_factor = _has_factor(user)
     device = SMSOTPDevice.objects.create(user=user, name="SMS", number=number, confirmed=True)
     audit.record(Event.OTP_ENROL, request=request, target=user, method="sms")
+    _first_factor_added(request=request, user=user, had_factor=had_factor)
     return device
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -63,9 +64,12 @@ def notice_send(*, user, template: str, subject: str, context: dict) -> None:
 def _unique_errors(*, username: str, email: str, employee_id: str | None, mobile: str | None, exclude_pk=None) -> dict:
     others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
     errors = {}
-    if username and others.filter(username__iexact=username).exists():
+    # Sign-in accepts a username *or* an e-mail address, so neither may equal the other
+    # of a different account: a username "alice@x.org" would shadow Alice's e-mail sign-in
+    # (and her lockout counter), an e-mail equal to someone's username theirs.
+    if username and others.filter(Q(username__iexact=username) | Q(email__iexact=username)).exists():
         errors["username"] = "That username is taken."
-    if email and others.filter(email__iexact=email).exists():
+    if email and others.filter(Q(email__iexact=email) | Q(username__iexact=email)).exists():
         errors["email"] = "An account with this e-mail address already exists."
     if employee_id and others.filter(employee_id__iexact=employee_id).exists():
         errors["employee_id"] = "An account with this employee ID already exists."
@@ -235,13 +239,18 @@ def user_set_roles(*, request, actor, user, role_names: list[str]) -> User:
     return user
 
 
+def user_set_active_check(*, actor, user, active: bool) -> None:
+    """Raise ValidationError if ``actor`` may not make ``user`` (in)active (forms call it too)."""
+    if actor is not None and actor.pk == user.pk and not active:
+        raise ValidationError("You cannot deactivate your own account.")
+
+
 @transaction.atomic
 def user_set_active(*, request, actor, user, active: bool) -> User:
     """Activate or deactivate an approved account; deactivation revokes its tokens."""
     if user.is_active == active:
         return user
-    if actor is not None and actor.pk == user.pk and not active:
-        raise ValidationError("You cannot deactivate your own account.")
+    user_set_active_check(actor=actor, user=user, active=active)
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:

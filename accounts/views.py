@@ -42,6 +42,11 @@ _PENDING_SESSION_KEY = "accounts_otp_pending"
 _NEXT_SESSION_KEY = "accounts_login_next"
 
 
+def _posted(request):
+    """The POST data for a POST (even an empty one, so its errors show), else None (unbound)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _safe_next(request, candidate: str | None) -> str:
     """``candidate`` if it is a local URL, else the home page (no open redirects)."""
     if candidate and url_has_allowed_host_and_scheme(
@@ -84,7 +89,7 @@ def login_view(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.user.is_authenticated and request.method == "GET":
         return HttpResponseRedirect(_safe_next(request, next_url))
-    form = LoginForm(request.POST or None)
+    form = LoginForm(_posted(request))
     if request.method == "POST":
         ratelimits.check(request, "login")
         if form.is_valid():
@@ -126,7 +131,7 @@ def login_otp_view(request):
     user = _pending_login_user(request)
     if user is None:
         return redirect("accounts:login")
-    form = OTPForm(request.POST or None)
+    form = OTPForm(_posted(request))
     if request.method == "POST":
         ratelimits.check(request, "otp")
         if form.is_valid():
@@ -138,7 +143,8 @@ def login_otp_view(request):
                     return _locked_response(request, refused)
                 form.add_error("code", refused.message)
             else:
-                next_url = request.session.get(_NEXT_SESSION_KEY, "")
+                next_url = request.session.pop(_NEXT_SESSION_KEY, "")
+                request.session.pop(_PENDING_SESSION_KEY, None)
                 authentication.login_complete(
                     request=request, user=user, device=device, session=True, method="password+otp"
                 )
@@ -180,7 +186,7 @@ def register_view(request):
         return redirect("home")
     if not settings.REGISTRATION_OPEN:
         raise PermissionDenied("Self-registration is closed.")
-    form = RegistrationForm(request.POST or None, request.FILES or None)
+    form = RegistrationForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST":
         ratelimits.check(request, "register")
         if form.is_valid():
@@ -215,7 +221,7 @@ def register_done_view(request):
 @login_required
 def password_change_view(request):
     user = request.user
-    form = PasswordChangeForm(request.POST or None)
+    form = PasswordChangeForm(_posted(request))
     if request.method == "POST":
         ratelimits.check(request, "password_change")
         if form.is_valid():
@@ -242,7 +248,7 @@ def password_change_view(request):
 
 @csrf_protect
 def password_reset_view(request):
-    form = PasswordResetForm(request.POST or None)
+    form = PasswordResetForm(_posted(request))
     if request.method == "POST":
         ratelimits.check(request, "password_reset")
         if form.is_valid():
@@ -260,22 +266,22 @@ def password_reset_done_view(request):
 @csrf_protect
 @never_cache
 def password_reset_confirm_view(request, uidb64, token):
+    # Every POST counts, valid link or not, so guessing links is limited too.
+    ratelimits.check(request, "password_reset")
     validlink = services.password_reset_user(uidb64=uidb64, token=token) is not None
-    form = SetPasswordForm(request.POST or None)
-    if request.method == "POST" and validlink:
-        ratelimits.check(request, "password_reset")
-        if form.is_valid():
-            try:
-                services.password_reset_confirm(
-                    request=request, uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password1"]
-                )
-            except ValidationError as error:
-                if hasattr(error, "error_dict") and "new_password" in error.error_dict:
-                    error.error_dict["new_password1"] = error.error_dict.pop("new_password")
-                form.add_service_errors(error)
-            else:
-                messages.success(request, "Your password has been reset. You can sign in now.")
-                return redirect("accounts:login")
+    form = SetPasswordForm(_posted(request))
+    if request.method == "POST" and validlink and form.is_valid():
+        try:
+            services.password_reset_confirm(
+                request=request, uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password1"]
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "new_password" in error.error_dict:
+                error.error_dict["new_password1"] = error.error_dict.pop("new_password")
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Your password has been reset. You can sign in now.")
+            return redirect("accounts:login")
     return render(request, "accounts/password_reset_confirm.html", {"form": form, "validlink": validlink})
 
 
@@ -305,7 +311,7 @@ def profile_view(request):
 @login_required
 def settings_view(request):
     user = request.user
-    form = PreferencesForm(request.POST or None, instance=user)
+    form = PreferencesForm(_posted(request), instance=user)
     if request.method == "POST" and form.is_valid():
         changes = {field: form.cleaned_data[field] for field in form.changed_data}
         try:
@@ -349,7 +355,7 @@ def _mark_verified(request, device) -> None:
 def totp_setup_view(request):
     user = request.user
     device = otp.totp_start(user)
-    form = OTPForm(request.POST or None)
+    form = OTPForm(_posted(request))
     form.fields["code"].help_text = "The 6-digit code your app shows now."
     if request.method == "POST":
         ratelimits.check(request, "otp")
@@ -383,7 +389,7 @@ def email_otp_enable_view(request):
 
 @login_required
 def sms_setup_view(request):
-    form = SMSDeviceForm(request.POST or None, initial={"number": request.user.mobile or ""})
+    form = SMSDeviceForm(_posted(request), initial={"number": request.user.mobile or ""})
     if request.method == "POST" and form.is_valid():
         try:
             number = normalise_mobile(form.cleaned_data["number"])

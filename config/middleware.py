@@ -12,7 +12,23 @@ from .logging import request_id_var, user_id_var
 access_log = logging.getLogger("svl.access")
 
 # A client-supplied id is kept only if it looks like one (no log injection).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+# URL parameters that carry a secret (the password-reset token): never logged (DESIGN §8).
+_SECRET_URL_KWARGS = ("token",)
+
+
+def _loggable_path(request) -> str:
+    """``request.path`` with any secret URL parameter of the matched view masked."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    for name in _SECRET_URL_KWARGS:
+        value = match.kwargs.get(name) if match is not None else None
+        if value:
+            path = path.replace(str(value), "[redacted]")
+    return path
 
 
 class RequestIdMiddleware:
@@ -25,6 +41,10 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        agent = request.META.get("HTTP_USER_AGENT")
+        if agent and _CONTROL_CHARS.search(agent):
+            # A NUL byte in the User-Agent would make PostgreSQL refuse the audit/axes rows.
+            request.META["HTTP_USER_AGENT"] = _CONTROL_CHARS.sub("", agent)
         incoming = request.headers.get("X-Request-ID", "")
         request.id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request_token = request_id_var.set(request.id)
@@ -40,14 +60,15 @@ class RequestIdMiddleware:
             user_id = user_id_var.get()
             if response is not None:
                 response["X-Request-ID"] = request.id
+            path = _loggable_path(request)
             access_log.info(
                 "%s %s",
                 request.method,
-                request.path,
+                path,
                 extra={
                     "user_id": user_id,
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code if response is not None else 500,
                     "duration_ms": round((time.monotonic() - started) * 1000, 1),
                 },

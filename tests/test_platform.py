@@ -213,3 +213,20 @@ def test_unknown_api_path_is_json_404(client):
     response = client.get("/api/v1/nope/")
     assert response.status_code == 404
     assert response.json()["detail"] == "Not found."
+
+
+def test_control_characters_in_the_user_agent_are_not_a_500(api, viewer, password):
+    response = api.post(
+        "/api/v1/auth/token/",
+        {"username": "vera", "password": "Wrong-pass-1!"},
+        format="json",
+        HTTP_USER_AGENT="evil\x00agent\x01",
+    )
+    assert response.status_code == 401
+    assert AuditEvent.objects.get(event="login_failure").user_agent == "evilagent"
+
+
+def test_empty_form_post_shows_the_errors(client):
+    response = client.post("/accounts/login/", {})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()

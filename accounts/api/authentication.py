@@ -60,12 +60,19 @@ class JWTAuthentication(jwt_authentication.JWTAuthentication):
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
-    """The browser's session (CSRF-checked by DRF for unsafe methods)."""
+    """
+    The browser's session (CSRF-checked by DRF for unsafe methods). AccountStateMiddleware
+    skips /api/, so the account checks of the pages are repeated here: an admin lock ends
+    API access like it ends the pages (sessions of a user who turned on two-step sign-in
+    elsewhere are ended by ``User._get_session_auth_hash``).
+    """
 
     def authenticate(self, request):
         result = super().authenticate(request)
         if result is not None:
             user = result[0]
+            if user.is_admin_locked or not user.is_approved:
+                raise exceptions.AuthenticationFailed(_("This account is locked."), code="account_locked")
             verified = user.is_verified() if hasattr(user, "is_verified") else False
             enforce_account_state(request, user, otp_verified=verified)
         return result

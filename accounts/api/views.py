@@ -35,6 +35,11 @@ class PublicApiView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # JSON only: a cross-site page can POST a urlencoded, multipart or text/plain form
+    # without a CORS preflight, and could then make a colleague's own browser fail five
+    # sign-ins and lock them out of their workstation (lockout is per username + address).
+    # application/json needs a preflight, which CORS (off unless configured) refuses.
+    parser_classes = [JSONParser]
 
     def get_authenticate_header(self, request):
         # Keeps 401 a 401: DRF turns it into 403 when no scheme is advertised.
