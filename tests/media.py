@@ -17,14 +17,29 @@ def ffmpeg(*args: str) -> None:
 
 
 def clip(
-    target: Path, *, size: str = "320x180", seconds: float = 2, rate: int = 25, audio: bool = True,
-    extra: tuple[str, ...] = (), codec: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
+    target: Path,
+    *,
+    size: str = "320x180",
+    seconds: float = 2,
+    rate: int = 25,
+    audio: bool = True,
+    extra: tuple[str, ...] = (),
+    codec: tuple[str, ...] = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
 ) -> Path:
     inputs = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
     if audio:
         inputs += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    ffmpeg(*inputs, "-t", str(seconds), *codec, *(["-c:a", "aac", "-b:a", "64k"] if audio else []),
-           "-metadata", "title=Patient: John Doe MRN 12345", *extra, str(target))
+    ffmpeg(
+        *inputs,
+        "-t",
+        str(seconds),
+        *codec,
+        *(["-c:a", "aac", "-b:a", "64k"] if audio else []),
+        "-metadata",
+        "title=Patient: John Doe MRN 12345",
+        *extra,
+        str(target),
+    )
     return target
 
 
@@ -65,9 +80,25 @@ class MediaFactory:
 
     def vfr(self):
         def build(path):
-            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "2",
-                   "-vf", "setpts='if(lt(N,20),PTS,PTS*1.7)'", "-fps_mode", "vfr",
-                   "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+            ffmpeg(
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=30",
+                "-t",
+                "2",
+                "-vf",
+                "setpts='if(lt(N,20),PTS,PTS*1.7)'",
+                "-fps_mode",
+                "vfr",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                str(path),
+            )
             return path
 
         return self._make("vfr.mp4", build)
@@ -76,8 +107,16 @@ class MediaFactory:
         return self._make("oneframe.mp4", lambda p: clip(p, seconds=0.04, audio=False))
 
     def tiny(self):
-        return self._make("tiny.webm", lambda p: clip(
-            p, size="160x90", seconds=1, audio=False, codec=("-c:v", "libvpx", "-deadline", "realtime", "-b:v", "200k")))
+        return self._make(
+            "tiny.webm",
+            lambda p: clip(
+                p,
+                size="160x90",
+                seconds=1,
+                audio=False,
+                codec=("-c:v", "libvpx", "-deadline", "realtime", "-b:v", "200k"),
+            ),
+        )
 
     def avi(self):
         return self._make("clip.avi", lambda p: clip(p, seconds=1, audio=False, codec=("-c:v", "mpeg4", "-q:v", "5")))
@@ -97,6 +136,7 @@ class MediaFactory:
 
     def truncated(self):
         """An MP4 whose moov atom (at the end) was never written: the recorder crashed."""
+
         def build(path):
             data = self.mp4().read_bytes()
             path.write_bytes(data[: len(data) // 2])
@@ -121,6 +161,7 @@ class MediaFactory:
 
     def playlist_as_mp4(self):
         """An HLS playlist pointing at a local file, renamed .mp4."""
+
         def build(path):
             path.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://{self.mp4()}\n#EXT-X-ENDLIST\n")
             return path

@@ -36,8 +36,13 @@ def create(api, data: bytes, filename="clip.mp4", **metadata):
 
 def patch(api, url, chunk: bytes, offset: int, **extra):
     return api.generic(
-        "PATCH", url, chunk, content_type="application/offset+octet-stream", HTTP_UPLOAD_OFFSET=str(offset),
-        **TUS, **extra,
+        "PATCH",
+        url,
+        chunk,
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET=str(offset),
+        **TUS,
+        **extra,
     )
 
 
@@ -127,8 +132,9 @@ def test_bad_creation_requests(as_uploader, headers, status, settings):
 def test_bad_patch_requests(as_uploader, media):
     data = media.mp4().read_bytes()
     url = create(as_uploader, data)
-    wrong_type = as_uploader.generic("PATCH", url, data[:10], content_type="application/octet-stream",
-                                     HTTP_UPLOAD_OFFSET="0", **TUS)
+    wrong_type = as_uploader.generic(
+        "PATCH", url, data[:10], content_type="application/octet-stream", HTTP_UPLOAD_OFFSET="0", **TUS
+    )
     assert wrong_type.status_code == 415
     no_offset = as_uploader.generic("PATCH", url, data[:10], content_type="application/offset+octet-stream", **TUS)
     assert no_offset.status_code == 400
@@ -269,8 +275,10 @@ def test_a_dropped_connection_resumes_from_the_last_byte(live_server, api, make_
         time.sleep(0.1)
     assert 0 < offset <= sent
     rest = requests.patch(
-        location, data=data[offset:],
-        headers={**auth, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)}, timeout=60,
+        location,
+        data=data[offset:],
+        headers={**auth, "Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)},
+        timeout=60,
     )
     assert rest.status_code == 204, rest.text
     video = Video.objects.get(uuid=rest.headers["X-Video-Id"])

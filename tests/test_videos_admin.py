@@ -11,7 +11,9 @@ from .videos_helpers import ready_video
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-def test_admin_list_and_publish_action(staff_client, api, uploader, media, django_capture_on_commit_callbacks, admin_user, django_assert_max_num_queries):
+def test_admin_list_and_publish_action(
+    staff_client, api, uploader, media, django_capture_on_commit_callbacks, admin_user, django_assert_max_num_queries
+):
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
     with django_assert_max_num_queries(25):
         page = staff_client.get("/admin/videos/video/")
@@ -30,10 +32,18 @@ def test_admin_edit_goes_through_the_service(staff_client, api, uploader, media,
     response = staff_client.post(
         f"/admin/videos/video/{video.pk}/change/",
         {
-            "title": "Renamed in admin", "description": "", "transcript": "", "category": "", "date_of_surgery": "",
-            "review_note": "", "video_surgeons-TOTAL_FORMS": "0", "video_surgeons-INITIAL_FORMS": "0",
-            "renditions-TOTAL_FORMS": "1", "renditions-INITIAL_FORMS": "1",
-            "renditions-0-id": str(video.renditions.get().pk), "renditions-0-video": str(video.pk),
+            "title": "Renamed in admin",
+            "description": "",
+            "transcript": "",
+            "category": "",
+            "date_of_surgery": "",
+            "review_note": "",
+            "video_surgeons-TOTAL_FORMS": "0",
+            "video_surgeons-INITIAL_FORMS": "0",
+            "renditions-TOTAL_FORMS": "1",
+            "renditions-INITIAL_FORMS": "1",
+            "renditions-0-id": str(video.renditions.get().pk),
+            "renditions-0-video": str(video.pk),
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -54,7 +64,9 @@ def test_reprocess_command(api, uploader, media, django_capture_on_commit_callba
     assert video.status == "processed"
 
 
-def test_editor_sees_videos_but_cannot_publish(client, make_user, api, uploader, media, django_capture_on_commit_callbacks):
+def test_editor_sees_videos_but_cannot_publish(
+    client, make_user, api, uploader, media, django_capture_on_commit_callbacks
+):
     from .test_admin_accounts import otp_session
 
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)

@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from accounts import roles, services as account_services
+from accounts import roles
+from accounts import services as account_services
 from videos import delivery, services
 from videos.models import Video
 
@@ -78,7 +79,9 @@ def test_segments_and_variants_cost_no_database_query(client, viewer, published,
     assert response.status_code == 200
 
 
-def test_unpublished_video_is_404_for_viewers_and_409_for_its_uploader(client, api, viewer, uploader, media, django_capture_on_commit_callbacks):
+def test_unpublished_video_is_404_for_viewers_and_409_for_its_uploader(
+    client, api, viewer, uploader, media, django_capture_on_commit_callbacks
+):
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)  # processed, not published
     client.force_login(viewer)
     assert client.get(master_path(video)).status_code == 404
@@ -99,7 +102,9 @@ def _swap_token(url, token):
     return url.split("?")[0] + "?token=" + token
 
 
-def test_forged_foreign_and_expired_tokens_are_refused(client, viewer, published, make_user, api, uploader, media, django_capture_on_commit_callbacks):
+def test_forged_foreign_and_expired_tokens_are_refused(
+    client, viewer, published, make_user, api, uploader, media, django_capture_on_commit_callbacks
+):
     client.force_login(viewer)
     variant_url = uris(client.get(master_path(published)).content.decode())[0]
     segment_url = uris(client.get(variant_url).content.decode())[0]
@@ -180,8 +185,13 @@ def test_path_tricks_are_404(client, viewer, published):
     variant_url = uris(client.get(master_path(published)).content.decode())[0]
     token = _token(variant_url)
     base = f"/api/v1/videos/{published.uuid}/hls"
-    for path in ["../../originals/x/index.m3u8", "180p/../../master.m3u8", "180p/seg_1.ts", "180p/index.m3u8.ts",
-                 "..%2F..%2Foriginals/seg_00000.ts"]:
+    for path in [
+        "../../originals/x/index.m3u8",
+        "180p/../../master.m3u8",
+        "180p/seg_1.ts",
+        "180p/index.m3u8.ts",
+        "..%2F..%2Foriginals/seg_00000.ts",
+    ]:
         response = client.get(f"{base}/{path}?token={token}")
         assert response.status_code == 404, path
     image_token = delivery.sign(scope="image", video_uuid=published.uuid, user_id=viewer.pk, ttl=60)
@@ -203,8 +213,13 @@ def test_x_accel_redirect_hands_segments_to_nginx(client, viewer, published, set
 def test_nothing_under_media_root_is_reachable_by_path(client, viewer, published, settings):
     client.force_login(viewer)
     relative = published.original_path
-    for url in [f"/media/{relative}", f"/{relative}", f"/static/../var/media/{relative}",
-                f"/media-is-never-served-directly/{relative}", f"/media/hls/{published.uuid}/master.m3u8"]:
+    for url in [
+        f"/media/{relative}",
+        f"/{relative}",
+        f"/static/../var/media/{relative}",
+        f"/media-is-never-served-directly/{relative}",
+        f"/media/hls/{published.uuid}/master.m3u8",
+    ]:
         assert client.get(url).status_code == 404, url
 
 
@@ -233,12 +248,17 @@ def test_ffmpeg_reads_the_signed_master_url_and_decodes_every_rung(live_server, 
     url = live_server.url + urlparse(hls_url).path + "?" + urlparse(hls_url).query
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width,height", "-of", "csv=p=0", url],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert probe.returncode == 0, probe.stderr
     assert {"video,854,480", "video,640,360"} <= set(probe.stdout.split())
     decode = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", url, "-map", "0:v", "-f", "null", "-"], capture_output=True, text=True, timeout=120
+        ["ffmpeg", "-v", "error", "-i", url, "-map", "0:v", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert decode.returncode == 0, decode.stderr
     assert decode.stderr == ""

@@ -21,12 +21,15 @@ def ladder(video: Video) -> dict[str, tuple[int, int]]:
 def ffprobe_streams(path: Path) -> list[dict]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
-        capture_output=True, check=True,
+        capture_output=True,
+        check=True,
     ).stdout
     return json.loads(out)
 
 
-def test_small_clip_becomes_one_encrypted_rung_with_poster_and_storyboard(api, uploader, media, django_capture_on_commit_callbacks):
+def test_small_clip_becomes_one_encrypted_rung_with_poster_and_storyboard(
+    api, uploader, media, django_capture_on_commit_callbacks
+):
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
     assert video.status == "processed"
     assert video.progress == 100
@@ -99,7 +102,11 @@ def test_4k_source_gets_the_full_ladder_with_aligned_segments(api, uploader, med
     assert video.status == "processed", video.failure_reason
     assert list(ladder(video)) == ["2160p", "1440p", "1080p", "720p", "480p", "360p"]
     durations = {
-        name: [line for line in (video.hls_dir / name / "index.m3u8").read_text().splitlines() if line.startswith("#EXTINF")]
+        name: [
+            line
+            for line in (video.hls_dir / name / "index.m3u8").read_text().splitlines()
+            if line.startswith("#EXTINF")
+        ]
         for name in ladder(video)
     }
     assert len(set(map(tuple, durations.values()))) == 1  # identical segment boundaries on every rung
@@ -127,7 +134,9 @@ def test_progress_parsing():
     assert transcoding.parse_progress({"out_time_us": "20000000"}, 10) == 99
 
 
-def test_ffmpeg_failure_marks_the_video_failed_with_a_reason(api, uploader, media, django_capture_on_commit_callbacks, settings):
+def test_ffmpeg_failure_marks_the_video_failed_with_a_reason(
+    api, uploader, media, django_capture_on_commit_callbacks, settings
+):
     settings.TRANSCODE_PRESET = "no-such-preset"
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
     assert video.status == "failed"
@@ -138,7 +147,9 @@ def test_ffmpeg_failure_marks_the_video_failed_with_a_reason(api, uploader, medi
     assert video.original_file.exists()  # the original is untouched
 
 
-def test_reprocess_replaces_the_ladder_only_when_complete(api, uploader, media, django_capture_on_commit_callbacks, settings, make_user):
+def test_reprocess_replaces_the_ladder_only_when_complete(
+    api, uploader, media, django_capture_on_commit_callbacks, settings, make_user
+):
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
     old_key = bytes(video.hls_key)
     # A failing reprocess leaves the old ladder and status in place.

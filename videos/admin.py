@@ -55,15 +55,47 @@ class VideoAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "description", "transcript", "category", "tags", "date_of_surgery"]}),
         ("Workflow", {"fields": ["status", "review_note", "progress", "failure_reason", "uploader", "published_at"]}),
-        ("Source", {"classes": ["collapse"], "fields": [
-            "uuid", "original_name", "size_bytes", "md5", "duration", "width", "height", "frame_rate",
-            "video_codec", "audio_codec", "container", "created_at", "processed_at",
-        ]}),
+        (
+            "Source",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "uuid",
+                    "original_name",
+                    "size_bytes",
+                    "md5",
+                    "duration",
+                    "width",
+                    "height",
+                    "frame_rate",
+                    "video_codec",
+                    "audio_codec",
+                    "container",
+                    "created_at",
+                    "processed_at",
+                ],
+            },
+        ),
     ]
     readonly_fields = [
-        "status", "progress", "failure_reason", "uploader", "published_at", "uuid", "original_name", "size_bytes",
-        "md5", "duration", "width", "height", "frame_rate", "video_codec", "audio_codec", "container",
-        "created_at", "processed_at",
+        "status",
+        "progress",
+        "failure_reason",
+        "uploader",
+        "published_at",
+        "uuid",
+        "original_name",
+        "size_bytes",
+        "md5",
+        "duration",
+        "width",
+        "height",
+        "frame_rate",
+        "video_codec",
+        "audio_codec",
+        "container",
+        "created_at",
+        "processed_at",
     ]
 
     def get_list_display(self, request):
@@ -93,7 +125,11 @@ class VideoAdmin(admin.ModelAdmin):
         return False  # videos arrive through the upload page or the API
 
     def save_model(self, request, obj, form, change):
-        data = {field: form.cleaned_data[field] for field in form.changed_data if field in services.METADATA_FIELDS - {"tags", "surgeons", "category"}}
+        data = {
+            field: form.cleaned_data[field]
+            for field in form.changed_data
+            if field in services.METADATA_FIELDS - {"tags", "surgeons", "category"}
+        }
         if "category" in form.changed_data:
             data["category"] = form.cleaned_data["category"].name if form.cleaned_data["category"] else ""
         services.video_update(request=request, user=request.user, video=obj, **data)
@@ -107,24 +143,43 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected videos", permissions=["publish"])
     def publish(self, request, queryset):
-        _run(self, request, queryset, lambda v: services.video_publish(request=request, user=request.user, video=v),
-             "{count} video(s) published.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda v: services.video_publish(request=request, user=request.user, video=v),
+            "{count} video(s) published.",
+        )
 
     @admin.action(description="Reject selected videos", permissions=["publish"])
     def reject(self, request, queryset):
-        _run(self, request, queryset,
-             lambda v: services.video_reject(request=request, user=request.user, video=v, reason="Rejected in review."),
-             "{count} video(s) rejected.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda v: services.video_reject(request=request, user=request.user, video=v, reason="Rejected in review."),
+            "{count} video(s) rejected.",
+        )
 
     @admin.action(description="Archive selected videos", permissions=["publish"])
     def archive(self, request, queryset):
-        _run(self, request, queryset, lambda v: services.video_archive(request=request, user=request.user, video=v),
-             "{count} video(s) archived.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda v: services.video_archive(request=request, user=request.user, video=v),
+            "{count} video(s) archived.",
+        )
 
     @admin.action(description="Reprocess selected videos", permissions=["change"])
     def reprocess(self, request, queryset):
-        _run(self, request, queryset, lambda v: services.video_reprocess(request=request, user=request.user, video=v),
-             "{count} video(s) queued for reprocessing.")
+        _run(
+            self,
+            request,
+            queryset,
+            lambda v: services.video_reprocess(request=request, user=request.user, video=v),
+            "{count} video(s) queued for reprocessing.",
+        )
 
     def has_publish_permission(self, request):
         return request.user.has_perm("videos.publish_video")
@@ -162,7 +217,18 @@ class SurgeonAdmin(_CatalogueAdmin):
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
     list_display = ["filename", "user", "offset", "length", "created_at", "expires_at", "completed_at"]
-    readonly_fields = ["id", "user", "filename", "length", "offset", "metadata", "created_at", "expires_at", "completed_at", "video"]
+    readonly_fields = [
+        "id",
+        "user",
+        "filename",
+        "length",
+        "offset",
+        "metadata",
+        "created_at",
+        "expires_at",
+        "completed_at",
+        "video",
+    ]
     exclude = ["md5_state"]
 
     def has_add_permission(self, request):

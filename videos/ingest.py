@@ -88,7 +88,8 @@ class HashedTemporaryUploadedFile(UploadedFile):
     """A multipart file streamed to ``MEDIA_ROOT/tmp`` with its MD5 computed on the way."""
 
     def __init__(self, name, content_type, charset, content_type_extra=None):
-        handle = tempfile.NamedTemporaryFile(suffix=".upload", dir=incoming_dir(), delete=False)
+        # Closed by Django with the request (or by discard()); deleted once consumed.
+        handle = tempfile.NamedTemporaryFile(suffix=".upload", dir=incoming_dir(), delete=False)  # noqa: SIM115
         super().__init__(handle, name, content_type, 0, charset, content_type_extra)
         self.md5 = ""
 
@@ -114,7 +115,9 @@ class HashingUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        self.file = HashedTemporaryUploadedFile(self.file_name, self.content_type, self.charset, self.content_type_extra)
+        self.file = HashedTemporaryUploadedFile(
+            self.file_name, self.content_type, self.charset, self.content_type_extra
+        )
         self.digest = ResumableMD5() if available() else None
         self.received = 0
 

@@ -212,7 +212,8 @@ class Video(models.Model):
 
     def can_delete(self, user) -> bool:
         return self.can_edit(user) and (
-            user.has_perm("videos.delete_video") or (self.uploader_id == user.pk and self.status != self.Status.PUBLISHED)
+            user.has_perm("videos.delete_video")
+            or (self.uploader_id == user.pk and self.status != self.Status.PUBLISHED)
         )
 
     def can_review(self, user) -> bool:
@@ -315,7 +316,9 @@ class Upload(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(offset__lte=models.F("length")), name="upload_offset_within_length"),
+            models.CheckConstraint(
+                condition=models.Q(offset__lte=models.F("length")), name="upload_offset_within_length"
+            ),
         ]
 
     def __str__(self):

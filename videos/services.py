@@ -153,9 +153,10 @@ def _apply_metadata(video: Video, clean: dict) -> list[str]:
     if "surgeons" in clean:
         VideoSurgeon.objects.filter(video=video).delete()
         VideoSurgeon.objects.bulk_create(
-            [VideoSurgeon(video=video, surgeon=surgeon, role=role) for surgeon, role in dict(
-                (surgeon.pk, (surgeon, role)) for surgeon, role in clean["surgeons"]
-            ).values()]
+            [
+                VideoSurgeon(video=video, surgeon=surgeon, role=role)
+                for surgeon, role in dict((surgeon.pk, (surgeon, role)) for surgeon, role in clean["surgeons"]).values()
+            ]
         )
         changed.append("surgeons")
     return changed
@@ -245,8 +246,12 @@ def video_create_from_file(
                 _apply_metadata(video, clean)
                 os.replace(path, target)
                 audit.record(
-                    Event.VIDEO_UPLOAD, request=request, actor=user, video=str(video.uuid),
-                    size=size, name=video.original_name,
+                    Event.VIDEO_UPLOAD,
+                    request=request,
+                    actor=user,
+                    video=str(video.uuid),
+                    size=size,
+                    name=video.original_name,
                 )
                 _enqueue_transcode(video)
         except IntegrityError:
@@ -281,7 +286,9 @@ def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
         raise PermissionDenied("Your role may not upload videos.")
     ingest.check_name(filename)
     ingest.check_size(length)
-    upload = Upload.objects.create(user=user, filename=os.path.basename(filename)[:255], length=length, metadata=metadata)
+    upload = Upload.objects.create(
+        user=user, filename=os.path.basename(filename)[:255], length=length, metadata=metadata
+    )
     upload.path.parent.mkdir(parents=True, exist_ok=True)
     upload.path.touch()
     return upload
@@ -338,7 +345,10 @@ def _transition(*, request, user, video: Video, to: str, allowed_from: set[str],
 
 def video_publish(*, request, user, video: Video) -> Video:
     return _transition(
-        request=request, user=user, video=video, to=Video.Status.PUBLISHED,
+        request=request,
+        user=user,
+        video=video,
+        to=Video.Status.PUBLISHED,
         allowed_from={Video.Status.PROCESSED, Video.Status.REJECTED, Video.Status.ARCHIVED},
         event=Event.VIDEO_PUBLISH,
     )
@@ -348,15 +358,24 @@ def video_reject(*, request, user, video: Video, reason: str = "") -> Video:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the video is rejected; the uploader will see it."})
     return _transition(
-        request=request, user=user, video=video, to=Video.Status.REJECTED,
-        allowed_from={Video.Status.PROCESSED, Video.Status.PUBLISHED}, event=Event.VIDEO_REJECT, note=reason.strip(),
+        request=request,
+        user=user,
+        video=video,
+        to=Video.Status.REJECTED,
+        allowed_from={Video.Status.PROCESSED, Video.Status.PUBLISHED},
+        event=Event.VIDEO_REJECT,
+        note=reason.strip(),
     )
 
 
 def video_archive(*, request, user, video: Video) -> Video:
     return _transition(
-        request=request, user=user, video=video, to=Video.Status.ARCHIVED,
-        allowed_from={Video.Status.PUBLISHED, Video.Status.PROCESSED, Video.Status.REJECTED}, event=Event.VIDEO_ARCHIVE,
+        request=request,
+        user=user,
+        video=video,
+        to=Video.Status.ARCHIVED,
+        allowed_from={Video.Status.PUBLISHED, Video.Status.PROCESSED, Video.Status.REJECTED},
+        event=Event.VIDEO_ARCHIVE,
     )
 
 
@@ -488,7 +507,9 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
     argv = transcoding.ladder_command(
         source=source, out_dir=work, probe=probe, rungs=rungs, key_info=key_info, preset=settings.TRANSCODE_PRESET
     )
-    result = transcoding.run(argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress)
+    result = transcoding.run(
+        argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
+    )
     key_file.unlink(missing_ok=True)
     key_info.unlink(missing_ok=True)
     if result.returncode != 0:
@@ -531,19 +552,27 @@ def _make_storyboard(source: Path, work: Path, probe: transcoding.Probe) -> bool
     for i in range(plan.count):
         target = frames / f"f{i:05d}.jpg"
         at = min(i * plan.interval, max(probe.duration - 0.05, 0))
-        transcoding.run_simple(transcoding.storyboard_frame_command(source=source, target=target, at=at, plan=plan), timeout=120)
+        transcoding.run_simple(
+            transcoding.storyboard_frame_command(source=source, target=target, at=at, plan=plan), timeout=120
+        )
         if not target.exists():
             if i == 0:
-                transcoding.run_simple(transcoding.storyboard_frame_command(source=source, target=target, at=0, plan=plan), timeout=120)
+                transcoding.run_simple(
+                    transcoding.storyboard_frame_command(source=source, target=target, at=0, plan=plan), timeout=120
+                )
             if not target.exists():
                 break
         produced += 1
     if not produced:
         shutil.rmtree(frames, ignore_errors=True)
         return False
-    plan = transcoding.StoryboardPlan(plan.interval, produced, min(plan.columns, produced), plan.tile_width, plan.tile_height)
+    plan = transcoding.StoryboardPlan(
+        plan.interval, produced, min(plan.columns, produced), plan.tile_width, plan.tile_height
+    )
     result = transcoding.run_simple(
-        transcoding.storyboard_tile_command(frames_pattern=frames / "f%05d.jpg", target=work / "storyboard.jpg", plan=plan),
+        transcoding.storyboard_tile_command(
+            frames_pattern=frames / "f%05d.jpg", target=work / "storyboard.jpg", plan=plan
+        ),
         timeout=300,
     )
     shutil.rmtree(frames, ignore_errors=True)
@@ -581,8 +610,16 @@ def _finish_ok(video_id, token, *, key: bytes, iv: str, rungs, has_poster: bool,
         if video is None:
             return
         fields = [
-            "hls_key", "hls_iv", "has_poster", "has_storyboard", "progress", "job_token", "heartbeat_at",
-            "processed_at", "failure_reason", "updated_at",
+            "hls_key",
+            "hls_iv",
+            "has_poster",
+            "has_storyboard",
+            "progress",
+            "job_token",
+            "heartbeat_at",
+            "processed_at",
+            "failure_reason",
+            "updated_at",
         ]
         video.hls_key, video.hls_iv = key, iv
         video.has_poster, video.has_storyboard = has_poster, has_storyboard
@@ -600,7 +637,11 @@ def _finish_ok(video_id, token, *, key: bytes, iv: str, rungs, has_poster: bool,
         Rendition.objects.filter(video=video).delete()
         Rendition.objects.bulk_create(
             Rendition(
-                video=video, name=rung.name, width=rung.width, height=rung.height, bandwidth=rung.bandwidth,
+                video=video,
+                name=rung.name,
+                width=rung.width,
+                height=rung.height,
+                bandwidth=rung.bandwidth,
                 codecs="avc1.640028,mp4a.40.2" if video.audio_codec else "avc1.640028",
             )
             for rung in rungs
@@ -630,7 +671,8 @@ def videos_reap_stalled() -> int:
     reaped = 0
     for video in Video.objects.filter(job_token__isnull=False, heartbeat_at__lt=cutoff):
         _finish_failed(
-            video.pk, video.job_token,
+            video.pk,
+            video.job_token,
             "The transcoding worker stopped responding (it was stopped or crashed). Use “reprocess” to try again.",
         )
         reaped += 1

@@ -8,6 +8,7 @@ make FFmpeg open URLs or follow playlists), and outputs drop all metadata
 choices: ../shared/reference/tech-notes.md §1.
 """
 
+import contextlib
 import ctypes
 import json
 import math
@@ -110,7 +111,7 @@ def _ffprobe_json(path: Path, *args: str, timeout: int = 120) -> dict:
         *args, "--", str(path),
     ]
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        done = subprocess.run(argv, capture_output=True  # noqa: S603 (argv list, no shell), timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         raise MediaError("The file could not be read in time (ffprobe timed out).") from None
     if done.returncode != 0:
@@ -201,8 +202,9 @@ def ladder_command(
     fps = round(min(probe.frame_rate or 30, 60), 3) or 30
     gop = max(1, round(fps * 2))
     n = len(rungs)
+    # Fix the short side and let FFmpeg derive the other (-2 keeps it even).
     scales = [
-        f"[s{i}]scale={'%d:-2' % rung.width if probe.portrait else '-2:%d' % rung.height}:flags=bicubic[v{i}]"
+        f"[s{i}]scale={f'{rung.width}:-2' if probe.portrait else f'-2:{rung.height}'}:flags=bicubic[v{i}]"
         for i, rung in enumerate(rungs)
     ]
     graph = f"[0:v:0]fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n)) + ";" + ";".join(scales)
@@ -340,7 +342,7 @@ def run(argv: list[str], *, deadline: float | None = None, on_progress: Callable
     this returns or raises (job timeout, worker shutdown), so no encoder outlives its job.
     """
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 (argv list built here, no shell)
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
             start_new_session=True, preexec_fn=_die_with_parent,
         )
@@ -399,17 +401,12 @@ def _die_with_parent() -> None:  # pragma: no cover (runs in the child)
 
 
 def _kill_quietly(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    _kill_quietly(process)
     process.wait()
 
 

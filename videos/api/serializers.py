@@ -36,10 +36,31 @@ class VideoOutput(serializers.ModelSerializer):
     class Meta:
         model = Video
         fields = [
-            "id", "title", "description", "category", "tags", "surgeons", "date_of_surgery", "uploader",
-            "status", "status_display", "progress", "processing", "failure_reason", "review_note",
-            "duration", "width", "height", "size_bytes", "views", "created_at", "published_at",
-            "poster_url", "storyboard_url", "hls_url", "can_edit",
+            "id",
+            "title",
+            "description",
+            "category",
+            "tags",
+            "surgeons",
+            "date_of_surgery",
+            "uploader",
+            "status",
+            "status_display",
+            "progress",
+            "processing",
+            "failure_reason",
+            "review_note",
+            "duration",
+            "width",
+            "height",
+            "size_bytes",
+            "views",
+            "created_at",
+            "published_at",
+            "poster_url",
+            "storyboard_url",
+            "hls_url",
+            "can_edit",
         ]
 
     def _user(self):
@@ -82,7 +103,9 @@ class VideoDetailOutput(VideoOutput):
 
     def get_source(self, video) -> dict:
         return {
-            "container": video.container, "video_codec": video.video_codec, "audio_codec": video.audio_codec or None,
+            "container": video.container,
+            "video_codec": video.video_codec,
+            "audio_codec": video.audio_codec or None,
             "frame_rate": video.frame_rate,
         }
 
@@ -135,9 +158,9 @@ class NameListField(serializers.ListField):
         if isinstance(data, str):
             data = [data]
         if isinstance(data, list | tuple):
-            data = [part.strip() for item in data if isinstance(item, str) for part in item.split(",") if part.strip()] + [
-                item for item in data if not isinstance(item, str)
-            ]
+            data = [
+                part.strip() for item in data if isinstance(item, str) for part in item.split(",") if part.strip()
+            ] + [item for item in data if not isinstance(item, str)]
         return super().to_internal_value(data)
 
 

@@ -112,9 +112,7 @@ class UploadCollectionApi(TusView):
             raise TusError("Upload-Defer-Length is not supported; send Upload-Length.", 400)
         length = _int_header(request, "Upload-Length")
         if length > settings.VIDEO_MAX_UPLOAD_BYTES:
-            raise TusError(
-                f"The file is larger than the {settings.VIDEO_MAX_UPLOAD_BYTES / 1024**3:g} GiB limit.", 413
-            )
+            raise TusError(f"The file is larger than the {settings.VIDEO_MAX_UPLOAD_BYTES / 1024**3:g} GiB limit.", 413)
         metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
         filename = metadata.pop("filename", "") or metadata.pop("name", "")
         if not filename:
@@ -241,8 +239,13 @@ class UploadResourceApi(TusView):
             metadata["tags"] = [tag for tag in metadata["tags"].split(",") if tag.strip()]
         try:
             video = services.video_create_from_file(
-                request=request, user=request.user, path=upload.path, filename=upload.filename,
-                md5=md5, size=upload.length, metadata=metadata,
+                request=request,
+                user=request.user,
+                path=upload.path,
+                filename=upload.filename,
+                md5=md5,
+                size=upload.length,
+                metadata=metadata,
             )
             duplicate = False
         except services.DuplicateVideo as duplicate_of:
@@ -266,5 +269,3 @@ class UploadResourceApi(TusView):
         if upload.video_id:
             response["X-Video-Id"] = str(upload.video.uuid)
             response["X-Video-Duplicate"] = "true" if upload.metadata.get("_duplicate") else "false"
-
-

@@ -64,9 +64,12 @@ class VideoListCreateApi(generics.ListAPIView):
         request={"multipart/form-data": s.VideoUploadInput},
         responses={
             201: s.VideoDetailOutput,
-            200: OpenApiResponse(s.VideoDetailOutput, description="Identical content already in the library: "
-                                 "the existing video, with duplicate=true"),
-            400: DetailOutput, 403: DetailOutput,
+            200: OpenApiResponse(
+                s.VideoDetailOutput,
+                description="Identical content already in the library: the existing video, with duplicate=true",
+            ),
+            400: DetailOutput,
+            403: DetailOutput,
         },
     )
     def post(self, request):
@@ -84,8 +87,13 @@ class VideoListCreateApi(generics.ListAPIView):
             upload.close()
             try:
                 video = services.video_create_from_file(
-                    request=request, user=request.user, path=path, filename=upload.name,
-                    md5=upload.md5, size=upload.size, metadata=dict(data.validated_data),
+                    request=request,
+                    user=request.user,
+                    path=path,
+                    filename=upload.name,
+                    md5=upload.md5,
+                    size=upload.size,
+                    metadata=dict(data.validated_data),
                 )
             except services.DuplicateVideo as duplicate:
                 video = _visible_video(request, duplicate.video.uuid)
@@ -107,7 +115,10 @@ class VideoDetailApi(APIView):
         video = _visible_video(request, video_uuid)
         return Response(s.VideoDetailOutput(video, context={"request": request}).data)
 
-    @extend_schema(request=s.VideoMetadataInput, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput})
+    @extend_schema(
+        request=s.VideoMetadataInput,
+        responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput},
+    )
     def patch(self, request, video_uuid):
         video = _visible_video(request, video_uuid)
         data = s.VideoMetadataInput(data=request.data, partial=True)
@@ -128,7 +139,9 @@ class _WorkflowApi(APIView):
     def perform(self, request, video):  # pragma: no cover (overridden)
         raise NotImplementedError
 
-    @extend_schema(request=None, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput})
+    @extend_schema(
+        request=None, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput}
+    )
     def post(self, request, video_uuid):
         video = _visible_video(request, video_uuid)
         self.perform(request, video)
@@ -151,7 +164,10 @@ class VideoReprocessApi(_WorkflowApi):
 
 
 class VideoRejectApi(_WorkflowApi):
-    @extend_schema(request=s.RejectInput, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput})
+    @extend_schema(
+        request=s.RejectInput,
+        responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput},
+    )
     def post(self, request, video_uuid):
         return super().post(request, video_uuid)
 
@@ -171,7 +187,12 @@ class HlsMasterApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("token", OpenApiTypes.STR, required=False)],
-        responses={(200, "application/vnd.apple.mpegurl"): OpenApiTypes.STR, 401: DetailOutput, 404: DetailOutput, 409: DetailOutput},
+        responses={
+            (200, "application/vnd.apple.mpegurl"): OpenApiTypes.STR,
+            401: DetailOutput,
+            404: DetailOutput,
+            409: DetailOutput,
+        },
     )
     def get(self, request, video_uuid):
         user = request.user
@@ -202,7 +223,9 @@ class HlsMasterApi(APIView):
 def _grant(request, video_uuid, scope):
     grant = delivery.verify(request.GET.get("token"), scope=scope, video_uuid=video_uuid)
     if grant is None:
-        response = HttpResponse("Not authorised: the link has expired or is not valid.\n", status=401, content_type="text/plain")
+        response = HttpResponse(
+            "Not authorised: the link has expired or is not valid.\n", status=401, content_type="text/plain"
+        )
         response["Cache-Control"] = "no-store"
         return None, response
     return grant, None
@@ -305,4 +328,3 @@ class CategoryListApi(_CatalogueApi):
 
 class SurgeonListApi(_CatalogueApi):
     model, serializer_class = Surgeon, s.SurgeonOutput
-

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         elif failed:
             videos = videos.filter(status=Video.Status.FAILED)
         # The audit trail names an administrator as the actor of a command-line reprocess.
-        actor = User.objects.filter(is_active=True).filter(models_q_has_perm("videos.change_video")).order_by("pk").first()
+        actor = (
+            User.objects.filter(is_active=True).filter(models_q_has_perm("videos.change_video")).order_by("pk").first()
+        )
         if actor is None:
             raise CommandError("No active administrator or editor exists to act as the reprocessing user.")
         queued = 0
