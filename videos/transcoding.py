@@ -107,11 +107,21 @@ def plan_ladder(probe: Probe) -> list[Rung]:
 
 def _ffprobe_json(path: Path, *args: str, timeout: int = 120) -> dict:
     argv = [
-        settings.FFPROBE_BIN, "-v", "error", "-protocol_whitelist", "file", "-print_format", "json",
-        *args, "--", str(path),
+        settings.FFPROBE_BIN,
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-print_format",
+        "json",
+        *args,
+        "--",
+        str(path),
     ]
     try:
-        done = subprocess.run(argv, capture_output=True  # noqa: S603 (argv list, no shell), timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        done = subprocess.run(  # noqa: S603 (an argv list, no shell)
+            argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+        )
     except subprocess.TimeoutExpired:
         raise MediaError("The file could not be read in time (ffprobe timed out).") from None
     if done.returncode != 0:
@@ -155,8 +165,7 @@ def probe(path: Path) -> Probe:
         )
     streams = data.get("streams") or []
     videos = [
-        s for s in streams
-        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+        s for s in streams if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
     ]
     if not videos:
         raise MediaError("The file has no video stream (is it audio only?).")
@@ -214,15 +223,31 @@ def ladder_command(
         if probe.has_audio:
             argv += ["-map", "0:a:0"]
     argv += [
-        "-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-pix_fmt", "yuv420p",
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-force_key_frames", "expr:gte(t,n_forced*2)",
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-profile:v",
+        "high",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-force_key_frames",
+        "expr:gte(t,n_forced*2)",
     ]
     for i, rung in enumerate(rungs):
         argv += [
-            f"-crf:v:{i}", str(rung.crf),
-            f"-maxrate:v:{i}", f"{rung.maxrate_k}k",
-            f"-bufsize:v:{i}", f"{rung.maxrate_k * 2}k",
+            f"-crf:v:{i}",
+            str(rung.crf),
+            f"-maxrate:v:{i}",
+            f"{rung.maxrate_k}k",
+            f"-bufsize:v:{i}",
+            f"{rung.maxrate_k * 2}k",
         ]
         if rung.level:
             argv += [f"-level:v:{i}", rung.level]
@@ -236,13 +261,29 @@ def ladder_command(
     )
     argv += [
         *_NO_METADATA,
-        "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod",
-        "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-        "-hls_key_info_file", str(key_info),
-        "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
-        "-master_pl_name", "master.m3u8",
-        "-var_stream_map", stream_map,
-        "-progress", "pipe:1", "-nostats", "-loglevel", "error",
+        "-f",
+        "hls",
+        "-hls_time",
+        "6",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_key_info_file",
+        str(key_info),
+        "-hls_segment_filename",
+        str(out_dir / "%v" / "seg_%05d.ts"),
+        "-master_pl_name",
+        "master.m3u8",
+        "-var_stream_map",
+        stream_map,
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-loglevel",
+        "error",
         str(out_dir / "%v" / "index.m3u8"),
     ]
     return argv
@@ -251,8 +292,23 @@ def ladder_command(
 def poster_command(*, source: Path, target: Path, at: float) -> list[str]:
     """A 640 px wide JPEG frame from ``at`` seconds (auto-rotated, no metadata)."""
     return [
-        settings.FFMPEG_BIN, *_INPUT, "-y", "-ss", f"{max(at, 0):.3f}", "-i", str(source),
-        "-frames:v", "1", "-vf", "scale=640:-2", "-q:v", "3", *_NO_METADATA, "-loglevel", "error", str(target),
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-ss",
+        f"{max(at, 0):.3f}",
+        "-i",
+        str(source),
+        "-frames:v",
+        "1",
+        "-vf",
+        "scale=640:-2",
+        "-q:v",
+        "3",
+        *_NO_METADATA,
+        "-loglevel",
+        "error",
+        str(target),
     ]
 
 
@@ -280,8 +336,22 @@ def plan_storyboard(probe: Probe, *, max_frames: int = 100, columns: int = 10, t
 def storyboard_frame_command(*, source: Path, target: Path, at: float, plan: StoryboardPlan) -> list[str]:
     """One small frame at ``at`` seconds (a fast seek, so a 6-hour case is not decoded whole)."""
     return [
-        settings.FFMPEG_BIN, *_INPUT, "-y", "-ss", f"{at:.3f}", "-i", str(source), "-frames:v", "1",
-        "-vf", f"scale={plan.tile_width}:{plan.tile_height}", "-q:v", "5", *_NO_METADATA, "-loglevel", "error",
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-ss",
+        f"{at:.3f}",
+        "-i",
+        str(source),
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={plan.tile_width}:{plan.tile_height}",
+        "-q:v",
+        "5",
+        *_NO_METADATA,
+        "-loglevel",
+        "error",
         str(target),
     ]
 
@@ -289,8 +359,24 @@ def storyboard_frame_command(*, source: Path, target: Path, at: float, plan: Sto
 def storyboard_tile_command(*, frames_pattern: Path, target: Path, plan: StoryboardPlan) -> list[str]:
     """Assemble numbered frames into one sprite sheet, ``columns`` wide."""
     return [
-        settings.FFMPEG_BIN, *_INPUT, "-y", "-f", "image2", "-start_number", "0", "-i", str(frames_pattern),
-        "-vf", f"tile={plan.columns}x{plan.rows}", "-frames:v", "1", "-q:v", "5", "-loglevel", "error", str(target),
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-f",
+        "image2",
+        "-start_number",
+        "0",
+        "-i",
+        str(frames_pattern),
+        "-vf",
+        f"tile={plan.columns}x{plan.rows}",
+        "-frames:v",
+        "1",
+        "-q:v",
+        "5",
+        "-loglevel",
+        "error",
+        str(target),
     ]
 
 
@@ -309,7 +395,11 @@ def storyboard_vtt(plan: StoryboardPlan, *, duration: float, image_name: str = "
         if end <= start:
             break
         x, y = (i % plan.columns) * plan.tile_width, (i // plan.columns) * plan.tile_height
-        lines += [f"{stamp(start)} --> {stamp(end)}", f"{image_name}#xywh={x},{y},{plan.tile_width},{plan.tile_height}", ""]
+        lines += [
+            f"{stamp(start)} --> {stamp(end)}",
+            f"{image_name}#xywh={x},{y},{plan.tile_width},{plan.tile_height}",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -336,15 +426,21 @@ class RunResult:
     lines: list[str] = field(default_factory=list)
 
 
-def run(argv: list[str], *, deadline: float | None = None, on_progress: Callable[[dict], None] | None = None) -> RunResult:
+def run(
+    argv: list[str], *, deadline: float | None = None, on_progress: Callable[[dict], None] | None = None
+) -> RunResult:
     """
     Run FFmpeg, feeding ``-progress`` blocks to ``on_progress``. FFmpeg is always killed when
     this returns or raises (job timeout, worker shutdown), so no encoder outlives its job.
     """
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(  # noqa: S603 (argv list built here, no shell)
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         timed_out = False
         # A watchdog kills FFmpeg at the deadline even if it stops printing progress.
