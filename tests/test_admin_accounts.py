@@ -27,8 +27,11 @@ def otp_session(client, user):
 @pytest.fixture
 def pending(db):
     user = User.objects.create_user(
-        username="pending", email="pending@hospital.example", password="Str0ng!Passw0rd",
-        is_active=False, approval_status="pending",
+        username="pending",
+        email="pending@hospital.example",
+        password="Str0ng!Passw0rd",
+        is_active=False,
+        approval_status="pending",
     )
     user.id_document.save("id.pdf", SimpleUploadedFile("id.pdf", TINY_PDF))
     return user
@@ -44,8 +47,12 @@ def test_editor_sees_admin_but_not_users_or_audit(client, make_user):
 
 
 def test_admin_role_sees_users_queue_and_audit(staff_client, pending):
-    for path in ["/admin/accounts/user/", "/admin/accounts/pendingregistration/", "/admin/accounts/auditevent/",
-                 f"/admin/accounts/user/{pending.pk}/change/"]:
+    for path in [
+        "/admin/accounts/user/",
+        "/admin/accounts/pendingregistration/",
+        "/admin/accounts/auditevent/",
+        f"/admin/accounts/user/{pending.pk}/change/",
+    ]:
         assert staff_client.get(path).status_code == 200, path
     queue = staff_client.get("/admin/accounts/pendingregistration/").content.decode()
     assert "pending@hospital.example" in queue
@@ -79,9 +86,18 @@ def test_id_document_is_served_to_admins_only(client, staff_client, pending, vie
 
 def test_role_change_in_admin_goes_through_the_service(staff_client, viewer, admin_user):
     data = {
-        "username": "vera", "email": "vera@hospital.example", "full_name": "Vera", "employee_id": "",
-        "mobile": "", "user_type": "employee", "is_active": "on", "roles": ["Viewer", "Uploader"],
-        "theme": "system", "autoplay_next": "on", "default_quality": "auto", "default_speed": "1",
+        "username": "vera",
+        "email": "vera@hospital.example",
+        "full_name": "Vera",
+        "employee_id": "",
+        "mobile": "",
+        "user_type": "employee",
+        "is_active": "on",
+        "roles": ["Viewer", "Uploader"],
+        "theme": "system",
+        "autoplay_next": "on",
+        "default_quality": "auto",
+        "default_speed": "1",
     }
     response = staff_client.post(f"/admin/accounts/user/{viewer.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -145,7 +161,9 @@ def test_audit_events_cannot_be_added_changed_or_deleted(staff_client, viewer):
 def test_audit_csv_export(staff_client, viewer):
     services.user_lock(request=None, actor=None, user=viewer)
     event = AuditEvent.objects.get(event="account_lock")
-    response = staff_client.post("/admin/accounts/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
+    response = staff_client.post(
+        "/admin/accounts/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]}
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv"
     rows = b"".join(response.streaming_content).decode().splitlines()

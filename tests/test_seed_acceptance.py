@@ -17,7 +17,9 @@ def test_password_policy_rejects_weak(api):
 
 def test_password_policy_accepts_strong(api):
     response = api.post(
-        "/api/v1/auth/register/", {"username": "u2", "email": "u2@hospital.example", "password": "Str0ng!Pass"}, format="json"
+        "/api/v1/auth/register/",
+        {"username": "u2", "email": "u2@hospital.example", "password": "Str0ng!Pass"},
+        format="json",
     )
     assert response.status_code == 201
 
