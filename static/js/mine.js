@@ -1,0 +1,95 @@
+/*
+ * "My uploads" (templates/videos/mine.html): durations as h:mm:ss, and rows still being
+ * transcoded (data-processing) follow the job by polling their API URL every 3 s.
+ */
+(function () {
+  "use strict";
+
+  var POLL_MS = 3000;
+  var SETTLED = ["processed", "published", "failed", "rejected", "archived"];
+  var TONES = {
+    pending: "badge-gray", processing: "", processed: "badge-amber", published: "badge-green",
+    rejected: "badge-red", failed: "badge-red", archived: "badge-gray",
+  };
+
+  function clock(seconds) {
+    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
+    var h = Math.floor(seconds / 3600);
+    var m = Math.floor((seconds % 3600) / 60);
+    var s = seconds % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-duration]"), function (element) {
+    element.textContent = clock(element.getAttribute("data-duration"));
+  });
+
+  var live = document.querySelector("[data-mine-live]");
+
+  function follow(row) {
+    var url = row.getAttribute("data-api-url");
+    var badge = row.querySelector("[data-status-badge]");
+    var block = row.querySelector("[data-progress-block]");
+    var progress = row.querySelector("[data-progress]");
+    var progressText = row.querySelector("[data-progress-text]");
+    var statusText = row.querySelector("[data-status-text]");
+    var failure = row.querySelector("[data-failure]");
+    var title = row.querySelector("[data-title]");
+
+    function poll() {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 404 || response.status === 403) return null;
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          if (!data) return;
+          var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+          if (progress) progress.value = percent;
+          if (progressText) progressText.textContent = percent + "%";
+          if (statusText) statusText.textContent = data.status_display;
+          badge.textContent = data.status_display;
+          badge.className = "badge shrink-0 " + (TONES[data.status] || "");
+          if (title && data.title && title.textContent !== data.title) title.textContent = data.title;
+
+          if (data.poster_url) {
+            var placeholder = row.querySelector("[data-poster-placeholder]");
+            if (placeholder) {
+              var image = document.createElement("img");
+              image.src = data.poster_url;
+              image.alt = "";
+              image.className = "thumb";
+              image.width = 176;
+              image.height = 99;
+              image.setAttribute("data-poster", "");
+              placeholder.replaceWith(image);
+            }
+          }
+
+          if (SETTLED.indexOf(data.status) === -1 || data.processing) {
+            window.setTimeout(poll, POLL_MS);
+            return;
+          }
+          row.removeAttribute("data-processing");
+          if (block) block.hidden = true;
+          if (data.status === "failed" && data.failure_reason) {
+            failure.textContent = data.failure_reason;
+            failure.hidden = false;
+          }
+          if (data.duration) {
+            var meta = row.querySelector("[data-duration]");
+            if (meta) meta.textContent = clock(data.duration);
+          }
+          if (live) live.textContent = (data.title || "Video") + ": " + data.status_display + ".";
+        })
+        .catch(function () {
+          window.setTimeout(poll, POLL_MS * 2);
+        });
+    }
+
+    window.setTimeout(poll, POLL_MS);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-video-row][data-processing]"), follow);
+})();

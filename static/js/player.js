@@ -1,0 +1,529 @@
+/*
+ * Watch page (templates/videos/watch.html).
+ *
+ * Playable video: hls.js (or Safari's native HLS) on a <video> with native controls, plus a
+ * quality menu, a speed menu, keyboard shortcuts, ?t= start times and an extra scrub bar
+ * (<input type="range">) that shows storyboard thumbnails from a WebVTT sprite map.
+ * Not playable yet: polls the API and reloads the page when the video is ready.
+ *
+ * Playlists and segments are same-origin; the session cookie (master playlist) and signed
+ * URLs (everything else) authenticate them, so no headers are added here.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("watch-app");
+  if (!root) return;
+
+  var POLL_MS = 2000;
+  var SEEK_STEP = 10;
+  var PLAYABLE = ["processed", "published"];
+  var SETTLED = ["processed", "published", "failed", "rejected", "archived"];
+
+  // ------------------------------------------------------------------ helpers
+  function readJson(id, fallback) {
+    var element = document.getElementById(id);
+    if (!element) return fallback;
+    try {
+      return JSON.parse(element.textContent);
+    } catch (error) {
+      return fallback;
+    }
+  }
+
+  function clock(seconds) {
+    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
+    var h = Math.floor(seconds / 3600);
+    var m = Math.floor((seconds % 3600) / 60);
+    var s = seconds % 60;
+    var mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function spokenTime(seconds) {
+    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
+    var h = Math.floor(seconds / 3600);
+    var m = Math.floor((seconds % 3600) / 60);
+    var s = seconds % 60;
+    var parts = [];
+    if (h) parts.push(h + (h === 1 ? " hour" : " hours"));
+    if (m) parts.push(m + (m === 1 ? " minute" : " minutes"));
+    if (s || !parts.length) parts.push(s + (s === 1 ? " second" : " seconds"));
+    return parts.join(" ");
+  }
+
+  /** ?t=90, ?t=90s, ?t=1m30s, ?t=1:30 or ?t=1:02:03 → seconds (NaN when unreadable). */
+  function parseStart(value) {
+    if (!value) return NaN;
+    value = String(value).trim();
+    if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+    if (/^\d+(:\d{1,2}){1,2}$/.test(value)) {
+      return value.split(":").reduce(function (total, part) { return total * 60 + Number(part); }, 0);
+    }
+    var match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value);
+    if (match && (match[1] || match[2] || match[3])) {
+      return Number(match[1] || 0) * 3600 + Number(match[2] || 0) * 60 + Number(match[3] || 0);
+    }
+    return NaN;
+  }
+
+  function formatDurations() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-duration]"), function (element) {
+      if (element === root) return;
+      element.textContent = clock(element.getAttribute("data-duration"));
+    });
+  }
+
+  formatDurations();
+
+  var video = root.querySelector("[data-video]");
+  if (video && root.getAttribute("data-master-url")) {
+    initPlayer();
+  } else {
+    initProcessing();
+  }
+
+  // --------------------------------------------------------------- processing
+  function initProcessing() {
+    var panel = root.querySelector("[data-processing]");
+    if (!panel || !panel.hasAttribute("data-poll")) return;
+    var apiUrl = root.getAttribute("data-api-url");
+    var initial = root.getAttribute("data-status");
+    var statusText = panel.querySelector("[data-status-text]");
+    var progress = panel.querySelector("[data-progress]");
+    var progressText = panel.querySelector("[data-progress-text]");
+    var failure = panel.querySelector("[data-failure]");
+
+    function poll() {
+      fetch(apiUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 404 || response.status === 403) return null;
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          if (!data) {
+            statusText.textContent = "This video is no longer available to you.";
+            return;
+          }
+          var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+          if (progress) progress.value = percent;
+          if (progressText) progressText.textContent = percent + "%";
+          if (statusText.textContent !== data.status_display) statusText.textContent = data.status_display;
+
+          if (PLAYABLE.indexOf(data.status) !== -1) {
+            statusText.textContent = "Ready. Loading the player…";
+            window.location.reload();
+            return;
+          }
+          if (data.status === "failed") {
+            if (progress) progress.setAttribute("data-state", "error");
+            failure.textContent = data.failure_reason || "Processing failed.";
+            failure.hidden = false;
+            return;
+          }
+          if (SETTLED.indexOf(data.status) !== -1 && data.status !== initial) {
+            window.location.reload();
+            return;
+          }
+          window.setTimeout(poll, POLL_MS);
+        })
+        .catch(function () {
+          window.setTimeout(poll, POLL_MS * 3);
+        });
+    }
+
+    window.setTimeout(poll, POLL_MS);
+  }
+
+  // ------------------------------------------------------------------ player
+  function initPlayer() {
+    var masterUrl = root.getAttribute("data-master-url");
+    var storyboardUrl = root.getAttribute("data-storyboard-url");
+    var prefs = readJson("player-preferences", {}) || {};
+    var wrapper = root.querySelector("[data-player]");
+    var errorBox = root.querySelector("[data-player-error]");
+    var live = root.querySelector("[data-player-live]");
+    var qualityField = root.querySelector("[data-quality-field]");
+    var quality = root.querySelector("[data-quality]");
+    var speed = root.querySelector("[data-speed]");
+    var hls = null;
+
+    function say(message) {
+      live.textContent = "";
+      window.setTimeout(function () { live.textContent = message; }, 30);
+    }
+
+    function showError(message) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+    }
+
+    // ------------------------------------------------------------- speed
+    function applySpeed(value) {
+      var rate = Number(value) || 1;
+      video.defaultPlaybackRate = rate;
+      video.playbackRate = rate;
+    }
+    var wanted = String(prefs.speed || "1");
+    if (!Array.prototype.some.call(speed.options, function (option) { return option.value === wanted; })) wanted = "1";
+    speed.value = wanted;
+    applySpeed(wanted);
+    speed.addEventListener("change", function () { applySpeed(speed.value); });
+    video.addEventListener("ratechange", function () {
+      var current = String(video.playbackRate);
+      if (Array.prototype.some.call(speed.options, function (option) { return option.value === current; })) speed.value = current;
+    });
+    // A new source resets playbackRate to defaultPlaybackRate; keep the chosen one.
+    video.addEventListener("loadedmetadata", function () { applySpeed(speed.value); });
+
+    // ------------------------------------------------------------ source
+    if (window.Hls && window.Hls.isSupported()) {
+      var Hls = window.Hls;
+      hls = new Hls({ enableWorker: true });
+      var autoOption = quality.querySelector('option[value="-1"]');
+      var recovered = false;
+
+      hls.on(Hls.Events.MANIFEST_PARSED, function () {
+        var levels = hls.levels.map(function (level, index) { return { index: index, height: level.height, bitrate: level.bitrate }; });
+        levels.sort(function (a, b) { return b.height - a.height || b.bitrate - a.bitrate; });
+        var heights = {};
+        levels.forEach(function (level) { heights[level.height] = (heights[level.height] || 0) + 1; });
+        levels.forEach(function (level) {
+          var option = document.createElement("option");
+          option.value = String(level.index);
+          option.textContent = level.height ? level.height + "p" : "Level " + (level.index + 1);
+          if (heights[level.height] > 1 && level.bitrate) option.textContent += " (" + Math.round(level.bitrate / 1000) + " kbps)";
+          quality.appendChild(option);
+        });
+        var preferred = String(prefs.quality || "auto");
+        var match = preferred === "auto" ? null : levels.filter(function (level) { return level.height + "p" === preferred; })[0];
+        if (match) {
+          hls.currentLevel = match.index;
+          quality.value = String(match.index);
+        } else {
+          quality.value = "-1";
+        }
+        if (levels.length < 2) quality.disabled = levels.length === 0;
+      });
+
+      hls.on(Hls.Events.LEVEL_SWITCHED, function (event, data) {
+        var level = hls.levels[data.level];
+        var label = level && level.height ? level.height + "p" : "";
+        autoOption.textContent = hls.autoLevelEnabled && label ? "Auto (" + label + ")" : "Auto";
+      });
+
+      hls.on(Hls.Events.ERROR, function (event, data) {
+        if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+          recovered = true;
+          hls.recoverMediaError();
+          return;
+        }
+        var code = data.response && data.response.code;
+        var reason;
+        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+          reason = code === 401 || code === 403
+            ? "your viewing link has expired. Reload the page to continue."
+            : "the video could not be loaded" + (code ? " (server error " + code + ")" : "") + ". Check your connection and reload the page.";
+        } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+          reason = "this browser could not decode the video (" + data.details + ").";
+        } else {
+          reason = "an unexpected error occurred (" + data.details + ").";
+        }
+        showError("Playback failed: " + reason);
+        hls.destroy();
+        hls = null;
+      });
+
+      quality.addEventListener("change", function () {
+        if (!hls) return;
+        var level = Number(quality.value);
+        hls.currentLevel = level;
+        if (level === -1) autoOption.textContent = "Auto";
+        say(level === -1 ? "Quality: automatic" : "Quality: " + quality.options[quality.selectedIndex].textContent);
+      });
+
+      hls.loadSource(masterUrl);
+      hls.attachMedia(video);
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      // Safari plays HLS itself and picks the quality; the menu would do nothing there.
+      qualityField.hidden = true;
+      video.src = masterUrl;
+      video.addEventListener("error", function () {
+        var error = video.error;
+        showError("Playback failed: " + (error && error.message ? error.message : "the video could not be loaded. Reload the page to try again."));
+      });
+    } else {
+      qualityField.hidden = true;
+      showError("Playback failed: this browser cannot play streaming video. Use a current version of Firefox, Chrome, Edge or Safari.");
+    }
+
+    // -------------------------------------------------------- start time
+    var start = parseStart(new URLSearchParams(window.location.search).get("t"));
+    if (start > 0) {
+      video.addEventListener("loadedmetadata", function onMeta() {
+        video.removeEventListener("loadedmetadata", onMeta);
+        if (!isFinite(video.duration) || start < video.duration) video.currentTime = start;
+      });
+    }
+
+    // --------------------------------------------------------- shortcuts
+    function togglePlay() {
+      if (video.paused || video.ended) {
+        var playing = video.play();
+        if (playing && playing.catch) playing.catch(function () {});
+      } else {
+        video.pause();
+      }
+    }
+
+    function seekBy(delta) {
+      var duration = isFinite(video.duration) ? video.duration : Infinity;
+      video.currentTime = Math.max(0, Math.min(duration, video.currentTime + delta));
+      say((delta < 0 ? "Back " : "Forward ") + Math.abs(delta) + " seconds, at " + spokenTime(video.currentTime));
+    }
+
+    function toggleFullscreen() {
+      var current = document.fullscreenElement || document.webkitFullscreenElement;
+      if (current) {
+        (document.exitFullscreen || document.webkitExitFullscreen).call(document);
+        return;
+      }
+      var request = wrapper.requestFullscreen || wrapper.webkitRequestFullscreen;
+      if (request) {
+        var result = request.call(wrapper);
+        if (result && result.catch) result.catch(function () {});
+      } else if (video.webkitEnterFullscreen) {
+        video.webkitEnterFullscreen(); // iPhone: only the video element itself can go full screen
+      }
+    }
+
+    document.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      var target = event.target;
+      if (target && target.closest && target.closest("input, textarea, select, [contenteditable]:not([contenteditable='false'])")) return;
+      var onControl = target && target.closest && target.closest("button, a[href], summary");
+      var key = event.key;
+      // Buttons and links act on space themselves, and so do the native controls of a focused
+      // <video> (handling it here too would play and pause again at once).
+      if ((key === " " || key === "Spacebar") && (onControl || target === video)) return;
+
+      switch (key) {
+        case " ":
+        case "Spacebar":
+        case "k":
+        case "K":
+          togglePlay();
+          break;
+        case "ArrowLeft":
+          seekBy(-SEEK_STEP);
+          break;
+        case "ArrowRight":
+          seekBy(SEEK_STEP);
+          break;
+        case "f":
+        case "F":
+          toggleFullscreen();
+          break;
+        case "m":
+        case "M":
+          video.muted = !video.muted;
+          say(video.muted ? "Muted" : "Sound on");
+          break;
+        default:
+          return;
+      }
+      event.preventDefault();
+    });
+
+    // -------------------------------------------------------- scrub bar
+    initScrubber(storyboardUrl);
+  }
+
+  // --------------------------------------------------------------- scrubber
+  function initScrubber(storyboardUrl) {
+    var scrub = root.querySelector("[data-scrub]");
+    var range = root.querySelector("[data-seek]");
+    var currentLabel = root.querySelector("[data-time-current]");
+    var totalLabel = root.querySelector("[data-time-total]");
+    var preview = root.querySelector("[data-preview]");
+    var previewImage = root.querySelector("[data-preview-image]");
+    var previewTime = root.querySelector("[data-preview-time]");
+    if (!scrub || !range) return;
+
+    var cues = [];
+    var dragging = false;
+    var hovering = false;
+    var duration = Number(root.getAttribute("data-duration")) || 0;
+
+    function knownDuration() {
+      return isFinite(video.duration) && video.duration > 0 ? video.duration : duration;
+    }
+
+    function setDuration() {
+      var total = knownDuration();
+      if (total > 0) {
+        range.max = String(total);
+        totalLabel.textContent = clock(total);
+      }
+    }
+
+    function paint(time) {
+      var total = knownDuration();
+      var fraction = total > 0 ? Math.max(0, Math.min(1, time / total)) : 0;
+      range.style.setProperty("--played", (fraction * 100).toFixed(3) + "%");
+      currentLabel.textContent = clock(time);
+      range.setAttribute("aria-valuetext", spokenTime(time) + " of " + spokenTime(total));
+    }
+
+    function sync() {
+      if (dragging) return;
+      range.value = String(video.currentTime);
+      paint(video.currentTime);
+    }
+
+    setDuration();
+    paint(0);
+    video.addEventListener("loadedmetadata", setDuration);
+    video.addEventListener("durationchange", setDuration);
+    video.addEventListener("timeupdate", sync);
+    video.addEventListener("seeked", sync);
+
+    // ---------------------------------------------------------- preview
+    function cueAt(time) {
+      for (var i = 0; i < cues.length; i += 1) {
+        if (time >= cues[i].start && time < cues[i].end) return cues[i];
+      }
+      return cues.length && time >= cues[cues.length - 1].end ? cues[cues.length - 1] : null;
+    }
+
+    function showPreview(time) {
+      var total = knownDuration();
+      if (!(total > 0)) return;
+      var cue = cueAt(time);
+      var width = 64;
+      if (cue) {
+        previewImage.hidden = false;
+        previewImage.style.width = cue.w + "px";
+        previewImage.style.height = cue.h + "px";
+        previewImage.style.backgroundImage = 'url("' + cue.url.replace(/"/g, "%22") + '")';
+        previewImage.style.backgroundPosition = -cue.x + "px " + -cue.y + "px";
+        width = cue.w + 4;
+      } else {
+        previewImage.hidden = true;
+      }
+      previewTime.textContent = clock(time);
+      preview.hidden = false;
+
+      // Centre the tile over the point in the bar, kept inside the player.
+      var barBox = range.getBoundingClientRect();
+      var box = scrub.getBoundingClientRect();
+      var x = barBox.left - box.left + (Math.max(0, Math.min(1, time / total)) * barBox.width);
+      var left = Math.max(4, Math.min(box.width - width - 4, x - width / 2));
+      preview.style.width = width + "px";
+      preview.style.left = left + "px";
+    }
+
+    function hidePreview() {
+      if (dragging || hovering || document.activeElement === range) return;
+      preview.hidden = true;
+    }
+
+    function timeAtPointer(event) {
+      var box = range.getBoundingClientRect();
+      var fraction = box.width ? (event.clientX - box.left) / box.width : 0;
+      return Math.max(0, Math.min(1, fraction)) * knownDuration();
+    }
+
+    range.addEventListener("pointerenter", function () { hovering = true; });
+    range.addEventListener("pointermove", function (event) {
+      if (!dragging) showPreview(timeAtPointer(event));
+    });
+    range.addEventListener("pointerleave", function () {
+      hovering = false;
+      hidePreview();
+    });
+    range.addEventListener("pointerdown", function () { dragging = true; });
+    function endDrag() {
+      if (!dragging) return;
+      dragging = false;
+      sync();
+      hidePreview();
+    }
+    range.addEventListener("pointerup", endDrag);
+    range.addEventListener("pointercancel", endDrag);
+    document.addEventListener("pointerup", endDrag);
+
+    range.addEventListener("input", function () {
+      var time = Number(range.value);
+      paint(time);
+      showPreview(time);
+      if (!dragging) video.currentTime = time; // keyboard: seek at once
+    });
+    range.addEventListener("change", function () {
+      video.currentTime = Number(range.value);
+    });
+    range.addEventListener("focus", function () { showPreview(Number(range.value)); });
+    range.addEventListener("blur", function () {
+      preview.hidden = true;
+    });
+    range.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        preview.hidden = true;
+      }
+    });
+
+    // --------------------------------------------------------- storyboard
+    if (!storyboardUrl) return;
+    var base = new URL(storyboardUrl, window.location.href);
+    fetch(base.href, { credentials: "same-origin", headers: { Accept: "text/vtt" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (text) {
+        cues = parseVtt(text, base);
+        if (cues.length) {
+          var image = new Image(); // warm the cache so the first hover shows a picture
+          image.src = cues[0].url;
+        }
+      })
+      .catch(function () {
+        cues = []; // previews are a nicety: the bar still seeks without them
+      });
+  }
+
+  function vttTime(text) {
+    var parts = text.split(":").map(Number);
+    return parts.reduce(function (total, part) { return total * 60 + part; }, 0);
+  }
+
+  /** Cues "00:00:04.000 --> 00:00:08.000" + "url#xywh=x,y,w,h", with url resolved and same-origin. */
+  function parseVtt(text, base) {
+    var cues = [];
+    var lines = text.replace(/\r\n?/g, "\n").split("\n");
+    var timing = /^\s*((?:\d+:)?\d{1,2}:\d{2}(?:\.\d+)?)\s+-->\s+((?:\d+:)?\d{1,2}:\d{2}(?:\.\d+)?)/;
+    for (var i = 0; i < lines.length; i += 1) {
+      var match = timing.exec(lines[i]);
+      if (!match) continue;
+      var payload = (lines[i + 1] || "").trim();
+      var hash = payload.lastIndexOf("#xywh=");
+      if (hash === -1) continue;
+      var box = payload.slice(hash + 6).split(",").map(Number);
+      if (box.length !== 4 || box.some(isNaN)) continue;
+      var url;
+      try {
+        url = new URL(payload.slice(0, hash), base);
+      } catch (error) {
+        continue;
+      }
+      if (url.origin !== window.location.origin) continue;
+      cues.push({
+        start: vttTime(match[1]), end: vttTime(match[2]), url: url.href,
+        x: box[0], y: box[1], w: box[2], h: box[3],
+      });
+    }
+    return cues;
+  }
+})();
