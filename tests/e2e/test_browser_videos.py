@@ -1,0 +1,65 @@
+"""Done-when of the ingest issue, in Chromium: an uploader uploads through the page and sees
+the progress; after publishing, a viewer watches the ladder with hls.js."""
+
+import pytest
+
+from accounts import roles
+from tests.factories import PASSWORD, UserFactory
+from videos import services
+from videos.models import Video
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_upload_in_the_browser_then_a_viewer_watches_it(browser, live_server, media, shot):
+    uploader = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
+    UserFactory(username="vera", roles=[roles.VIEWER])
+    approver = UserFactory(username="appy", roles=[roles.VIEWER, roles.APPROVER])
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    sign_in(page, live_server, "uma")
+    page.goto(f"{live_server.url}/videos/upload/")
+    page.locator("[data-file-input]").set_input_files(str(media.hd(6)))
+    item = page.locator("[data-item]").first
+    item.locator("input[name=title]").fill("Laparoscopic cholecystectomy — teaching cut")
+    item.locator("[data-save]").click()
+    # The transfer finishes, the details are saved, and processing reaches "Awaiting review".
+    item.locator("[data-processing-status]").filter(has_text="Awaiting review").wait_for(timeout=120_000)
+    shot(page, "upload-done")
+    video = Video.objects.get(uploader=uploader)
+    assert video.title == "Laparoscopic cholecystectomy — teaching cut"
+    assert video.status == "processed"
+    assert list(video.renditions.values_list("name", flat=True)) == ["720p", "480p", "360p"]
+    assert errors == []
+    context.close()
+
+    services.video_publish(request=None, user=approver, video=video)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    sign_in(page, live_server, "vera")
+    page.goto(f"{live_server.url}/videos/{video.uuid}/?t=2")
+    player = page.locator("[data-video]")
+    player.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('[data-video]').currentTime > 2.5", timeout=30_000)
+    options = page.locator("[data-quality] option").all_inner_texts()
+    assert options[0].startswith("Auto")
+    assert {"720p", "480p", "360p"} <= set(options)
+    page.locator("[data-quality]").select_option(label="360p")
+    page.wait_for_function("() => document.querySelector('[data-video]').currentTime > 3.5", timeout=30_000)
+    shot(page, "watch-playing")
+    assert errors == []
+    context.close()
