@@ -262,3 +262,29 @@ def test_ffmpeg_reads_the_signed_master_url_and_decodes_every_rung(live_server, 
     )
     assert decode.returncode == 0, decode.stderr
     assert decode.stderr == ""
+
+
+@pytest.mark.parametrize("scope_token", ["none", "expired", "other_user_forged"])
+def test_every_media_endpoint_refuses_a_missing_expired_or_forged_token(client, viewer, published, scope_token):
+    def token(scope):
+        if scope_token == "none":
+            return ""
+        if scope_token == "expired":
+            return delivery.sign(scope=scope, video_uuid=published.uuid, user_id=viewer.pk, ttl=-1)
+        good = delivery.sign(scope=scope, video_uuid=published.uuid, user_id=viewer.pk, ttl=600)
+        _, expires, signature = good.split(".")
+        return f"{viewer.pk + 7}.{expires}.{signature}"
+
+    base = f"/api/v1/videos/{published.uuid}"
+    endpoints = {
+        f"{base}/hls/master.m3u8": "master",
+        f"{base}/hls/180p/index.m3u8": "media",
+        f"{base}/hls/180p/seg_00000.ts": "media",
+        f"{base}/hls/key": "key",
+        f"{base}/media/poster.jpg": "image",
+        f"{base}/media/storyboard.jpg": "image",
+        f"{base}/media/storyboard.vtt": "image",
+    }
+    for path, scope in endpoints.items():
+        response = client.get(f"{path}?token={token(scope)}")
+        assert response.status_code == 401, (path, response.status_code)
