@@ -1,0 +1,157 @@
+"""The videos API beyond upload: listing, visibility, edits, workflow, catalogue."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import roles
+from videos.models import Category, Surgeon, Tag, Video
+
+pytestmark = pytest.mark.django_db
+
+
+def make_video(uploader, n, status="published", **extra):
+    video = Video.objects.create(
+        uploader=uploader, title=f"Case {n}", md5=f"{n:032x}", size_bytes=n + 1, status=status, duration=60, **extra
+    )
+    video.tags.set(Tag.objects.all())
+    for surgeon in Surgeon.objects.all():
+        video.video_surgeons.create(surgeon=surgeon, role="assistant")
+    return video
+
+
+def test_list_costs_the_same_number_of_queries_for_any_page_size(api, viewer, uploader):
+    Tag.objects.create(name="Laparoscopy")
+    Tag.objects.create(name="Gallbladder")
+    Surgeon.objects.create(name="Dr Rao", specialty="General surgery")
+    category = Category.objects.create(name="General")
+    api.force_authenticate(viewer)
+
+    def count(n):
+        Video.objects.all().delete()
+        for i in range(n):
+            make_video(uploader, i, category=category)
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get("/api/v1/videos/")
+        assert response.status_code == 200
+        assert response.json()["count"] == n
+        return len(queries)
+
+    count(1)  # warm the per-request user cache (roles) so only list queries are compared
+    assert count(2) == count(12) <= 6
+
+
+def test_viewers_see_published_only_uploaders_also_their_own(api, viewer, uploader, make_user):
+    mine = make_video(uploader, 1, status="processed")
+    public = make_video(uploader, 2)
+    other = make_user(roles.VIEWER, roles.UPLOADER, username="otto")
+    hidden = make_video(other, 3, status="failed")
+    api.force_authenticate(viewer)
+    assert [v["id"] for v in api.get("/api/v1/videos/").json()["results"]] == [str(public.uuid)]
+    api.force_authenticate(uploader)
+    ids = {v["id"] for v in api.get("/api/v1/videos/").json()["results"]}
+    assert ids == {str(mine.uuid), str(public.uuid)}
+    assert api.get(f"/api/v1/videos/{hidden.uuid}/").status_code == 404
+    editor = make_user(roles.VIEWER, roles.EDITOR, username="ed")
+    api.force_authenticate(editor)
+    assert api.get("/api/v1/videos/").json()["count"] == 3
+
+
+def test_bad_status_filter_is_400(api, viewer):
+    api.force_authenticate(viewer)
+    response = api.get("/api/v1/videos/?status=deleted")
+    assert response.status_code == 400
+    assert "status" in response.json()
+
+
+def test_edit_metadata_with_names_and_surgeon_roles(api, uploader):
+    Category.objects.create(name="Hepatobiliary")
+    Tag.objects.create(name="Laparoscopy")
+    rao = Surgeon.objects.create(name="Dr Rao")
+    video = make_video(uploader, 1, status="processed")
+    api.force_authenticate(uploader)
+    response = api.patch(
+        f"/api/v1/videos/{video.uuid}/",
+        {
+            "title": "Lap chole",
+            "category": "hepatobiliary",
+            "tags": ["LAPAROSCOPY"],
+            "surgeons": [{"id": rao.pk, "role": "primary"}],
+            "date_of_surgery": "2026-03-14",
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["category"] == "Hepatobiliary"
+    assert body["tags"] == ["Laparoscopy"]
+    assert body["surgeons"] == [{"id": rao.pk, "name": "Dr Rao", "specialty": "", "role": "primary"}]
+    assert body["date_of_surgery"] == "2026-03-14"
+
+
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"title": ""}, "title"),
+        ({"date_of_surgery": "2999-01-01"}, "date_of_surgery"),
+        ({"date_of_surgery": "14/03/2026"}, "date_of_surgery"),
+        ({"surgeons": [999]}, "surgeons"),
+        ({"surgeons": [{"id": 1, "role": "captain"}]}, "surgeons"),
+        ({"surgeons": "abc"}, "surgeons"),
+        ({"tags": "Unknown tag"}, "tags"),
+        ({"category": "Unknown"}, "category"),
+        ({"title": ["a"]}, "title"),
+    ],
+)
+def test_bad_metadata_is_400_naming_the_field(api, uploader, payload, field):
+    video = make_video(uploader, 1, status="processed")
+    api.force_authenticate(uploader)
+    response = api.patch(f"/api/v1/videos/{video.uuid}/", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    video.refresh_from_db()
+    assert video.title == "Case 1"
+
+
+def test_workflow_needs_an_approver(api, uploader, make_user):
+    video = make_video(uploader, 1, status="processed")
+    api.force_authenticate(uploader)
+    assert api.post(f"/api/v1/videos/{video.uuid}/publish/").status_code == 403
+    approver = make_user(roles.VIEWER, roles.APPROVER, username="appy")
+    api.force_authenticate(approver)
+    assert api.post(f"/api/v1/videos/{video.uuid}/reject/", {}, format="json").status_code == 400
+    rejected = api.post(f"/api/v1/videos/{video.uuid}/reject/", {"reason": "Face visible at 12:30"}, format="json")
+    assert rejected.status_code == 200
+    assert rejected.json()["review_note"] == "Face visible at 12:30"
+    assert api.post(f"/api/v1/videos/{video.uuid}/publish/").json()["status"] == "published"
+    assert api.post(f"/api/v1/videos/{video.uuid}/archive/").json()["status"] == "archived"
+    failed = make_video(uploader, 2, status="failed")
+    response = api.post(f"/api/v1/videos/{failed.uuid}/publish/")
+    assert response.status_code == 400
+    assert "cannot be published" in response.json()["detail"]
+
+
+def test_catalogue_read_for_all_write_for_editors(api, viewer, make_user):
+    api.force_authenticate(viewer)
+    assert api.get("/api/v1/tags/").status_code == 200
+    assert api.post("/api/v1/tags/", {"name": "Robotic"}, format="json").status_code == 403
+    editor = make_user(roles.VIEWER, roles.EDITOR, username="ed")
+    api.force_authenticate(editor)
+    assert api.post("/api/v1/tags/", {"name": "Robotic"}, format="json").status_code == 201
+    again = api.post("/api/v1/tags/", {"name": "ROBOTIC"}, format="json")
+    assert again.status_code == 201 and again.json()["name"] == "Robotic"
+    assert Tag.objects.count() == 1
+    assert (
+        api.post("/api/v1/surgeons/", {"name": "Dr Iyer", "specialty": "Ophthalmology"}, format="json").status_code
+        == 201
+    )
+    assert api.post("/api/v1/categories/", {"name": ""}, format="json").status_code == 400
+
+
+def test_uploader_may_delete_own_unpublished_but_not_published(api, uploader):
+    draft = make_video(uploader, 1, status="processed")
+    live = make_video(uploader, 2, status="published")
+    api.force_authenticate(uploader)
+    assert api.delete(f"/api/v1/videos/{live.uuid}/").status_code == 403
+    assert api.delete(f"/api/v1/videos/{draft.uuid}/").status_code == 204
+    assert not Video.objects.filter(pk=draft.pk).exists()
