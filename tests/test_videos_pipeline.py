@@ -230,3 +230,30 @@ def test_delete_removes_every_file(api, uploader, media, django_capture_on_commi
         assert api.delete(f"/api/v1/videos/{video.uuid}/").status_code == 204
     assert media_files(settings) == []
     assert not Video.objects.filter(pk=video.pk).exists()
+
+
+def test_storyboard_sprite_has_a_tile_for_every_cue(api, uploader, media, django_capture_on_commit_callbacks):
+    video = ready_video(api, uploader, media.hd(6), django_capture_on_commit_callbacks)
+    cues = [line for line in (video.hls_dir / "storyboard.vtt").read_text().splitlines() if "#xywh=" in line]
+    assert len(cues) == 3  # a frame every 2 s over 6 s
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(video.hls_dir / "storyboard.jpg"),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    width = 160 * 3
+    for cue in cues:
+        x, y, w, h = map(int, cue.split("#xywh=")[1].split(","))
+        tile = [raw[(y + row) * width + x + col] for row in range(0, h, 5) for col in range(0, w, 5)]
+        assert sum(tile) / len(tile) > 40, f"tile {cue} is blank"

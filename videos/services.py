@@ -492,7 +492,7 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
     key_info.write_text(f"{transcoding_key_placeholder()}\n{key_file}\n{iv}\n")
 
     has_poster = _make_poster(source, work, probe)
-    has_storyboard = _make_storyboard(source, work, probe)
+    storyboard = transcoding.plan_storyboard(probe)
     _heartbeat(video.pk, token, progress=1)
 
     last_saved = [0.0]
@@ -505,7 +505,13 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
             _heartbeat(video.pk, token, progress=max(1, percent))
 
     argv = transcoding.ladder_command(
-        source=source, out_dir=work, probe=probe, rungs=rungs, key_info=key_info, preset=settings.TRANSCODE_PRESET
+        source=source,
+        out_dir=work,
+        probe=probe,
+        rungs=rungs,
+        key_info=key_info,
+        preset=settings.TRANSCODE_PRESET,
+        storyboard=storyboard,
     )
     result = transcoding.run(
         argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
@@ -515,6 +521,7 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
     if result.returncode != 0:
         raise transcoding.MediaError(transcoding.failure_reason(result))
     _check_ladder(work, rungs)
+    has_storyboard = _finish_storyboard(work, storyboard, probe)
     if not _still_owner(video.pk, token):
         raise JobSuperseded
     _swap_into_place(work, video.hls_dir)
@@ -544,39 +551,10 @@ def _make_poster(source: Path, work: Path, probe: transcoding.Probe) -> bool:
     return False
 
 
-def _make_storyboard(source: Path, work: Path, probe: transcoding.Probe) -> bool:
-    plan = transcoding.plan_storyboard(probe)
-    frames = work / ".frames"
-    frames.mkdir()
-    produced = 0
-    for i in range(plan.count):
-        target = frames / f"f{i:05d}.jpg"
-        at = min(i * plan.interval, max(probe.duration - 0.05, 0))
-        transcoding.run_simple(
-            transcoding.storyboard_frame_command(source=source, target=target, at=at, plan=plan), timeout=120
-        )
-        if not target.exists():
-            if i == 0:
-                transcoding.run_simple(
-                    transcoding.storyboard_frame_command(source=source, target=target, at=0, plan=plan), timeout=120
-                )
-            if not target.exists():
-                break
-        produced += 1
-    if not produced:
-        shutil.rmtree(frames, ignore_errors=True)
-        return False
-    plan = transcoding.StoryboardPlan(
-        plan.interval, produced, min(plan.columns, produced), plan.tile_width, plan.tile_height
-    )
-    result = transcoding.run_simple(
-        transcoding.storyboard_tile_command(
-            frames_pattern=frames / "f%05d.jpg", target=work / "storyboard.jpg", plan=plan
-        ),
-        timeout=300,
-    )
-    shutil.rmtree(frames, ignore_errors=True)
-    if result.returncode != 0 or not (work / "storyboard.jpg").exists():
+def _finish_storyboard(work: Path, plan: transcoding.StoryboardPlan, probe: transcoding.Probe) -> bool:
+    """The ladder run drew the sprite sheet; write its cue file (or report there is none)."""
+    sprite = work / "storyboard.jpg"
+    if not sprite.exists() or sprite.stat().st_size == 0:
         return False
     (work / "storyboard.vtt").write_text(transcoding.storyboard_vtt(plan, duration=probe.duration))
     return True

@@ -205,18 +205,39 @@ _NO_METADATA = ["-map_metadata", "-1", "-map_metadata:s:v", "-1", "-map_metadata
 
 
 def ladder_command(
-    *, source: Path, out_dir: Path, probe: Probe, rungs: list[Rung], key_info: Path, preset: str
+    *,
+    source: Path,
+    out_dir: Path,
+    probe: Probe,
+    rungs: list[Rung],
+    key_info: Path,
+    preset: str,
+    storyboard: "StoryboardPlan | None" = None,
 ) -> list[str]:
-    """One FFmpeg process for the whole ladder: split/scale, aligned 2 s GOPs, 6 s encrypted TS segments."""
+    """
+    One FFmpeg process for the whole ladder: split/scale, aligned 2 s GOPs, 6 s encrypted TS
+    segments. With ``storyboard`` the same decode also feeds the scrub-preview sprite sheet
+    (``out_dir/storyboard.jpg``), which costs one tiny scale instead of a second pass over
+    the source.
+    """
     fps = round(min(probe.frame_rate or 30, 60), 3) or 30
     gop = max(1, round(fps * 2))
     n = len(rungs)
+    branches = n + (1 if storyboard else 0)
     # Fix the short side and let FFmpeg derive the other (-2 keeps it even).
     scales = [
         f"[s{i}]scale={f'{rung.width}:-2' if probe.portrait else f'-2:{rung.height}'}:flags=bicubic[v{i}]"
         for i, rung in enumerate(rungs)
     ]
-    graph = f"[0:v:0]fps={fps},split={n}" + "".join(f"[s{i}]" for i in range(n)) + ";" + ";".join(scales)
+    if storyboard:
+        scales.append(
+            # select (not fps): it emits a frame as soon as it is due, so the last tile is
+            # never lost at end of stream and the cue file matches the sprite.
+            f"[s{n}]select='isnan(prev_selected_t)+gte(t-prev_selected_t,{storyboard.interval:g})',"
+            f"scale={storyboard.tile_width}:{storyboard.tile_height},"
+            f"tile={storyboard.columns}x{storyboard.rows}[sb]"
+        )
+    graph = f"[0:v:0]fps={fps},split={branches}" + "".join(f"[s{i}]" for i in range(branches)) + ";" + ";".join(scales)
     argv = [settings.FFMPEG_BIN, *_INPUT, "-y", "-i", str(source), "-filter_complex", graph]
     for i in range(n):
         argv += ["-map", f"[v{i}]"]
@@ -286,6 +307,21 @@ def ladder_command(
         "error",
         str(out_dir / "%v" / "index.m3u8"),
     ]
+    if storyboard:
+        argv += [
+            "-map",
+            "[sb]",
+            "-frames:v",
+            "1",
+            "-q:v",
+            "5",
+            *_NO_METADATA,
+            "-f",
+            "image2",
+            "-update",
+            "1",
+            str(out_dir / "storyboard.jpg"),
+        ]
     return argv
 
 
@@ -331,53 +367,6 @@ def plan_storyboard(probe: Probe, *, max_frames: int = 100, columns: int = 10, t
     count = max(1, math.ceil(probe.duration / interval))
     tile_height = _even(tile_width * probe.height / probe.width)
     return StoryboardPlan(interval, count, min(columns, count), tile_width, tile_height)
-
-
-def storyboard_frame_command(*, source: Path, target: Path, at: float, plan: StoryboardPlan) -> list[str]:
-    """One small frame at ``at`` seconds (a fast seek, so a 6-hour case is not decoded whole)."""
-    return [
-        settings.FFMPEG_BIN,
-        *_INPUT,
-        "-y",
-        "-ss",
-        f"{at:.3f}",
-        "-i",
-        str(source),
-        "-frames:v",
-        "1",
-        "-vf",
-        f"scale={plan.tile_width}:{plan.tile_height}",
-        "-q:v",
-        "5",
-        *_NO_METADATA,
-        "-loglevel",
-        "error",
-        str(target),
-    ]
-
-
-def storyboard_tile_command(*, frames_pattern: Path, target: Path, plan: StoryboardPlan) -> list[str]:
-    """Assemble numbered frames into one sprite sheet, ``columns`` wide."""
-    return [
-        settings.FFMPEG_BIN,
-        *_INPUT,
-        "-y",
-        "-f",
-        "image2",
-        "-start_number",
-        "0",
-        "-i",
-        str(frames_pattern),
-        "-vf",
-        f"tile={plan.columns}x{plan.rows}",
-        "-frames:v",
-        "1",
-        "-q:v",
-        "5",
-        "-loglevel",
-        "error",
-        str(target),
-    ]
 
 
 def storyboard_vtt(plan: StoryboardPlan, *, duration: float, image_name: str = "storyboard.jpg") -> str:
