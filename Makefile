@@ -85,3 +85,12 @@ fmt: python-deps
 
 clean:
 	rm -rf $(STAMPS) $(VENV) $(NPM_DIR)/node_modules theme/static/css/dist staticfiles
+
+# Benchmarks (issue #4, bench/README.md): each prints a ratio against a baseline measured in
+# the same run. BENCH_ARGS=--quick for a short run; --strict makes a missed target fail.
+.PHONY: bench
+BENCH_ARGS ?=
+bench: setup
+	$(PY) bench/transcode $(BENCH_ARGS)
+	$(PY) bench/segments $(BENCH_ARGS)
+	$(PY) bench/upload $(BENCH_ARGS)
