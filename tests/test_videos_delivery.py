@@ -77,6 +77,9 @@ def test_segments_and_variants_cost_no_database_query(client, viewer, published,
         response = client.get(segment_url)
         b"".join(response.streaming_content)
     assert response.status_code == 200
+    # Answered by the fast path, before sessions, CSRF, CSP and the rest of the stack.
+    assert "Content-Security-Policy" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_unpublished_video_is_404_for_viewers_and_409_for_its_uploader(
