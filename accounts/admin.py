@@ -17,6 +17,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.admin import run_service_action
+
 from . import otp, roles, services
 from .models import AuditEvent, User
 
@@ -109,20 +111,6 @@ class UserCreationForm(AdminUserCreationForm):
         cleaned = super().clean()
         _identity_errors(self)
         return cleaned
-
-
-def _run(modeladmin, request, queryset, action, success: str):
-    done = 0
-    for user in queryset:
-        try:
-            action(user)
-            done += 1
-        except (ValidationError, PermissionDenied) as error:
-            modeladmin.message_user(
-                request, f"{user}: {' '.join(getattr(error, 'messages', [str(error)]))}", messages.ERROR
-            )
-    if done:
-        modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
 
 
 def _manageable(modeladmin, request, queryset):
@@ -325,7 +313,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Approve selected registrations", permissions=["approve"])
     def approve(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset.filter(approval_status=User.Approval.PENDING),
@@ -335,7 +323,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Reject selected registrations", permissions=["approve"])
     def reject(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset.filter(approval_status=User.Approval.PENDING),
@@ -347,7 +335,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Activate selected accounts", permissions=["change"])
     def activate(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             _manageable(self, request, queryset),
@@ -357,7 +345,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Deactivate selected accounts", permissions=["change"])
     def deactivate(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             _manageable(self, request, queryset),
@@ -367,7 +355,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Lock selected accounts for 24 hours", permissions=["security"])
     def lock(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             _manageable(self, request, queryset.exclude(pk=request.user.pk)),
@@ -377,7 +365,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Unlock selected accounts (clears failed sign-ins)", permissions=["security"])
     def unlock(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset,
@@ -387,7 +375,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Reset two-factor devices", permissions=["security"])
     def reset_two_factor(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             _manageable(self, request, queryset),
@@ -397,7 +385,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Require a new password at next sign-in", permissions=["security"])
     def force_password_change(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             _manageable(self, request, queryset),
@@ -425,7 +413,9 @@ class UserAdmin(DjangoUserAdmin):
 
             audit.record(AuditEvent.Event.TOKEN_REVOKED, request=request, target=user)
 
-        _run(self, request, _manageable(self, request, queryset), revoke, "Tokens revoked for {count} account(s).")
+        run_service_action(
+            self, request, _manageable(self, request, queryset), revoke, "Tokens revoked for {count} account(s)."
+        )
 
     def has_approve_permission(self, request):
         return request.user.has_perm("accounts.approve_registration")

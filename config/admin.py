@@ -14,6 +14,27 @@ from django.utils.http import urlencode
 from accounts import roles
 
 
+def run_service_action(modeladmin, request, queryset, action, success: str) -> int:
+    """
+    Apply ``action`` (a service call) to each selected object; report refusals per object
+    (ValidationError / PermissionDenied from the service) and the successes in one message.
+    """
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    done = 0
+    for obj in queryset:
+        try:
+            action(obj)
+            done += 1
+        except (ValidationError, PermissionDenied) as error:
+            text = " ".join(getattr(error, "messages", [str(error)]))
+            modeladmin.message_user(request, f"{obj}: {text}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
+    return done
+
+
 class LibraryAdminSite(admin.AdminSite):
     site_header = "Surgical Video Library administration"
     site_title = "Video Library admin"

@@ -3,26 +3,14 @@ Admin for videos and their catalogue. Actions call the same services as the API
 (publish, reject, archive, reprocess, delete), so every rule and audit entry is shared.
 """
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
+from config.admin import run_service_action
+
 from . import delivery, services
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon
-
-
-def _run(modeladmin, request, queryset, action, success):
-    done = 0
-    for video in queryset:
-        try:
-            action(video)
-            done += 1
-        except (ValidationError, PermissionDenied) as error:
-            text = " ".join(getattr(error, "messages", [str(error)]))
-            modeladmin.message_user(request, f"{video}: {text}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
 
 
 class VideoSurgeonInline(admin.TabularInline):
@@ -143,7 +131,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected videos", permissions=["publish"])
     def publish(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset,
@@ -153,7 +141,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject selected videos", permissions=["publish"])
     def reject(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset,
@@ -163,7 +151,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Archive selected videos", permissions=["publish"])
     def archive(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset,
@@ -173,7 +161,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reprocess selected videos", permissions=["change"])
     def reprocess(self, request, queryset):
-        _run(
+        run_service_action(
             self,
             request,
             queryset,
