@@ -410,6 +410,15 @@ MEDIA_ACCEL_REDIRECT_PREFIX = env.str("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
 # MEDIA_ROOT/tmp so the final move into originals/ is a rename, never a copy.)
 
 # --------------------------------------------------------------------------------------
+# Library: resume and views (Jellyfin's thresholds)
+# --------------------------------------------------------------------------------------
+# Positions in the first 5 % are not saved; from 90 % the video counts as watched.
+RESUME_MIN_PERCENT = env.float("RESUME_MIN_PERCENT", default=5)
+RESUME_MAX_PERCENT = env.float("RESUME_MAX_PERCENT", default=90)
+# A view is counted once per user and video within this many hours of activity.
+VIEW_WINDOW_HOURS = env.float("VIEW_WINDOW_HOURS", default=6)
+
+# --------------------------------------------------------------------------------------
 # E-mail
 # --------------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")

@@ -9,6 +9,7 @@ from . import views
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include("videos.api.urls")),
+    path("", include("library.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

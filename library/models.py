@@ -1,1 +1,128 @@
-"""Models arrive with their issue; the app is installed now so its migrations have a home."""
+"""
+The library around each user: where they are in a video, what they favourited, their
+playlists, and the viewing sessions that make up the audit of who watched what.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from videos.models import Video
+
+
+class WatchProgress(models.Model):
+    """Where a user is in a video (one row per user and video), for resume and history."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watch_progress")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="watch_progress")
+    position = models.FloatField(default=0, help_text="Seconds from the start.")
+    duration = models.FloatField(default=0)
+    completed = models.BooleanField(default=False)
+    first_watched_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "video"], name="progress_user_video_unique"),
+            models.CheckConstraint(condition=Q(position__gte=0), name="progress_position_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.position:.0f}s of {self.video}"
+
+    @property
+    def percent(self) -> int:
+        if self.completed:
+            return 100
+        return int(min(100, self.position / self.duration * 100)) if self.duration else 0
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="favorited_by")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "video"], name="favorite_user_video_unique")]
+
+    def __str__(self):
+        return f"{self.user} ♥ {self.video}"
+
+
+class PlaylistQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The user's own playlists and those shared with all signed-in staff."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(Q(owner=user) | Q(is_shared=True))
+
+
+class Playlist(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    is_shared = models.BooleanField(default=False, help_text="Visible to every signed-in member of staff.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlaylistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        permissions = [("share_playlist", "Can share playlists with all staff")]
+
+    def __str__(self):
+        return self.title
+
+    def can_edit(self, user) -> bool:
+        return user.is_authenticated and (self.owner_id == user.pk or user.is_superuser)
+
+
+class PlaylistItem(models.Model):
+    """A video in a playlist, optionally only a stretch of it (a teaching reel of key steps)."""
+
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="playlist_items")
+    position = models.PositiveIntegerField(default=0)
+    start_time = models.FloatField(null=True, blank=True, help_text="Seconds; empty = from the start.")
+    end_time = models.FloatField(null=True, blank=True, help_text="Seconds; empty = to the end.")
+    note = models.CharField(max_length=300, blank=True)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["playlist", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True)
+                | Q(end_time__isnull=True)
+                | Q(end_time__gt=models.F("start_time")),
+                name="playlist_item_clip_order",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.playlist}: {self.video}"
+
+
+class ViewEvent(models.Model):
+    """
+    One viewing session (not one row per segment or reload): opened when a user starts a
+    video, extended by progress saves, counted once in ``Video.views`` per user and window.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="view_events")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="view_events")
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    seconds_watched = models.FloatField(default=0)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "video", "-last_seen_at"], name="view_user_video_idx")]
+
+    def __str__(self):
+        return f"{self.user} watched {self.video} at {self.started_at:%Y-%m-%d %H:%M}"

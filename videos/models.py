@@ -113,6 +113,17 @@ class VideoQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Video.Status.PUBLISHED)
 
+    def with_viewer_state(self, user):
+        """Annotate ``is_favorite`` and the resume ``position`` for ``user`` (no query per row)."""
+        from library.models import Favorite, WatchProgress
+
+        progress = WatchProgress.objects.filter(user=user, video=models.OuterRef("pk"))
+        return self.annotate(
+            is_favorite=models.Exists(Favorite.objects.filter(user=user, video=models.OuterRef("pk"))),
+            position=models.Subquery(progress.values("position")[:1]),
+            watch_completed=models.Subquery(progress.values("completed")[:1]),
+        )
+
     def with_catalogue(self):
         """Everything a card or list row shows, in a constant number of queries."""
         return self.select_related("category", "uploader").prefetch_related(

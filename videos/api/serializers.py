@@ -32,6 +32,8 @@ class VideoOutput(serializers.ModelSerializer):
     storyboard_url = serializers.SerializerMethodField()
     hls_url = serializers.SerializerMethodField()
     can_edit = serializers.SerializerMethodField()
+    is_favorite = serializers.SerializerMethodField()
+    position = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
@@ -61,6 +63,8 @@ class VideoOutput(serializers.ModelSerializer):
             "storyboard_url",
             "hls_url",
             "can_edit",
+            "is_favorite",
+            "position",
         ]
 
     def _user(self):
@@ -89,6 +93,13 @@ class VideoOutput(serializers.ModelSerializer):
 
     def get_can_edit(self, video) -> bool:
         return video.can_edit(self._user())
+
+    def get_is_favorite(self, video) -> bool:
+        return bool(getattr(video, "is_favorite", False))
+
+    def get_position(self, video) -> float | None:
+        """Where the caller left off (None: start at the beginning)."""
+        return getattr(video, "position", None)
 
 
 class VideoDetailOutput(VideoOutput):

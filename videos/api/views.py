@@ -31,7 +31,8 @@ from . import serializers as s
 
 
 def _visible_video(request, video_uuid) -> Video:
-    return get_object_or_404(Video.objects.visible_to(request.user).with_catalogue(), uuid=video_uuid)
+    videos = Video.objects.visible_to(request.user).with_catalogue().with_viewer_state(request.user)
+    return get_object_or_404(videos, uuid=video_uuid)
 
 
 class VideoListCreateApi(generics.ListAPIView):
@@ -47,7 +48,8 @@ class VideoListCreateApi(generics.ListAPIView):
         return super().initialize_request(request, *args, **kwargs)
 
     def get_queryset(self):
-        videos = Video.objects.visible_to(self.request.user).with_catalogue().prefetch_related("renditions")
+        user = self.request.user
+        videos = Video.objects.visible_to(user).with_catalogue().with_viewer_state(user)
         status_filter = self.request.query_params.get("status")
         if status_filter:
             if status_filter not in Video.Status.values:
@@ -214,6 +216,10 @@ class HlsMasterApi(APIView):
                 {"detail": f"The video is not ready to play ({video.get_status_display().lower()})."},
                 status=status.HTTP_409_CONFLICT,
             )
+        from accounts.network import client_ip
+        from library.services import view_record
+
+        view_record(user=user, video=video, ip_address=client_ip(request._request))
         return delivery.playlist_response(delivery.master_playlist(video, user.pk))
 
 
