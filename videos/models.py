@@ -27,44 +27,37 @@ class CatalogueQuerySet(models.QuerySet):
         return self.filter(query) if names else self.none()
 
 
-class Category(models.Model):
+class NamedSlugModel(models.Model):
+    """A catalogue entry named once, ignoring case, with a slug for its page."""
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="%(class)s_name_ci_unique")]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = _unique_slug(type(self), self.name)
+        super().save(*args, **kwargs)
+
+
+class Category(NamedSlugModel):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=90, unique=True)
     description = models.TextField(blank=True)
 
-    objects = CatalogueQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedSlugModel.Meta):
         verbose_name_plural = "categories"
-        constraints = [models.UniqueConstraint(Lower("name"), name="category_name_ci_unique")]
-
-    def __str__(self):
-        return self.name
-
-    def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = _unique_slug(type(self), self.name)
-        super().save(*args, **kwargs)
 
 
-class Tag(models.Model):
+class Tag(NamedSlugModel):
     name = models.CharField(max_length=60)
     slug = models.SlugField(max_length=70, unique=True)
-
-    objects = CatalogueQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]
-
-    def __str__(self):
-        return self.name
-
-    def save(self, *args, **kwargs):
-        if not self.slug:
-            self.slug = _unique_slug(type(self), self.name)
-        super().save(*args, **kwargs)
 
 
 class Surgeon(models.Model):
