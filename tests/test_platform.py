@@ -230,3 +230,28 @@ def test_empty_form_post_shows_the_errors(client):
     response = client.post("/accounts/login/", {})
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
+
+
+def test_empty_optional_settings_fall_back_to_safe_defaults(tmp_path):
+    """Copying .env.example as is must not leave the JWT signing key empty."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django,os;os.environ['DJANGO_SETTINGS_MODULE']='config.settings';django.setup();"
+            "from django.conf import settings as s;print(len(s.SIMPLE_JWT['SIGNING_KEY']))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")},
+            "DJANGO_ENV": "development",
+            "JWT_SIGNING_KEY": "",
+            "SECRET_KEY": "s" * 60,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) == 60
