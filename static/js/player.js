@@ -4,7 +4,8 @@
  * Playable video: hls.js (or Safari's native HLS) on a <video> with native controls, plus a
  * quality menu, a speed menu, keyboard shortcuts, ?t= start times and an extra scrub bar
  * (<input type="range">) that shows storyboard thumbnails from a WebVTT sprite map.
- * Not playable yet: polls the API and reloads the page when the video is ready.
+ * Progress is saved to the library API (and resumed on the next visit); a favourite toggle
+ * sits by the title. Not playable yet: polls the API and reloads the page when the video is ready.
  *
  * Playlists and segments are same-origin; the session cookie (master playlist) and signed
  * URLs (everything else) authenticate them, so no headers are added here.
@@ -76,11 +77,67 @@
 
   formatDurations();
 
+  var apiUrl = root.getAttribute("data-api-url");
+  var csrfToken = root.getAttribute("data-csrf") || "";
+
+  /** Same-origin JSON request; resolves to the parsed body, or null on any failure. */
+  function api(method, url, body) {
+    var headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(url, {
+      method: method,
+      headers: headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; });
+  }
+
+  /** "progress/" → /api/v1/videos/<uuid>/progress/ */
+  function subUrl(path) {
+    return new URL(path, new URL(apiUrl, window.location.href)).pathname;
+  }
+
+  // The caller's state for this video (is_favorite, resume position), fetched once.
+  var detail = apiUrl ? api("GET", apiUrl) : Promise.resolve(null);
+
   var video = root.querySelector("[data-video]");
   if (video && root.getAttribute("data-master-url")) {
     initPlayer();
   } else {
     initProcessing();
+  }
+  initFavorite();
+
+  // ---------------------------------------------------------------- favourite
+  function initFavorite() {
+    var button = root.querySelector("[data-favorite]");
+    if (!button || !apiUrl) return;
+    var url = subUrl("favorite/");
+
+    function show(on) {
+      button.setAttribute("aria-pressed", String(on));
+      button.textContent = on ? "In favourites" : "Add to favourites";
+    }
+
+    button.disabled = true;
+    button.hidden = false;
+    detail.then(function (data) {
+      show(Boolean(data && data.is_favorite));
+      button.disabled = false;
+    });
+
+    button.addEventListener("click", function () {
+      var was = button.getAttribute("aria-pressed") === "true";
+      button.disabled = true;
+      show(!was); // optimistic; put back if the server says no
+      api(was ? "DELETE" : "PUT", url).then(function (data) {
+        show(data ? Boolean(data.is_favorite) : was);
+        button.disabled = false;
+      });
+    });
   }
 
   // --------------------------------------------------------------- processing
@@ -268,6 +325,9 @@
       });
     }
 
+    // ------------------------------------------------- progress and resume
+    initProgress(new URLSearchParams(window.location.search).has("t"));
+
     // --------------------------------------------------------- shortcuts
     function togglePlay() {
       if (video.paused || video.ended) {
@@ -339,6 +399,95 @@
 
     // -------------------------------------------------------- scrub bar
     initScrubber(storyboardUrl);
+  }
+
+  // ---------------------------------------------------------------- progress
+  /**
+   * Saves the position every ~10 s while playing, on pause/end, after a seek (debounced) and
+   * on page hide (sendBeacon: it cannot set headers, so the CSRF token travels as a form field).
+   * Nothing is saved before loadedmetadata. Without ?t=, resumes where the viewer left off.
+   */
+  function initProgress(hasStartTime) {
+    if (!apiUrl) return;
+    var url = subUrl("progress/");
+    var SAVE_EVERY_MS = 10000;
+    var SEEK_DEBOUNCE_MS = 1500;
+    var ready = video.readyState >= 1;
+    var lastSaved = null;
+    var seekTimer = null;
+    var notice = root.querySelector("[data-resume-notice]");
+    var noticeText = root.querySelector("[data-resume-text]");
+    var startOver = root.querySelector("[data-start-over]");
+
+    function duration() {
+      return isFinite(video.duration) && video.duration > 0 ? video.duration : null;
+    }
+
+    function save(force) {
+      if (!ready) return;
+      var position = Math.max(0, video.currentTime || 0);
+      if (!force && lastSaved !== null && Math.abs(position - lastSaved) < 0.5) return;
+      lastSaved = position;
+      api("PUT", url, { position: position, duration: duration() });
+    }
+
+    function beacon() {
+      if (!ready || !navigator.sendBeacon) return;
+      var position = Math.max(0, video.currentTime || 0);
+      if (lastSaved !== null && Math.abs(position - lastSaved) < 0.5) return;
+      var form = new FormData();
+      form.append("position", String(position));
+      if (duration() !== null) form.append("duration", String(duration()));
+      form.append("csrfmiddlewaretoken", csrfToken);
+      if (navigator.sendBeacon(url, form)) lastSaved = position;
+    }
+
+    video.addEventListener("loadedmetadata", function () { ready = true; });
+    window.setInterval(function () {
+      if (!video.paused && !video.ended) save(false);
+    }, SAVE_EVERY_MS);
+    video.addEventListener("pause", function () { save(false); });
+    video.addEventListener("ended", function () { save(false); });
+    video.addEventListener("seeked", function () {
+      window.clearTimeout(seekTimer);
+      seekTimer = window.setTimeout(function () { save(false); }, SEEK_DEBOUNCE_MS);
+    });
+    window.addEventListener("pagehide", beacon);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") beacon();
+    });
+
+    if (startOver) {
+      startOver.addEventListener("click", function () {
+        video.currentTime = 0;
+        save(true);
+        notice.hidden = true;
+      });
+    }
+
+    if (hasStartTime) return; // ?t= always wins
+    detail.then(function (data) {
+      var position = data && Number(data.position);
+      if (!(position > 0)) return;
+      function resume() {
+        // The viewer already moved (or the saved spot is past the end): leave them be.
+        if (video.currentTime > 1 || (duration() !== null && position >= duration())) return;
+        video.currentTime = position;
+        lastSaved = position;
+        if (notice && noticeText) {
+          noticeText.textContent = "Resumed at " + clock(position);
+          notice.hidden = false;
+        }
+      }
+      if (video.readyState >= 1) {
+        resume();
+      } else {
+        video.addEventListener("loadedmetadata", function onMeta() {
+          video.removeEventListener("loadedmetadata", onMeta);
+          resume();
+        });
+      }
+    });
   }
 
   // --------------------------------------------------------------- scrubber

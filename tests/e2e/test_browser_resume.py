@@ -1,0 +1,110 @@
+"""Resume and favourites in Chromium: a viewer watches part of a video, pauses (which saves the
+position), opens it on "another device" (a fresh browser context) and carries on from there,
+then adds it to their favourites without a page reload."""
+
+import hashlib
+import shutil
+
+import pytest
+
+from accounts import roles
+from library.models import Favorite, WatchProgress
+from tests.factories import PASSWORD, UserFactory
+from videos import services
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+VIDEO = "document.querySelector('[data-video]')"
+
+
+def sign_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def new_page(browser, errors):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page
+
+
+def published_video(media, tmp_path):
+    uploader = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
+    approver = UserFactory(username="appy", roles=[roles.VIEWER, roles.APPROVER])
+    source = tmp_path / "case.mp4"
+    shutil.copy(media.hd(20), source)
+    data = source.read_bytes()
+    video = services.video_create_from_file(
+        request=None,
+        user=uploader,
+        path=source,
+        filename="case.mp4",
+        md5=hashlib.md5(data).hexdigest(),
+        size=len(data),
+        metadata={"title": "Resume me"},
+    )
+    video.refresh_from_db()
+    assert video.status == "processed", video.failure_reason
+    return services.video_publish(request=None, user=approver, video=video)
+
+
+def test_resume_on_another_device_and_favourite(browser, live_server, media, shot, tmp_path):
+    video = published_video(media, tmp_path)
+    viewer = UserFactory(username="vera", roles=[roles.VIEWER])
+    url = f"{live_server.url}/videos/{video.uuid}/"
+
+    # First device: watch to 60 %, pause (which saves).
+    errors = []
+    context, page = new_page(browser, errors)
+    sign_in(page, live_server, "vera")
+    page.goto(url)
+    page.locator("[data-video]").evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function(f"() => {VIDEO}.currentTime > 12", timeout=60_000)
+    with page.expect_response(lambda r: "/progress/" in r.url and r.request.method == "PUT"):
+        page.locator("[data-video]").evaluate("v => v.pause()")
+    progress = WatchProgress.objects.get(user=viewer, video=video)
+    assert 10 <= progress.position <= 18
+    assert not progress.completed
+    saved = progress.position
+    assert errors == []
+    context.close()
+
+    # Second device: the page resumes where the first one stopped.
+    errors = []
+    context, page = new_page(browser, errors)
+    sign_in(page, live_server, "vera")
+    page.goto(url)
+    notice = page.locator("[data-resume-notice]")
+    notice.wait_for(state="visible", timeout=30_000)
+    assert notice.inner_text().startswith("Resumed at 0:1")
+    current = page.locator("[data-video]").evaluate("v => v.currentTime")
+    assert abs(current - saved) <= 2
+
+    # Favourite toggle: no reload, state from the server.
+    button = page.locator("[data-favorite]")
+    assert button.get_attribute("aria-pressed") == "false"
+    assert button.inner_text() == "Add to favourites"
+    page.evaluate("() => { window.__noReload = true; }")
+    with page.expect_response(lambda r: "/favorite/" in r.url and r.request.method == "PUT"):
+        button.click()
+    page.wait_for_function("() => document.querySelector('[data-favorite]').getAttribute('aria-pressed') === 'true'")
+    assert button.inner_text() == "In favourites"
+    assert page.evaluate("() => window.__noReload") is True
+    assert Favorite.objects.filter(user=viewer, video=video).exists()
+    shot(page, "watch-resumed")
+    assert errors == []
+    context.close()
+
+    # A third visit shows the favourite from the detail JSON.
+    errors = []
+    context, page = new_page(browser, errors)
+    sign_in(page, live_server, "vera")
+    page.goto(url)
+    page.wait_for_function("() => document.querySelector('[data-favorite]').getAttribute('aria-pressed') === 'true'")
+    assert errors == []
+    context.close()
