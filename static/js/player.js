@@ -119,7 +119,13 @@
 
     function show(on) {
       button.setAttribute("aria-pressed", String(on));
-      button.textContent = on ? "In favourites" : "Add to favourites";
+      // A toggle keeps one label; aria-pressed (and the star) carry the state.
+      button.textContent = "";
+      var star = document.createElement("span");
+      star.setAttribute("aria-hidden", "true");
+      star.textContent = on ? "\u2605 " : "\u2606 ";
+      button.appendChild(star);
+      button.appendChild(document.createTextNode("Favourite"));
     }
 
     button.disabled = true;

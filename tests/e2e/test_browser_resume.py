@@ -88,12 +88,12 @@ def test_resume_on_another_device_and_favourite(browser, live_server, media, sho
     # Favourite toggle: no reload, state from the server.
     button = page.locator("[data-favorite]")
     assert button.get_attribute("aria-pressed") == "false"
-    assert button.inner_text() == "Add to favourites"
+    assert button.text_content() == "\u2606 Favourite"
     page.evaluate("() => { window.__noReload = true; }")
     with page.expect_response(lambda r: "/favorite/" in r.url and r.request.method == "PUT"):
         button.click()
     page.wait_for_function("() => document.querySelector('[data-favorite]').getAttribute('aria-pressed') === 'true'")
-    assert button.inner_text() == "In favourites"
+    assert button.text_content() == "\u2605 Favourite"
     assert page.evaluate("() => window.__noReload") is True
     assert Favorite.objects.filter(user=viewer, video=video).exists()
     shot(page, "watch-resumed")
