@@ -9,7 +9,6 @@ no database query.
 
 from pathlib import Path
 
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
@@ -48,19 +47,52 @@ class VideoListCreateApi(generics.ListAPIView):
         return super().initialize_request(request, *args, **kwargs)
 
     def get_queryset(self):
+        from library import search
+
         user = self.request.user
-        videos = Video.objects.visible_to(user).with_catalogue().with_viewer_state(user)
-        status_filter = self.request.query_params.get("status")
-        if status_filter:
-            if status_filter not in Video.Status.values:
-                raise ValidationError({"status": f"Unknown status “{status_filter}”."})
-            videos = videos.filter(status=status_filter)
+        self.search_params = search.parse_params(self.request.query_params)
+        videos = search.search_videos(user=user, params=self.search_params)
         if self.request.query_params.get("mine") in {"1", "true"}:
-            videos = videos.filter(uploader=self.request.user)
-        query = (self.request.query_params.get("q") or "").strip()
-        if query:
-            videos = videos.filter(Q(title__icontains=query) | Q(description__icontains=query))
+            videos = videos.filter(uploader=user)
         return videos
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.STR, required=False, description=text)
+            for name, text in [
+                ("q", "words to find in title, description, transcript, tags, category and surgeons"),
+                ("tags", "tag names (repeat or comma-separate)"),
+                ("tags_mode", "any (default) or all"),
+                ("surgeons", "surgeon ids"),
+                ("category", "category names"),
+                ("duration_min", "seconds"),
+                ("duration_max", "seconds"),
+                ("date_from", "date of surgery from (ISO date)"),
+                ("date_to", "date of surgery to (ISO date)"),
+                ("uploaded_from", "upload date from (ISO date)"),
+                ("uploaded_to", "upload date to (ISO date)"),
+                ("uploader", "username"),
+                ("status", "pending, processing, processed, published, rejected, archived or failed"),
+                ("ordering", "relevance, -created, created, -views, duration, -duration, title, -date_of_surgery"),
+                ("facets", "0 to leave out facet counts"),
+                ("mine", "1 for your own uploads"),
+            ]
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        """Search and filter; the response adds ``facets`` (counts for the current query)."""
+        from library import search
+
+        queryset = self.get_queryset()
+        page = self.paginate_queryset(
+            queryset.select_related("category", "uploader")
+            .prefetch_related(*Video.objects.with_catalogue()._prefetch_related_lookups)
+            .with_viewer_state(request.user)
+        )
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if request.query_params.get("facets") != "0":
+            response.data["facets"] = search.facets(queryset)
+        return response
 
     @extend_schema(
         request={"multipart/form-data": s.VideoUploadInput},

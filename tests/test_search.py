@@ -1,0 +1,175 @@
+"""Search, filters, ordering and facets (library/search.py through GET /api/v1/videos/)."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(uploader):
+    lap = Tag.objects.create(name="Laparoscopy")
+    chole = Tag.objects.create(name="Cholecystectomy")
+    eye = Tag.objects.create(name="Phaco")
+    general = Category.objects.create(name="General surgery")
+    ophtho = Category.objects.create(name="Ophthalmology")
+    rao = Surgeon.objects.create(name="Dr Rao")
+    iyer = Surgeon.objects.create(name="Dr Iyer")
+
+    def make(n, title, *, tags, category, surgeon, minutes, operated, description="", views=0):
+        video = Video.objects.create(
+            uploader=uploader,
+            title=title,
+            description=description,
+            md5=f"{n:032x}",
+            size_bytes=n,
+            status="published",
+            duration=minutes * 60,
+            category=category,
+            date_of_surgery=operated,
+            views=views,
+            created_at=timezone.now() - timedelta(days=n),
+        )
+        video.tags.set(tags)
+        VideoSurgeon.objects.create(video=video, surgeon=surgeon, role="primary")
+        return video
+
+    return {
+        "lap1": make(
+            1,
+            "Laparoscopic cholecystectomy, difficult Calot",
+            tags=[lap, chole],
+            category=general,
+            surgeon=rao,
+            minutes=40,
+            operated=date(2025, 5, 1),
+            views=10,
+        ),
+        "lap2": make(
+            2,
+            "Gallbladder removal teaching",
+            tags=[lap, chole],
+            category=general,
+            surgeon=iyer,
+            minutes=95,
+            operated=date(2024, 1, 10),
+            description="A laparoscopic approach",
+            views=50,
+        ),
+        "eye": make(
+            3,
+            "Phacoemulsification basics",
+            tags=[eye],
+            category=ophtho,
+            surgeon=iyer,
+            minutes=12,
+            operated=date(2025, 8, 2),
+            views=5,
+        ),
+    }
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return [row["title"].split(",")[0] for row in response.json()["results"]]
+
+
+def test_text_search_ranks_title_above_description(api, viewer, catalogue):
+    api.force_authenticate(viewer)
+    assert ids(api.get("/api/v1/videos/?q=laparoscopic")) == [
+        "Laparoscopic cholecystectomy",
+        "Gallbladder removal teaching",
+    ]
+
+
+def test_every_word_must_match_somewhere(api, viewer, catalogue):
+    api.force_authenticate(viewer)
+    assert ids(api.get("/api/v1/videos/?q=rao cholecystectomy")) == ["Laparoscopic cholecystectomy"]
+    assert ids(api.get("/api/v1/videos/?q=iyer phaco")) == ["Phacoemulsification basics"]
+    assert ids(api.get("/api/v1/videos/?q=nothing-like-this")) == []
+
+
+def test_the_seed_question_in_one_search(api, viewer, catalogue):
+    """Every laparoscopic cholecystectomy by Dr Rao under 45 minutes from last year."""
+    api.force_authenticate(viewer)
+    rao = Surgeon.objects.get(name="Dr Rao").pk
+    url = (
+        f"/api/v1/videos/?q=cholecystectomy&tags=laparoscopy&surgeons={rao}&duration_max=2700"
+        "&date_from=2025-01-01&date_to=2025-12-31"
+    )
+    assert ids(api.get(url)) == ["Laparoscopic cholecystectomy"]
+
+
+def test_tags_any_and_all(api, viewer, catalogue):
+    api.force_authenticate(viewer)
+    assert len(ids(api.get("/api/v1/videos/?tags=phaco,cholecystectomy"))) == 3
+    assert ids(api.get("/api/v1/videos/?tags=phaco&tags=laparoscopy&tags_mode=all")) == []
+    assert len(ids(api.get("/api/v1/videos/?tags=LAPAROSCOPY&tags=cholecystectomy&tags_mode=all"))) == 2
+
+
+def test_orderings_and_empty_relevance(api, viewer, catalogue):
+    api.force_authenticate(viewer)
+    assert ids(api.get("/api/v1/videos/?ordering=relevance")) == [
+        "Laparoscopic cholecystectomy",
+        "Gallbladder removal teaching",
+        "Phacoemulsification basics",
+    ]
+    assert ids(api.get("/api/v1/videos/?ordering=-views"))[0] == "Gallbladder removal teaching"
+    assert ids(api.get("/api/v1/videos/?ordering=duration"))[0] == "Phacoemulsification basics"
+    assert ids(api.get("/api/v1/videos/?ordering=title"))[0] == "Gallbladder removal teaching"
+
+
+def test_facets_count_the_current_results(api, viewer, catalogue):
+    api.force_authenticate(viewer)
+    body = api.get("/api/v1/videos/?q=laparoscopic").json()
+    facets = body["facets"]
+    assert facets["categories"] == [{"name": "General surgery", "count": 2}]
+    assert {t["name"]: t["count"] for t in facets["tags"]} == {"Cholecystectomy": 2, "Laparoscopy": 2}
+    assert {s["name"]: s["count"] for s in facets["surgeons"]} == {"Dr Iyer": 1, "Dr Rao": 1}
+    assert {b["key"]: b["count"] for b in facets["duration"]} == {
+        "lt15": 0,
+        "15-45": 1,
+        "45-90": 0,
+        "90-180": 1,
+        "gt180": 0,
+    }
+    assert "facets" not in api.get("/api/v1/videos/?facets=0").json()
+
+
+def test_search_never_shows_what_the_user_may_not_see(api, viewer, catalogue, uploader):
+    Video.objects.create(
+        uploader=uploader,
+        title="Laparoscopic secret draft",
+        md5="f" * 32,
+        size_bytes=99,
+        status="processed",
+        duration=60,
+    )
+    api.force_authenticate(viewer)
+    assert "Laparoscopic secret draft" not in ids(api.get("/api/v1/videos/?q=laparoscopic"))
+    body = api.get("/api/v1/videos/?q=secret").json()
+    assert body["count"] == 0 and body["facets"]["duration"][1]["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query,param",
+    [
+        ("duration_min=abc", "duration_min"),
+        ("duration_max=-5", "duration_max"),
+        ("date_from=yesterday", "date_from"),
+        ("uploaded_to=2026-13-01", "uploaded_to"),
+        ("surgeons=dr-rao", "surgeons"),
+        ("ordering=random", "ordering"),
+        ("status=deleted", "status"),
+        ("tags_mode=some", "tags_mode"),
+    ],
+)
+def test_malformed_parameters_are_400_naming_them(api, viewer, query, param):
+    api.force_authenticate(viewer)
+    response = api.get(f"/api/v1/videos/?{query}")
+    assert response.status_code == 400
+    assert param in response.json()
