@@ -1,15 +1,9 @@
 """Site-wide pages that belong to no app: home (until the library arrives), legal pages, errors."""
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
-
-
-@login_required
-def home(request):
-    return render(request, "home.html")
 
 
 def terms(request):

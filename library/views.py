@@ -1,0 +1,123 @@
+"""
+Library pages: home, history and favourites. Reads go through the shared QuerySets
+(``Video.objects.visible_to``), writes through ``library.services``; a constant number of
+queries per page whatever its length (tests/test_library_pages.py).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch, Q, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from videos import delivery
+from videos.models import Category, Video
+
+from . import services
+from .models import Favorite, ViewEvent, WatchProgress
+
+
+def _cards(videos, user):
+    """Give each video the signed poster URL its card shows (no query per image)."""
+    videos = list(videos)
+    for video in videos:
+        video.poster_url = delivery.image_url(video.uuid, user.pk) if video.has_poster else ""
+    return videos
+
+
+def _videos(user):
+    return Video.objects.visible_to(user).with_catalogue().with_viewer_state(user)
+
+
+@login_required
+def home(request):
+    user = request.user
+    visible = Video.objects.visible_to(user).values("pk")
+    continuing = (
+        WatchProgress.objects.filter(user=user, completed=False, position__gt=0, video__in=visible)
+        .prefetch_related(Prefetch("video", queryset=_videos(user)))
+        .order_by("-updated_at")[:8]
+    )
+    continuing = list(continuing)
+    _cards([entry.video for entry in continuing], user)
+    published = _videos(user).filter(status=Video.Status.PUBLISHED)
+    categories = (
+        Category.objects.annotate(count=Count("videos", filter=Q(videos__status=Video.Status.PUBLISHED)))
+        .filter(count__gt=0)
+        .order_by("name")
+    )
+    favorites = [
+        f.video
+        for f in Favorite.objects.filter(user=user, video__in=visible)
+        .prefetch_related(Prefetch("video", queryset=_videos(user)))
+        .order_by("-created_at")[:8]
+    ]
+    return render(
+        request,
+        "library/home.html",
+        {
+            "continuing": continuing,
+            "recent": _cards(published.order_by("-published_at", "-created_at")[:8], user),
+            "popular": _cards(published.order_by("-views", "-created_at")[:8], user),
+            "favorites": _cards(favorites, user),
+            "categories": categories,
+        },
+    )
+
+
+@login_required
+def history(request):
+    user = request.user
+    entries = list(
+        WatchProgress.objects.filter(user=user, video__in=Video.objects.visible_to(user).values("pk"))
+        .prefetch_related(Prefetch("video", queryset=_videos(user)))
+        .order_by("-updated_at")[:200]
+    )
+    _cards([entry.video for entry in entries], user)
+    total = ViewEvent.objects.filter(user=user).aggregate(total=Sum("seconds_watched"))["total"] or 0
+    return render(request, "library/history.html", {"entries": entries, "total_seconds": int(total)})
+
+
+@require_POST
+@login_required
+def history_remove(request, video_uuid):
+    video = get_object_or_404(Video.objects.visible_to(request.user), uuid=video_uuid)
+    services.history_remove(user=request.user, video_id=video.pk)
+    messages.success(request, f"“{video.title}” was removed from your history.")
+    return redirect("library:history")
+
+
+@require_POST
+@login_required
+def history_clear(request):
+    count = services.history_clear(user=request.user)
+    messages.success(request, f"Your history is cleared ({count} item{'s' if count != 1 else ''}).")
+    return redirect("library:history")
+
+
+@login_required
+def favorites(request):
+    user = request.user
+    rows = list(
+        Favorite.objects.filter(user=user, video__in=Video.objects.visible_to(user).values("pk"))
+        .prefetch_related(Prefetch("video", queryset=_videos(user)))
+        .order_by("-created_at", "-id")[:200]
+    )
+    _cards([row.video for row in rows], user)
+    return render(request, "library/favorites.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+def favorite_toggle(request, video_uuid):
+    """No-JS fallback for the favourite buttons (the pages use the API from JS)."""
+    video = get_object_or_404(Video.objects.visible_to(request.user), uuid=video_uuid)
+    if request.POST.get("on") == "1":
+        services.favorite_set(user=request.user, video=video)
+    else:
+        services.favorite_unset(user=request.user, video=video)
+    next_url = request.POST.get("next") or ""
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect("library:favorites")
