@@ -6,6 +6,37 @@
 (function () {
   "use strict";
 
+  // Helpers the page scripts (player.js, upload.js, mine.js) share. app.js loads first
+  // (deferred scripts run in document order), so they can rely on window.svl.
+  window.svl = {
+    /** Parse a json_script element, or return `fallback`. */
+    readJson: function (id, fallback) {
+      var element = document.getElementById(id);
+      if (!element) return fallback;
+      try {
+        return JSON.parse(element.textContent);
+      } catch (error) {
+        return fallback;
+      }
+    },
+    /** Seconds as m:ss or h:mm:ss. */
+    clock: function (seconds) {
+      seconds = Math.max(0, Math.floor(Number(seconds) || 0));
+      var h = Math.floor(seconds / 3600);
+      var m = Math.floor((seconds % 3600) / 60);
+      var s = seconds % 60;
+      return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+    },
+    /** GET JSON from our API with the session; resolves null when the thing is gone or forbidden. */
+    getJson: function (url) {
+      return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (response) {
+        if (response.status === 404 || response.status === 403) return null;
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      });
+    },
+  };
+
   var TOAST_SECONDS = 6;
   var THEMES = ["system", "light", "dark"];
   var THEME_NAMES = { system: "System", light: "Light", dark: "Dark" };

@@ -12,13 +12,7 @@
     rejected: "badge-red", failed: "badge-red", archived: "badge-gray",
   };
 
-  function clock(seconds) {
-    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
-    var h = Math.floor(seconds / 3600);
-    var m = Math.floor((seconds % 3600) / 60);
-    var s = seconds % 60;
-    return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
-  }
+  var clock = window.svl.clock;
 
   Array.prototype.forEach.call(document.querySelectorAll("[data-duration]"), function (element) {
     element.textContent = clock(element.getAttribute("data-duration"));
@@ -37,12 +31,7 @@
     var title = row.querySelector("[data-title]");
 
     function poll() {
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (response) {
-          if (response.status === 404 || response.status === 403) return null;
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.json();
-        })
+      window.svl.getJson(url)
         .then(function (data) {
           if (!data) return;
           var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));

@@ -22,24 +22,9 @@
   var SETTLED = ["processed", "published", "failed", "rejected", "archived"];
 
   // ------------------------------------------------------------------ helpers
-  function readJson(id, fallback) {
-    var element = document.getElementById(id);
-    if (!element) return fallback;
-    try {
-      return JSON.parse(element.textContent);
-    } catch (error) {
-      return fallback;
-    }
-  }
+  var readJson = window.svl.readJson;
 
-  function clock(seconds) {
-    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
-    var h = Math.floor(seconds / 3600);
-    var m = Math.floor((seconds % 3600) / 60);
-    var s = seconds % 60;
-    var mm = h ? String(m).padStart(2, "0") : String(m);
-    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
-  }
+  var clock = window.svl.clock;
 
   function spokenTime(seconds) {
     seconds = Math.max(0, Math.floor(Number(seconds) || 0));
@@ -158,12 +143,7 @@
     var failure = panel.querySelector("[data-failure]");
 
     function poll() {
-      fetch(apiUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (response) {
-          if (response.status === 404 || response.status === 403) return null;
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.json();
-        })
+      window.svl.getJson(apiUrl)
         .then(function (data) {
           if (!data) {
             statusText.textContent = "This video is no longer available to you.";

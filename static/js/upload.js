@@ -31,8 +31,8 @@
   var maxLabel = app.getAttribute("data-max-label") || "";
   var canCreate = app.getAttribute("data-can-create") === "true";
   var today = app.getAttribute("data-today") || "";
-  var extensions = readJson("upload-extensions", []).map(function (ext) { return String(ext).toLowerCase(); });
-  var knownTags = readJson("upload-tags", []);
+  var extensions = window.svl.readJson("upload-extensions", []).map(function (ext) { return String(ext).toLowerCase(); });
+  var knownTags = window.svl.readJson("upload-tags", []);
   var knownTagsLower = knownTags.map(function (tag) { return tag.toLowerCase(); });
 
   var dropzone = app.querySelector("[data-dropzone]");
@@ -49,15 +49,7 @@
   var rowCounter = 0;
 
   // ------------------------------------------------------------------ helpers
-  function readJson(id, fallback) {
-    var element = document.getElementById(id);
-    if (!element) return fallback;
-    try {
-      return JSON.parse(element.textContent);
-    } catch (error) {
-      return fallback;
-    }
-  }
+
 
   function announce(message) {
     // Clearing first makes screen readers repeat an identical message.
