@@ -77,3 +77,18 @@ def test_editor_sees_videos_but_cannot_publish(
     video.refresh_from_db()
     assert video.status == "processed"
     assert Video.objects.count() == 1
+
+
+def test_reject_archive_and_reprocess_actions(staff_client, api, uploader, media, django_capture_on_commit_callbacks):
+    video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
+    staff_client.post("/admin/videos/video/", {"action": "reject", "_selected_action": [video.pk]})
+    video.refresh_from_db()
+    assert (video.status, video.review_note) == ("rejected", "Rejected in review.")
+    staff_client.post("/admin/videos/video/", {"action": "archive", "_selected_action": [video.pk]})
+    video.refresh_from_db()
+    assert video.status == "archived"
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post("/admin/videos/video/", {"action": "reprocess", "_selected_action": [video.pk]})
+    assert AuditEvent.objects.filter(event="video_reprocess").exists()
+    video.refresh_from_db()
+    assert video.status == "archived" and video.job_token is None and video.progress == 100

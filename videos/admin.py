@@ -129,45 +129,33 @@ class VideoAdmin(admin.ModelAdmin):
         for video in queryset:
             services.video_delete(request=request, user=request.user, video=video)
 
-    @admin.action(description="Publish selected videos", permissions=["publish"])
-    def publish(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda v: services.video_publish(request=request, user=request.user, video=v),
-            "{count} video(s) published.",
-        )
+    def _workflow(service, success, **extra):
+        """An admin action that runs ``service`` on each selected video, as the API does."""
 
-    @admin.action(description="Reject selected videos", permissions=["publish"])
-    def reject(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda v: services.video_reject(request=request, user=request.user, video=v, reason="Rejected in review."),
-            "{count} video(s) rejected.",
-        )
+        def action(self, request, queryset):
+            run_service_action(
+                self,
+                request,
+                queryset,
+                lambda v: service(request=request, user=request.user, video=v, **extra),
+                success,
+            )
 
-    @admin.action(description="Archive selected videos", permissions=["publish"])
-    def archive(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda v: services.video_archive(request=request, user=request.user, video=v),
-            "{count} video(s) archived.",
-        )
+        return action
 
-    @admin.action(description="Reprocess selected videos", permissions=["change"])
-    def reprocess(self, request, queryset):
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda v: services.video_reprocess(request=request, user=request.user, video=v),
-            "{count} video(s) queued for reprocessing.",
-        )
+    publish = admin.action(description="Publish selected videos", permissions=["publish"])(
+        _workflow(services.video_publish, "{count} video(s) published.")
+    )
+    reject = admin.action(description="Reject selected videos", permissions=["publish"])(
+        _workflow(services.video_reject, "{count} video(s) rejected.", reason="Rejected in review.")
+    )
+    archive = admin.action(description="Archive selected videos", permissions=["publish"])(
+        _workflow(services.video_archive, "{count} video(s) archived.")
+    )
+    reprocess = admin.action(description="Reprocess selected videos", permissions=["change"])(
+        _workflow(services.video_reprocess, "{count} video(s) queued for reprocessing.")
+    )
+    del _workflow
 
     def has_publish_permission(self, request):
         return request.user.has_perm("videos.publish_video")
