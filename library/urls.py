@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("history/<uuid:video_uuid>/remove/", views.history_remove, name="history_remove"),
     path("favorites/", views.favorites, name="favorites"),
     path("favorites/<uuid:video_uuid>/", views.favorite_toggle, name="favorite_toggle"),
+    path("", include("library.browse_urls")),
+    path("playlists/", include("library.playlist_urls")),
 ]

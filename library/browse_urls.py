@@ -1,0 +1,3 @@
+"""Browse pages: search, category, tag and surgeon pages (names live in the ``library`` namespace)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Playlist pages (names live in the ``library`` namespace)."""
+
+urlpatterns = []
