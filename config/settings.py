@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # search lookups on PostgreSQL; inert on SQLite
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",

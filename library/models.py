@@ -6,6 +6,7 @@ playlists, and the viewing sessions that make up the audit of who watched what.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from videos.models import Video
@@ -126,3 +127,30 @@ class ViewEvent(models.Model):
 
     def __str__(self):
         return f"{self.user} watched {self.video} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SearchSynonym(models.Model):
+    """
+    Words or phrases that mean the same to the search: a query containing any one of them
+    also finds the others ("phaco" finds "phacoemulsification" and "cataract"). Editors keep
+    the list in admin; ``library.search`` reads it through the shared cache.
+    """
+
+    term = models.CharField(max_length=80, help_text="The main word or phrase, e.g. “cataract”.")
+    synonyms = models.TextField(
+        help_text="Comma-separated words or phrases that mean the same, e.g. “lens, phaco, phacoemulsification”."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["term"]
+        verbose_name = "search synonym"
+        constraints = [models.UniqueConstraint(Lower("term"), name="synonym_term_ci_unique")]
+
+    def __str__(self):
+        return f"{self.term} → {self.synonyms}"
+
+    def group(self) -> list[str]:
+        """The term and its synonyms, normalised (lower case, single spaces), without repeats."""
+        members = [self.term, *self.synonyms.split(",")]
+        return list(dict.fromkeys(" ".join(m.lower().split()) for m in members if m.strip()))

@@ -1,21 +1,35 @@
 """
 Searching the catalogue: one place for the text match, the filters, the ordering and the
-facet counts, used by the API (and the search page).
+facet counts, used by the search page and the API.
 
-This first version matches every word of the query (in any order) against title,
-description, transcript, tags, category and surgeon names with case-insensitive
-containment, ranked by where the words were found (title > tags/surgeons/category >
-description > transcript). It runs the same on SQLite and PostgreSQL; PostgreSQL
-full-text ranking, typo tolerance and synonyms are the next step behind this same function.
+The query is split into units — a word, a "quoted phrase", or a phrase from the synonym
+table that editors keep in admin — and each unit may match any of its synonyms. Every unit
+must match somewhere; stop words are ignored.
+
+- PostgreSQL: the weighted full-text vector of videos.search_index (title A, tags/surgeons/
+  category B, description C, transcript D; GIN index, English stemming, prefix matching),
+  plus pg_trgm word similarity on title and tag/surgeon/category names, so a typo still
+  finds "cholecystectomy". Ranked by ts_rank_cd and title similarity.
+- Elsewhere (SQLite): case-insensitive containment in the same four fields, ranked by where
+  the words were found with the same weights. No typo tolerance.
+
+Both run in CI (tests/test_search.py).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db import connection
+from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerField, OuterRef, Q, Sum, Value, When
 
 from videos.models import Surgeon, Tag, Video, VideoSurgeon
+from videos.search_index import SEARCH_CONFIG, DocumentColumn
+
+from .models import SearchSynonym
 
 ORDERINGS = {
     "relevance": None,  # by rank, then newest
@@ -102,24 +116,163 @@ def parse_params(query) -> SearchParams:
     return params
 
 
-def _word_match(word: str) -> tuple[Q, Case]:
-    """Where one word may appear, and how much each place is worth."""
-    tag = Exists(Tag.objects.filter(videos=OuterRef("pk"), name__icontains=word))
-    surgeon = Exists(VideoSurgeon.objects.filter(video=OuterRef("pk"), surgeon__name__icontains=word))
-    in_title = Q(title__icontains=word)
-    in_category = Q(category__name__icontains=word)
-    in_description = Q(description__icontains=word)
-    in_transcript = Q(transcript__icontains=word)
-    match = in_title | in_category | in_description | in_transcript | Q(tag) | Q(surgeon)
-    score = (
-        Case(When(in_title, then=Value(8)), default=Value(0), output_field=IntegerField())
-        + Case(When(Q(tag), then=Value(4)), default=Value(0), output_field=IntegerField())
-        + Case(When(Q(surgeon), then=Value(4)), default=Value(0), output_field=IntegerField())
-        + Case(When(in_category, then=Value(3)), default=Value(0), output_field=IntegerField())
-        + Case(When(in_description, then=Value(2)), default=Value(0), output_field=IntegerField())
-        + Case(When(in_transcript, then=Value(1)), default=Value(0), output_field=IntegerField())
-    )
-    return match, score
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+    ]
+)
+MAX_UNITS = 8
+SYNONYMS_CACHE_KEY = "library:search:synonyms:v1"
+_TOKENS = re.compile(r'"([^"]*)"|(\w+)')
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def synonym_groups() -> dict[str, tuple[str, ...]]:
+    """``{phrase: (phrase, synonyms…)}`` for every term and synonym, from the shared cache."""
+    groups = cache.get(SYNONYMS_CACHE_KEY)
+    if groups is None:
+        groups = {}
+        for synonym in SearchSynonym.objects.all():
+            members = tuple(" ".join(_words(member)) for member in synonym.group())
+            members = tuple(dict.fromkeys(m for m in members if m))
+            for member in members:
+                groups[member] = tuple(dict.fromkeys(groups.get(member, ()) + members))
+        cache.set(SYNONYMS_CACHE_KEY, groups, 300)
+    return groups
+
+
+def forget_synonyms() -> None:
+    cache.delete(SYNONYMS_CACHE_KEY)
+
+
+def _typed_first(phrase: str, group: tuple[str, ...]) -> tuple[str, ...]:
+    return (phrase, *(member for member in group if member != phrase))
+
+
+def query_units(q: str) -> list[tuple[str, ...]]:
+    """
+    The units of a query, each a tuple of alternatives (words or phrases, lower case):
+    ``'phaco "capsule tear" in kids'`` → ``[(phaco, cataract, lens, …), ("capsule tear",),
+    (kids, children, pediatric, …)]``. Synonym phrases of up to three words are found greedily.
+    """
+    if not q.strip():
+        return []
+    groups = synonym_groups()
+    units: list[tuple[str, ...]] = []
+    words: list[str] = []
+
+    def flush():
+        i = 0
+        while i < len(words):
+            for size in (3, 2, 1):
+                phrase = " ".join(words[i : i + size])
+                if len(words) - i >= size and phrase in groups:
+                    units.append(_typed_first(phrase, groups[phrase]))
+                    i += size
+                    break
+            else:
+                if words[i] not in STOP_WORDS:
+                    units.append((words[i],))
+                i += 1
+        words.clear()
+
+    for quoted, word in _TOKENS.findall(q):
+        if word:
+            words.extend(_words(word))
+            continue
+        flush()
+        phrase = " ".join(_words(quoted))
+        if phrase:
+            units.append(_typed_first(phrase, groups.get(phrase, ())))
+    flush()
+    return [unit for unit in dict.fromkeys(units)][:MAX_UNITS]
+
+
+def highlight_terms(params) -> list[str]:
+    """What to mark in the results: every alternative of every unit, longest first."""
+    terms = {alternative for unit in query_units(params.q) for alternative in unit}
+    return sorted(terms, key=lambda term: (-len(term), term))
+
+
+# SQLite (and any other database): containment in the four fields, weighted like PostgreSQL.
+_FIELD_WEIGHTS = [("title", 8), ("search_terms", 4), ("description", 2), ("transcript", 1)]
+
+
+def _fallback_alternatives(alternative: str) -> list[str]:
+    # A little stemming so "cataracts" finds "cataract" without full-text search.
+    if " " not in alternative and len(alternative) > 4 and alternative.endswith("s"):
+        return [alternative[:-1]]
+    return [alternative]
+
+
+def _fallback(videos, units):
+    rank = Value(0, output_field=IntegerField())
+    for unit in units:
+        alternatives = [form for alternative in unit for form in _fallback_alternatives(alternative)]
+        unit_match = Q()
+        for name, weight in _FIELD_WEIGHTS:
+            in_field = Q()
+            for alternative in alternatives:
+                in_field |= Q(**{f"{name}__icontains": alternative})
+            unit_match |= in_field
+            rank = rank + Case(When(in_field, then=Value(weight)), default=Value(0), output_field=IntegerField())
+        videos = videos.filter(unit_match)
+    return videos, rank
+
+
+# PostgreSQL: full text on the generated vector, pg_trgm for typos.
+class _Matches(Func):
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _tsquery(alternative: str) -> str:
+    """A raw tsquery for one alternative: words in sequence, the last one as a prefix."""
+    words = _words(alternative)
+    return "(" + " <-> ".join(words[:-1] + [words[-1] + ":*"]) + ")"
+
+
+def _postgres(videos, units):
+    document = DocumentColumn()
+    every = []
+    for unit in units:
+        text = " | ".join(_tsquery(alternative) for alternative in unit)
+        every.append(text)
+        unit_match = Q(_Matches(document, SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)))
+        for alternative in unit:
+            if " " not in alternative and len(alternative) >= 4:
+                unit_match |= Q(title__trigram_word_similar=alternative)
+                unit_match |= Q(search_terms__trigram_word_similar=alternative)
+        videos = videos.filter(unit_match)
+    query = SearchQuery(" | ".join(every), search_type="raw", config=SEARCH_CONFIG)
+    rank = SearchRank(document, query, weights=[0.1, 0.2, 0.4, 1.0], cover_density=True)
+    typed = " ".join(unit[0] for unit in units)
+    rank = rank + TrigramWordSimilarity(Value(typed), "title") * 0.5
+    return videos, rank
 
 
 def search_videos(*, user, params: SearchParams):
@@ -127,12 +280,11 @@ def search_videos(*, user, params: SearchParams):
     videos = Video.objects.visible_to(user)
     if params.status:
         videos = videos.filter(status=params.status)
-    words = [word for word in params.q.split() if word][:8]
+    units = query_units(params.q)
     rank = None
-    for word in words:
-        match, score = _word_match(word)
-        videos = videos.filter(match)
-        rank = score if rank is None else rank + score
+    if units:
+        match = _postgres if connection.vendor == "postgresql" else _fallback
+        videos, rank = match(videos, units)
     if params.tags:
         if params.tags_all:
             for name in params.tags:

@@ -140,6 +140,9 @@ class Video(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     transcript = models.TextField(blank=True)
+    search_terms = models.TextField(
+        blank=True, editable=False, help_text="Tag, surgeon and category names, for search (videos.search_index)."
+    )
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="videos")
     tags = models.ManyToManyField(Tag, blank=True, related_name="videos")
     surgeons = models.ManyToManyField(Surgeon, through="VideoSurgeon", blank=True, related_name="videos")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts import audit, roles
 from accounts.models import AuditEvent
 
-from . import ingest, transcoding
+from . import ingest, search_index, transcoding
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon
 
 Event = AuditEvent.Event
@@ -159,6 +159,8 @@ def _apply_metadata(video: Video, clean: dict) -> list[str]:
             ]
         )
         changed.append("surgeons")
+    if {"tags", "surgeons", "category"} & set(changed):
+        search_index.refresh([video.pk])  # bulk_create above sends no signals
     return changed
 
 

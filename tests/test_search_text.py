@@ -1,0 +1,163 @@
+"""
+The text side of library/search.py: the denormalised search terms, synonyms from admin,
+phrases, stop words, weights and (on PostgreSQL) typo tolerance. Runs on both databases.
+"""
+
+from itertools import count
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+
+from library import search
+from library.models import SearchSynonym
+from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon
+
+pytestmark = pytest.mark.django_db
+_numbers = count(1000)
+
+
+def make(uploader, title, *, description="", transcript="", tags=(), category=None, surgeons=()):
+    n = next(_numbers)
+    video = Video.objects.create(
+        uploader=uploader,
+        title=title,
+        description=description,
+        transcript=transcript,
+        md5=f"{n:032x}",
+        size_bytes=n,
+        status="published",
+        duration=60,
+        category=category,
+    )
+    video.tags.set(tags)
+    for surgeon in surgeons:
+        VideoSurgeon.objects.create(video=video, surgeon=surgeon)
+    return video
+
+
+def titles(user, q, **filters):
+    query = RequestFactory().get("/", {"q": q, **filters}).GET
+    return [video.title for video in search.search_videos(user=user, params=search.parse_params(query))]
+
+
+def terms(video):
+    video.refresh_from_db()
+    return video.search_terms
+
+
+def test_search_terms_follow_tags_surgeons_and_category_everywhere(uploader):
+    tag = Tag.objects.create(name="Whipple")
+    category = Category.objects.create(name="Hepatobiliary")
+    surgeon = Surgeon.objects.create(name="Dr Okafor")
+    video = make(uploader, "Case 1", tags=[tag], category=category, surgeons=[surgeon])
+    assert set(terms(video).split(" · ")) == {"Whipple", "Hepatobiliary", "Dr Okafor"}
+
+    tag.name = "Pancreaticoduodenectomy"
+    tag.save()  # a rename in admin reaches every video
+    assert "Pancreaticoduodenectomy" in terms(video) and "Whipple" not in terms(video)
+    surgeon.delete()
+    assert "Okafor" not in terms(video)
+    category.delete()
+    assert terms(video) == "Pancreaticoduodenectomy"
+    tag.videos.clear()  # from the tag's side
+    assert terms(video) == ""
+
+
+def test_a_word_in_any_field_is_found_and_title_ranks_first(uploader, viewer):
+    tag = Tag.objects.create(name="Strabismus")
+    make(uploader, "In the transcript", transcript="then the strabismus hook")
+    make(uploader, "In the description", description="Adult strabismus repair")
+    make(uploader, "Strabismus in the title")
+    make(uploader, "In a tag", tags=[tag])
+    make(uploader, "Elsewhere", description="squint")
+    assert titles(viewer, "strabismus") == [
+        "Strabismus in the title",
+        "In a tag",
+        "In the description",
+        "In the transcript",
+    ]
+
+
+def test_category_and_surgeon_names_are_searchable(uploader, viewer):
+    make(uploader, "Case A", category=Category.objects.create(name="Vitreoretinal"))
+    make(uploader, "Case B", surgeons=[Surgeon.objects.create(name="Dr Nakamura")])
+    assert titles(viewer, "vitreoretinal") == ["Case A"]
+    assert titles(viewer, "nakamura") == ["Case B"]
+
+
+def test_seeded_synonyms_widen_a_word(uploader, viewer):
+    make(uploader, "Phacoemulsification step by step")
+    make(uploader, "Paediatric cataract")
+    make(uploader, "Kids glaucoma")
+    assert sorted(titles(viewer, "phaco")) == ["Paediatric cataract", "Phacoemulsification step by step"]
+    assert sorted(titles(viewer, "children")) == ["Kids glaucoma", "Paediatric cataract"]
+    # Every unit must still match: cataract-words AND child-words.
+    assert titles(viewer, "cataract pediatric") == ["Paediatric cataract"]
+
+
+def test_synonyms_edited_in_admin_apply_at_once(uploader, viewer, staff_client):
+    make(uploader, "Trabeculectomy with MMC")
+    assert titles(viewer, "filtering") == []
+    response = staff_client.post(
+        "/admin/library/searchsynonym/add/", {"term": "trabeculectomy", "synonyms": "filtering surgery, trab"}
+    )
+    assert response.status_code == 302, response.content
+    assert titles(viewer, "filtering surgery") == ["Trabeculectomy with MMC"]
+    assert titles(viewer, "trab") == ["Trabeculectomy with MMC"]
+    SearchSynonym.objects.filter(term="trabeculectomy").delete()
+    assert titles(viewer, "filtering surgery") == []
+
+
+def test_quoted_phrases_and_stop_words(uploader, viewer):
+    make(uploader, "Posterior capsule tear management")
+    make(uploader, "Tear of the posterior capsule")
+    assert sorted(titles(viewer, "capsule tear")) == ["Posterior capsule tear management", "Tear of the posterior capsule"]
+    assert titles(viewer, '"capsule tear"') == ["Posterior capsule tear management"]
+    # "of the" are ignored, not required.
+    assert len(titles(viewer, "tear of the capsule")) == 2
+
+
+def test_query_units_and_highlight_terms():
+    assert search.query_units("") == []
+    assert search.query_units("the of") == []
+    units = search.query_units('Phaco "Capsule  tear" in kids')
+    assert units[0][0] == "phaco" and "phacoemulsification" in units[0]
+    assert units[1] == ("capsule tear",)
+    assert units[2][0] == "kids" and "paediatric" in units[2]
+    params = search.SearchParams(q="phaco tear")
+    highlighted = search.highlight_terms(params)
+    assert highlighted[0] == "phacoemulsification" and "tear" in highlighted
+    assert len(search.query_units(" ".join(f"w{i}" for i in range(20)))) == search.MAX_UNITS
+
+
+def test_odd_queries_never_fail(uploader, viewer):
+    make(uploader, "C++ & <b>bold</b> (test)")
+    for q in ['"', '""', "&|!:*", "'; DROP TABLE videos_video; --", "ñandú", "a" * 500, "🙂", "x:*", "<->"]:
+        titles(viewer, q)  # no exception on either database
+    assert titles(viewer, "bold") == ["C++ & <b>bold</b> (test)"]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="typo tolerance is PostgreSQL's pg_trgm")
+def test_postgres_forgives_typos_and_stems(uploader, viewer):
+    assert connection.vendor == "postgresql"
+    tag = Tag.objects.create(name="Cholecystectomy")
+    make(uploader, "Laparoscopic cholecystectomy", tags=[tag])
+    make(uploader, "Open hernia repair", surgeons=[Surgeon.objects.create(name="Dr Fitzgerald")])
+    assert titles(viewer, "laparoscpic") == ["Laparoscopic cholecystectomy"]
+    assert titles(viewer, "cholecystectmy") == ["Laparoscopic cholecystectomy"]
+    assert titles(viewer, "fitzgerlad") == ["Open hernia repair"]
+    assert titles(viewer, "repairs") == ["Open hernia repair"]  # English stemming
+    assert titles(viewer, "chole") == ["Laparoscopic cholecystectomy"]  # prefix
+
+
+def test_postgres_migration_created_the_index(uploader):
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            columns = [c.name for c in connection.introspection.get_table_description(cursor, "videos_video")]
+        assert "search_vector" not in columns
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'videos_video'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"video_search_vector_idx", "video_title_trgm_idx", "video_search_terms_trgm_idx"} <= names
