@@ -71,3 +71,61 @@ def test_password_change_success(api, make_user, password):
         "/api/v1/auth/password/change/", {"old_password": password, "new_password": "N3w!Password"}, format="json"
     )
     assert response.status_code == 200
+
+
+def _published(uploader, n=1, **extra):
+    from videos.models import Video
+
+    return Video.objects.create(
+        uploader=uploader, title=f"Case {n}", md5=f"{n:032x}", size_bytes=n, status="published", duration=60, **extra
+    )
+
+
+def test_favorite_idempotent(api, uploader):
+    video = _published(uploader)
+    api.force_authenticate(uploader)
+    first = api.put(f"/api/v1/videos/{video.uuid}/favorite/")
+    second = api.put(f"/api/v1/videos/{video.uuid}/favorite/")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert video.favorited_by.count() == 1
+    assert api.get(f"/api/v1/videos/{video.uuid}/").json()["is_favorite"] is True
+
+
+def test_ownership_enforced(api, uploader, make_user):
+    video = _published(uploader)
+    # The seed's case: a plain member of staff. Ours adds another uploader, who also may not.
+    for role_names in (("Viewer",), ("Viewer", "Uploader")):
+        other = make_user(*role_names)
+        api.force_authenticate(other)
+        response = api.patch(f"/api/v1/videos/{video.uuid}/", {"title": "Mine now"}, format="json")
+        assert response.status_code == 403, role_names
+    video.refresh_from_db()
+    assert (video.title, video.uploader) == ("Case 1", uploader)
+
+
+def test_upload_extension_rejection(api, uploader, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    api.force_authenticate(uploader)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = api.post(
+        "/api/v1/videos/",
+        {"file": SimpleUploadedFile("malicious.txt", b"#!/bin/sh\necho pwned\n"), "title": "x"},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Files of this type are not accepted")
+    assert not any(path.is_file() for path in tmp_path.rglob("*"))
+
+
+def test_super_users_requires_auth(api, client):
+    # The seed's /super/users is Django admin's user list here, and the API has no user list.
+    assert api.get("/api/v1/auth/me/").status_code == 401
+    response = client.get("/admin/accounts/user/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_super_users_list_ok(staff_client, admin_user):
+    response = staff_client.get("/admin/accounts/user/")
+    assert response.status_code == 200
+    assert admin_user.username in response.content.decode()
