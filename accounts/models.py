@@ -427,6 +427,9 @@ class AuditEventType(models.TextChoices):
     VIDEO_ARCHIVE = "video_archive", "Video archived"
     VIDEO_DELETE = "video_delete", "Video deleted"
     VIDEO_REPROCESS = "video_reprocess", "Video reprocessing requested"
+    VIDEO_RESUBMIT = "video_resubmit", "Video resubmitted for review"
+    CATALOGUE_MERGE = "catalogue_merge", "Catalogue entries merged"
+    AUDIT_PRUNE = "audit_prune", "Old audit entries pruned"
 
 
 class AuditEventQuerySet(models.QuerySet):
