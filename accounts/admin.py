@@ -165,6 +165,7 @@ class UserAdmin(DjangoUserAdmin):
         "locked_until",
         "id_document_link",
         "failed_attempts",
+        "activity_link",
     ]
     fieldsets = [
         (None, {"fields": ["username", "email", "full_name", "employee_id", "mobile", "user_type"]}),
@@ -187,6 +188,7 @@ class UserAdmin(DjangoUserAdmin):
             {"classes": ["collapse"], "fields": ["theme", "autoplay_next", "default_quality", "default_speed"]},
         ),
         ("Dates", {"fields": ["last_login", "date_joined", "password_changed_at"]}),
+        ("Audit", {"fields": ["activity_link"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["username", "email", "full_name", "password1", "password2"]})
@@ -239,6 +241,14 @@ class UserAdmin(DjangoUserAdmin):
         attempts = AccessAttempt.objects.filter(username=user.username.lower())
         total = sum(attempts.values_list("failures_since_start", flat=True))
         return total
+
+    @admin.display(description="Activity")
+    def activity_link(self, user):
+        """Sign-ins, uploads, views and audit events of this person (config.audit_views)."""
+        if user.pk is None:
+            return "—"
+        url = reverse("admin:user_activity", args=[user.pk])
+        return format_html('<a href="{}">Sign-ins, uploads, views and audit events</a>', url)
 
     @admin.display(description="ID document")
     def id_document_link(self, user):

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from accounts import roles
@@ -48,6 +48,16 @@ class LibraryAdminSite(admin.AdminSite):
             return False
         # Staff must have passed the second factor in this session (OTP_REQUIRED_ROLES).
         return not user.otp_required or user.is_verified()
+
+    def get_urls(self):
+        from . import audit_views, dashboard
+
+        return [
+            path("dashboard/", self.admin_view(dashboard.dashboard_view), name="dashboard"),
+            path("audit/users/<int:pk>/", self.admin_view(audit_views.user_activity), name="user_activity"),
+            path("audit/videos/<uuid:uuid>/viewers/", self.admin_view(audit_views.video_viewers), name="video_viewers"),
+            *super().get_urls(),
+        ]
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated:

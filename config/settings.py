@@ -420,6 +420,21 @@ RESUME_MAX_PERCENT = env.float("RESUME_MAX_PERCENT", default=90)
 VIEW_WINDOW_HOURS = env.float("VIEW_WINDOW_HOURS", default=6)
 
 # --------------------------------------------------------------------------------------
+# Curation and governance: audit retention, staff dashboard, health check
+# --------------------------------------------------------------------------------------
+# Audit events and viewing sessions older than this many days are deleted by the daily
+# `prune_audit` job (accounts/migrations/0005); 0 keeps them for ever. Two years by default:
+# set it to what the hospital's records policy requires.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
+if AUDIT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep for ever) or a number of days.")
+# The admin dashboard's statistics are computed at most this often (kept in the shared cache).
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
+# /healthz answers 503 when no django-q2 cluster is running. Turn off on web-only nodes whose
+# jobs run elsewhere; the worker's state is still reported.
+HEALTHZ_REQUIRE_WORKER = env.bool("HEALTHZ_REQUIRE_WORKER", default=True)
+
+# --------------------------------------------------------------------------------------
 # E-mail
 # --------------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
@@ -472,6 +487,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # Probes call /healthz on the node itself over plain HTTP; a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     # TLS ends at nginx; trust its scheme header only when a proxy is configured.

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", library_views.home, name="home"),
     path("terms/", views.terms, name="terms"),
     path("privacy/", views.privacy, name="privacy"),
+    path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("videos/", include("videos.urls")),
     path("library/", include("library.urls")),

@@ -1,9 +1,13 @@
-"""Site-wide pages that belong to no app: home (until the library arrives), legal pages, errors."""
+"""Site-wide pages that belong to no app: legal pages, errors and the health check."""
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from . import health
 
 
 def terms(request):
@@ -21,6 +25,17 @@ def _legal_context(effective: str) -> dict:
         "organisation": settings.ORGANISATION_NAME,
         "contact_email": settings.CONTACT_EMAIL,
     }
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """
+    For load balancers and monitoring: 200 when this node can serve, 503 naming the failed
+    checks otherwise (see :func:`config.health.run_checks`). No sign-in; nothing secret.
+    """
+    healthy, body = health.run_checks()
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def _api_error(request, status: int, detail: str):

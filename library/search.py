@@ -16,6 +16,7 @@ must match somewhere; stop words are ignored.
 Both run in CI (tests/test_search.py).
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -92,7 +93,7 @@ def parse_params(query) -> SearchParams:
         if raw not in (None, ""):
             try:
                 value = float(raw)
-                if value < 0 or value != value:
+                if not math.isfinite(value) or value < 0:
                     raise ValueError
                 setattr(params, key, value)
             except ValueError:
@@ -331,7 +332,7 @@ def facets(videos) -> dict:
     ids = videos.order_by().values("pk")
     categories = (
         Video.objects.filter(pk__in=ids, category__isnull=False)
-        .values("category__name")
+        .values("category__name", "category__slug")
         .annotate(count=Count("pk"))
         .order_by("-count", "category__name")[:30]
     )
@@ -360,8 +361,10 @@ def facets(videos) -> dict:
     }
     buckets = Video.objects.filter(pk__in=ids).aggregate(**bucket_sums)
     return {
-        "categories": [{"name": row["category__name"], "count": row["count"]} for row in categories],
-        "tags": [{"name": tag.name, "count": tag.count} for tag in tags],
+        "categories": [
+            {"name": row["category__name"], "slug": row["category__slug"], "count": row["count"]} for row in categories
+        ],
+        "tags": [{"name": tag.name, "slug": tag.slug, "count": tag.count} for tag in tags],
         "surgeons": [{"id": s.pk, "name": s.name, "count": s.count} for s in surgeons],
         "duration": [
             {

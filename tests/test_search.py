@@ -127,7 +127,7 @@ def test_facets_count_the_current_results(api, viewer, catalogue):
     api.force_authenticate(viewer)
     body = api.get("/api/v1/videos/?q=laparoscopic").json()
     facets = body["facets"]
-    assert facets["categories"] == [{"name": "General surgery", "count": 2}]
+    assert facets["categories"] == [{"name": "General surgery", "slug": "general-surgery", "count": 2}]
     assert {t["name"]: t["count"] for t in facets["tags"]} == {"Cholecystectomy": 2, "Laparoscopy": 2}
     assert {s["name"]: s["count"] for s in facets["surgeons"]} == {"Dr Iyer": 1, "Dr Rao": 1}
     assert {b["key"]: b["count"] for b in facets["duration"]} == {
