@@ -123,6 +123,7 @@ class ViewEvent(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        verbose_name = "viewing session"
         indexes = [models.Index(fields=["user", "video", "-last_seen_at"], name="view_user_video_idx")]
 
     def __str__(self):
