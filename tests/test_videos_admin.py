@@ -81,9 +81,12 @@ def test_editor_sees_videos_but_cannot_publish(
 
 def test_reject_archive_and_reprocess_actions(staff_client, api, uploader, media, django_capture_on_commit_callbacks):
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
-    staff_client.post("/admin/videos/video/", {"action": "reject", "_selected_action": [video.pk]})
+    staff_client.post(
+        "/admin/videos/video/",
+        {"action": "reject", "_selected_action": [video.pk], "post": "yes", "reason": "Audio missing."},
+    )
     video.refresh_from_db()
-    assert (video.status, video.review_note) == ("rejected", "Rejected in review.")
+    assert (video.status, video.review_note) == ("rejected", "Audio missing.")
     staff_client.post("/admin/videos/video/", {"action": "archive", "_selected_action": [video.pk]})
     video.refresh_from_db()
     assert video.status == "archived"
