@@ -15,6 +15,7 @@ Modes (``DJANGO_ENV``):
 import os
 import re
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -133,6 +134,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    if TESTING:
+        # A file, not Django's shared-cache in-memory database: the browser tests' live server
+        # answers overlapping requests, which shared-cache SQLite refuses ("table is locked").
+        DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"svl-test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

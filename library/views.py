@@ -18,14 +18,6 @@ from . import services
 from .models import Favorite, ViewEvent, WatchProgress
 
 
-def _cards(videos, user):
-    """Give each video the signed poster URL its card shows (no query per image)."""
-    videos = list(videos)
-    for video in videos:
-        video.poster_url = delivery.image_url(video.uuid, user.pk) if video.has_poster else ""
-    return videos
-
-
 def _videos(user):
     return Video.objects.visible_to(user).with_catalogue().with_viewer_state(user)
 
@@ -40,7 +32,7 @@ def home(request):
         .order_by("-updated_at")[:8]
     )
     continuing = list(continuing)
-    _cards([entry.video for entry in continuing], user)
+    delivery.attach_poster_urls([entry.video for entry in continuing], user)
     published = _videos(user).filter(status=Video.Status.PUBLISHED)
     categories = (
         Category.objects.annotate(count=Count("videos", filter=Q(videos__status=Video.Status.PUBLISHED)))
@@ -58,9 +50,9 @@ def home(request):
         "library/home.html",
         {
             "continuing": continuing,
-            "recent": _cards(published.order_by("-published_at", "-created_at")[:8], user),
-            "popular": _cards(published.order_by("-views", "-created_at")[:8], user),
-            "favorites": _cards(favorites, user),
+            "recent": delivery.attach_poster_urls(published.order_by("-published_at", "-created_at")[:8], user),
+            "popular": delivery.attach_poster_urls(published.order_by("-views", "-created_at")[:8], user),
+            "favorites": delivery.attach_poster_urls(favorites, user),
             "categories": categories,
         },
     )
@@ -74,7 +66,7 @@ def history(request):
         .prefetch_related(Prefetch("video", queryset=_videos(user)))
         .order_by("-updated_at")[:200]
     )
-    _cards([entry.video for entry in entries], user)
+    delivery.attach_poster_urls([entry.video for entry in entries], user)
     total = ViewEvent.objects.filter(user=user).aggregate(total=Sum("seconds_watched"))["total"] or 0
     return render(request, "library/history.html", {"entries": entries, "total_seconds": int(total)})
 
@@ -104,7 +96,7 @@ def favorites(request):
         .prefetch_related(Prefetch("video", queryset=_videos(user)))
         .order_by("-created_at", "-id")[:200]
     )
-    _cards([row.video for row in rows], user)
+    delivery.attach_poster_urls([row.video for row in rows], user)
     return render(request, "library/favorites.html", {"rows": rows})
 
 

@@ -94,6 +94,14 @@ def image_url(video_uuid, user_id: int, name: str = "poster.jpg") -> str:
     return _url("api:video_image", video_uuid, token, name=name)
 
 
+def attach_poster_urls(videos, user) -> list:
+    """Give each video the signed ``poster_url`` its card shows (HMAC only, no query per image)."""
+    videos = list(videos)
+    for video in videos:
+        video.poster_url = image_url(video.uuid, user.pk) if video.has_poster else ""
+    return videos
+
+
 # ------------------------------------------------------------------------------ playlists
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -105,6 +105,34 @@ class VideoQuerySet(models.QuerySet):
 
     def published(self):
         return self.filter(status=Video.Status.PUBLISHED)
+
+    def related_to(self, video):
+        """
+        Videos sharing tags, surgeons or the category with ``video``, most shared first
+        (each tag and surgeon counts one, the category one), then the most viewed.
+        ``video`` must come from ``with_catalogue()`` (its tags and surgeons are prefetched).
+        """
+        tag_ids = [tag.pk for tag in video.tags.all()]
+        surgeon_ids = [role.surgeon_id for role in video.video_surgeons.all()]
+        if not (tag_ids or surgeon_ids or video.category_id):
+            return self.none()
+        shared = models.Value(0)
+        if tag_ids:
+            tags = Video.tags.through.objects.filter(video_id=models.OuterRef("pk"), tag_id__in=tag_ids)
+            count = tags.values("video_id").annotate(n=models.Count("pk")).values("n")
+            shared += Coalesce(models.Subquery(count), 0)
+        if surgeon_ids:
+            credits = VideoSurgeon.objects.filter(video_id=models.OuterRef("pk"), surgeon_id__in=surgeon_ids)
+            count = credits.values("video_id").annotate(n=models.Count("surgeon_id", distinct=True)).values("n")
+            shared += Coalesce(models.Subquery(count), 0)
+        if video.category_id:
+            shared += models.Case(models.When(category_id=video.category_id, then=1), default=0)
+        return (
+            self.exclude(pk=video.pk)
+            .annotate(shared=shared)
+            .filter(shared__gt=0)
+            .order_by("-shared", "-views", "-created_at", "-id")
+        )
 
     def with_viewer_state(self, user):
         """Annotate ``is_favorite`` and the resume ``position`` for ``user`` (no query per row)."""

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, roles
@@ -327,7 +330,9 @@ def uploads_purge_expired() -> int:
 # ------------------------------------------------------------------------------ workflow
 
 
-def _transition(*, request, user, video: Video, to: str, allowed_from: set[str], event: str, note: str = "") -> Video:
+def _transition(
+    *, request, user, video: Video, to: str, allowed_from: frozenset[str], event: str, note: str = ""
+) -> Video:
     if not video.can_review(user):
         raise PermissionDenied("Only approvers may publish, reject or archive videos.")
     with transaction.atomic():
@@ -345,29 +350,43 @@ def _transition(*, request, user, video: Video, to: str, allowed_from: set[str],
     return video
 
 
+# Where each decision may be taken from (the review page offers only these).
+PUBLISH_FROM = frozenset({Video.Status.PROCESSED, Video.Status.REJECTED, Video.Status.ARCHIVED})
+REJECT_FROM = frozenset({Video.Status.PROCESSED, Video.Status.PUBLISHED})
+ARCHIVE_FROM = frozenset({Video.Status.PUBLISHED, Video.Status.PROCESSED, Video.Status.REJECTED})
+
+
 def video_publish(*, request, user, video: Video) -> Video:
-    return _transition(
-        request=request,
-        user=user,
-        video=video,
-        to=Video.Status.PUBLISHED,
-        allowed_from={Video.Status.PROCESSED, Video.Status.REJECTED, Video.Status.ARCHIVED},
-        event=Event.VIDEO_PUBLISH,
-    )
+    """Publish a video (approvers); the uploader is e-mailed after commit."""
+    with transaction.atomic():
+        video = _transition(
+            request=request,
+            user=user,
+            video=video,
+            to=Video.Status.PUBLISHED,
+            allowed_from=PUBLISH_FROM,
+            event=Event.VIDEO_PUBLISH,
+        )
+        _notify_uploader(request=request, reviewer=user, video=video, decision="published")
+    return video
 
 
 def video_reject(*, request, user, video: Video, reason: str = "") -> Video:
+    """Reject a video with a reason (approvers); the uploader is e-mailed the reason after commit."""
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the video is rejected; the uploader will see it."})
-    return _transition(
-        request=request,
-        user=user,
-        video=video,
-        to=Video.Status.REJECTED,
-        allowed_from={Video.Status.PROCESSED, Video.Status.PUBLISHED},
-        event=Event.VIDEO_REJECT,
-        note=reason.strip(),
-    )
+    with transaction.atomic():
+        video = _transition(
+            request=request,
+            user=user,
+            video=video,
+            to=Video.Status.REJECTED,
+            allowed_from=REJECT_FROM,
+            event=Event.VIDEO_REJECT,
+            note=reason.strip(),
+        )
+        _notify_uploader(request=request, reviewer=user, video=video, decision="rejected")
+    return video
 
 
 def video_archive(*, request, user, video: Video) -> Video:
@@ -376,9 +395,116 @@ def video_archive(*, request, user, video: Video) -> Video:
         user=user,
         video=video,
         to=Video.Status.ARCHIVED,
-        allowed_from={Video.Status.PUBLISHED, Video.Status.PROCESSED, Video.Status.REJECTED},
+        allowed_from=ARCHIVE_FROM,
         event=Event.VIDEO_ARCHIVE,
     )
+
+
+def video_resubmit(*, request, user, video: Video, metadata: dict | None = None) -> Video:
+    """
+    Send a rejected video back for review (its owner with upload rights, or an editor),
+    saving ``metadata`` edits first in the same transaction (the edit page's "Save and
+    resubmit"). It lands where a finished transcode would: awaiting review, or published at
+    once when ``VIDEOS_REQUIRE_APPROVAL`` is off. The reviewer's note is cleared on the video
+    and kept in the audit trail (in the rejection's event and again in this one).
+    """
+    if not video.can_edit(user):
+        raise PermissionDenied("You may not resubmit this video.")
+    with transaction.atomic():
+        if metadata:
+            video_update(request=request, user=user, video=video, **metadata)
+        video = Video.objects.select_for_update().get(pk=video.pk)
+        if video.status != Video.Status.REJECTED:
+            raise ValidationError(
+                f"Only rejected videos can be resubmitted; this one is {video.get_status_display().lower()}.",
+                code="invalid_state",
+            )
+        previous_note = video.review_note
+        publish = not settings.VIDEOS_REQUIRE_APPROVAL
+        video.status = Video.Status.PUBLISHED if publish else Video.Status.PROCESSED
+        video.review_note = ""
+        fields = ["status", "review_note", "updated_at"]
+        if publish:
+            video.published_at = timezone.now()
+            fields.append("published_at")
+        video.save(update_fields=fields)
+        audit.record(
+            Event.VIDEO_RESUBMIT,
+            request=request,
+            actor=user,
+            video=str(video.uuid),
+            status=video.status,
+            previous_note=previous_note,
+        )
+    return video
+
+
+# ------------------------------------------------------------------------------ review notices
+
+
+def _site_url(path: str, request=None) -> str:
+    """An absolute link for an e-mail: ``SITE_URL`` when set, else the request's host, else ``path``."""
+    base = (getattr(settings, "SITE_URL", "") or "").rstrip("/")
+    if base:
+        return base + path
+    if request is not None and hasattr(request, "build_absolute_uri"):
+        return request.build_absolute_uri(path)
+    return path
+
+
+def _notify_uploader(*, request, reviewer, video: Video, decision: str) -> None:
+    """After commit, e-mail the uploader a review decision (not when they decided it themselves)."""
+    if video.uploader_id == reviewer.pk:
+        return
+    links = {
+        "watch_url": _site_url(reverse("videos:watch", kwargs={"video_uuid": video.uuid}), request),
+        "edit_url": _site_url(reverse("videos:edit", kwargs={"video_uuid": video.uuid}), request),
+        "mine_url": _site_url(reverse("videos:mine"), request),
+    }
+    video_id, note, reviewer_name = video.pk, video.review_note, reviewer.get_full_name() or reviewer.username
+    transaction.on_commit(
+        lambda: review_notice_send(video_id=video_id, decision=decision, reason=note, reviewer=reviewer_name, **links)
+    )
+
+
+REVIEW_SUBJECTS = {
+    "published": "“{title}” is published",
+    "rejected": "“{title}” was not approved",
+}
+
+
+def review_notice_send(*, video_id: int, decision: str, reason: str = "", reviewer: str = "", **links) -> bool:
+    """
+    E-mail the uploader of ``video_id`` that it was ``published`` or ``rejected`` (with the
+    reason and a link to edit and resubmit), from ``videos/email/video_<decision>.txt``.
+    Never raises: a failure is logged, and the decision it reports stands.
+    """
+    try:
+        video = Video.objects.select_related("uploader").filter(pk=video_id).first()
+        uploader = video.uploader if video else None
+        if uploader is None or not uploader.is_active or not uploader.email:
+            return False
+        context = {
+            "user": uploader,
+            "video": video,
+            "reason": reason,
+            "reviewer": reviewer,
+            "site_name": settings.SITE_NAME,
+            **links,
+        }
+        body = render_to_string(f"videos/email/video_{decision}.txt", context)
+        # One line: a newline in a header would make send_mail refuse the message.
+        subject = REVIEW_SUBJECTS[decision].format(title=" ".join(video.title.split())[:120])
+        send_mail(
+            subject=f"{settings.SITE_NAME}: {subject}",
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[uploader.email],
+        )
+    except Exception:
+        logger.exception("review notice not sent", extra={"video_id": video_id, "decision": decision})
+        return False
+    return True
 
 
 @transaction.atomic

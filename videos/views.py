@@ -7,6 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from library.models import Playlist
+from library.playlist_views import playlist_playback
+
 from . import delivery
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
 
@@ -31,10 +34,22 @@ def upload_page(request):
     )
 
 
+RELATED_COUNT = 8
+
+
+def related_videos(video: Video, user, *, limit: int = RELATED_COUNT) -> list[Video]:
+    """Published videos ``user`` may see that are related to ``video`` (three queries in all)."""
+    related = Video.objects.visible_to(user).published().related_to(video).with_catalogue().with_viewer_state(user)
+    return delivery.attach_poster_urls(related[:limit], user)
+
+
 @login_required
 def watch_page(request, video_uuid):
     video = get_object_or_404(Video.objects.visible_to(request.user).with_catalogue(), uuid=video_uuid)
-    user_id = request.user.pk
+    user = request.user
+    user_id = user.pk
+    playback = playlist_playback(request, video)
+    clip = playback.current if playback else None
     return render(
         request,
         "videos/watch.html",
@@ -46,13 +61,19 @@ def watch_page(request, video_uuid):
             "poster_url": delivery.image_url(video.uuid, user_id) if video.has_poster else "",
             "storyboard_url": delivery.image_url(video.uuid, user_id, "storyboard.vtt") if video.has_storyboard else "",
             "api_url": reverse("api:video", kwargs={"video_uuid": video.uuid}),
-            "can_edit": video.can_edit(request.user),
-            "can_review": video.can_review(request.user),
+            "can_edit": video.can_edit(user),
+            "can_review": video.can_review(user),
             "preferences": {
-                "quality": request.user.default_quality,
-                "speed": request.user.default_speed,
-                "autoplay": request.user.autoplay_next,
+                "quality": user.default_quality,
+                "speed": user.default_speed,
+                "autoplay": user.autoplay_next,
             },
+            "playback": playback,
+            "clip": clip,
+            # Playing all, or the viewer's "autoplay next" preference, moves on by itself.
+            "advance_url": playback.advance_url if playback and (playback.play_all or user.autoplay_next) else "",
+            "related": related_videos(video, user),
+            "my_playlists": list(Playlist.objects.filter(owner=user).order_by("-updated_at", "-id")),
         },
     )
 

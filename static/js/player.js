@@ -7,6 +7,12 @@
  * Progress is saved to the library API (and resumed on the next visit); a favourite toggle
  * sits by the title. Not playable yet: polls the API and reloads the page when the video is ready.
  *
+ * Opened from a playlist (data-playlist-mode) it plays the item's clip: it starts at
+ * data-clip-start (unless ?t= says otherwise; no resume), stops at data-clip-end or the end,
+ * then goes to data-advance-url (play-all, or the viewer's "autoplay next") or shows the
+ * "Next in playlist" notice. data-autostart starts playback on load (muted if the browser
+ * refuses sound without a click). N opens the next item.
+ *
  * Playlists and segments are same-origin; the session cookie (master playlist) and signed
  * URLs (everything else) authenticate them, so no headers are added here.
  */
@@ -89,6 +95,7 @@
   var detail = apiUrl ? api("GET", apiUrl) : Promise.resolve(null);
 
   var video = root.querySelector("[data-video]");
+  var clip = readClip();
   if (video && root.getAttribute("data-master-url")) {
     initPlayer();
   } else {
@@ -303,7 +310,9 @@
     }
 
     // -------------------------------------------------------- start time
-    var start = parseStart(new URLSearchParams(window.location.search).get("t"));
+    var query = new URLSearchParams(window.location.search);
+    var start = parseStart(query.get("t"));
+    if (!query.has("t") && clip) start = clip.start;
     if (start > 0) {
       video.addEventListener("loadedmetadata", function onMeta() {
         video.removeEventListener("loadedmetadata", onMeta);
@@ -312,7 +321,11 @@
     }
 
     // ------------------------------------------------- progress and resume
-    initProgress(new URLSearchParams(window.location.search).has("t"));
+    // A playlist item starts where its clip does, never where the viewer last stopped.
+    initProgress(query.has("t") || Boolean(clip));
+
+    // --------------------------------------------------------- playlist
+    if (clip) initClip(say);
 
     // --------------------------------------------------------- shortcuts
     function togglePlay() {
@@ -377,6 +390,11 @@
           video.muted = !video.muted;
           say(video.muted ? "Muted" : "Sound on");
           break;
+        case "n":
+        case "N":
+          if (!clip || !clip.nextUrl) return;
+          window.location.assign(clip.nextUrl);
+          break;
         default:
           return;
       }
@@ -385,6 +403,82 @@
 
     // -------------------------------------------------------- scrub bar
     initScrubber(storyboardUrl);
+  }
+
+  // ---------------------------------------------------------------- playlist
+  /** The playlist item this page plays (null outside a playlist). */
+  function readClip() {
+    if (!root.hasAttribute("data-playlist-mode")) return null;
+    function seconds(name) {
+      var value = root.getAttribute(name);
+      return value === null || value === "" || isNaN(Number(value)) ? null : Number(value);
+    }
+    return {
+      start: seconds("data-clip-start") || 0,
+      end: seconds("data-clip-end"),
+      nextUrl: root.getAttribute("data-next-url") || "",
+      nextTitle: root.getAttribute("data-next-title") || "",
+      advanceUrl: root.getAttribute("data-advance-url") || "",
+      autostart: root.hasAttribute("data-autostart"),
+    };
+  }
+
+  /**
+   * Plays the clip: stops when playback crosses its end (a seek past it does not count) or at
+   * the end of the video, then moves on (advanceUrl) or says what comes next.
+   */
+  function initClip(say) {
+    var notice = root.querySelector("[data-clip-notice]");
+    var noticeText = root.querySelector("[data-clip-notice-text]");
+    var last = 0;
+    var finished = false;
+
+    function finish() {
+      if (finished) return;
+      finished = true;
+      if (!video.paused) video.pause(); // also saves the position
+      if (clip.advanceUrl) {
+        say(clip.nextTitle ? "Next: " + clip.nextTitle : "Next video");
+        window.location.assign(clip.advanceUrl);
+        return;
+      }
+      var text = clip.nextUrl ? "End of this item. Next in playlist: " + clip.nextTitle + "." : "End of the playlist.";
+      if (notice && noticeText) {
+        noticeText.textContent = text;
+        notice.hidden = false;
+      } else {
+        say(text);
+      }
+    }
+
+    video.addEventListener("timeupdate", function () {
+      var now = video.currentTime;
+      if (clip.end !== null && !video.seeking && last < clip.end && now >= clip.end) finish();
+      last = now;
+    });
+    video.addEventListener("seeking", function () {
+      last = video.currentTime;
+      if (clip.end === null || video.currentTime < clip.end) {
+        finished = false;
+        if (notice) notice.hidden = true;
+      }
+    });
+    video.addEventListener("ended", finish);
+
+    if (!clip.autostart) return;
+    video.addEventListener("loadedmetadata", function onMeta() {
+      video.removeEventListener("loadedmetadata", onMeta);
+      var playing = video.play();
+      if (!playing || !playing.catch) return;
+      playing.catch(function (error) {
+        if (!error || error.name !== "NotAllowedError") return;
+        // Browsers may refuse sound until the viewer has clicked on this page: play muted.
+        video.muted = true;
+        var again = video.play();
+        if (again && again.catch) again.catch(function () {});
+        say("Playing without sound. Press M to turn the sound on.");
+      });
+    });
   }
 
   // ---------------------------------------------------------------- progress
@@ -527,10 +621,7 @@
 
     // ---------------------------------------------------------- preview
     function cueAt(time) {
-      for (var i = 0; i < cues.length; i += 1) {
-        if (time >= cues[i].start && time < cues[i].end) return cues[i];
-      }
-      return cues.length && time >= cues[cues.length - 1].end ? cues[cues.length - 1] : null;
+      return window.svl.storyboard ? window.svl.storyboard.at(cues, time) : null;
     }
 
     function showPreview(time) {
@@ -610,55 +701,14 @@
     });
 
     // --------------------------------------------------------- storyboard
-    if (!storyboardUrl) return;
-    var base = new URL(storyboardUrl, window.location.href);
-    fetch(base.href, { credentials: "same-origin", headers: { Accept: "text/vtt" } })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
-      })
-      .then(function (text) {
-        cues = parseVtt(text, base);
-        if (cues.length) {
-          var image = new Image(); // warm the cache so the first hover shows a picture
-          image.src = cues[0].url;
-        }
-      })
-      .catch(function () {
-        cues = []; // previews are a nicety: the bar still seeks without them
-      });
-  }
-
-  function vttTime(text) {
-    var parts = text.split(":").map(Number);
-    return parts.reduce(function (total, part) { return total * 60 + part; }, 0);
-  }
-
-  /** Cues "00:00:04.000 --> 00:00:08.000" + "url#xywh=x,y,w,h", with url resolved and same-origin. */
-  function parseVtt(text, base) {
-    var cues = [];
-    var lines = text.replace(/\r\n?/g, "\n").split("\n");
-    var timing = /^\s*((?:\d+:)?\d{1,2}:\d{2}(?:\.\d+)?)\s+-->\s+((?:\d+:)?\d{1,2}:\d{2}(?:\.\d+)?)/;
-    for (var i = 0; i < lines.length; i += 1) {
-      var match = timing.exec(lines[i]);
-      if (!match) continue;
-      var payload = (lines[i + 1] || "").trim();
-      var hash = payload.lastIndexOf("#xywh=");
-      if (hash === -1) continue;
-      var box = payload.slice(hash + 6).split(",").map(Number);
-      if (box.length !== 4 || box.some(isNaN)) continue;
-      var url;
-      try {
-        url = new URL(payload.slice(0, hash), base);
-      } catch (error) {
-        continue;
+    // The cue reader is shared with the cards (static/js/cards.js, loaded first).
+    if (!storyboardUrl || !window.svl.storyboard) return;
+    window.svl.storyboard.load(storyboardUrl).then(function (list) {
+      cues = list;
+      if (cues.length) {
+        var image = new Image(); // warm the cache so the first hover shows a picture
+        image.src = cues[0].url;
       }
-      if (url.origin !== window.location.origin) continue;
-      cues.push({
-        start: vttTime(match[1]), end: vttTime(match[2]), url: url.href,
-        x: box[0], y: box[1], w: box[2], h: box[3],
-      });
-    }
-    return cues;
+    });
   }
 })();

@@ -5,9 +5,11 @@ from . import tus, views
 urlpatterns = [
     path("videos/", views.VideoListCreateApi.as_view(), name="videos"),
     path("videos/<uuid:video_uuid>/", views.VideoDetailApi.as_view(), name="video"),
+    path("videos/<uuid:video_uuid>/related/", views.VideoRelatedApi.as_view(), name="video_related"),
     path("videos/<uuid:video_uuid>/publish/", views.VideoPublishApi.as_view(), name="video_publish"),
     path("videos/<uuid:video_uuid>/reject/", views.VideoRejectApi.as_view(), name="video_reject"),
     path("videos/<uuid:video_uuid>/archive/", views.VideoArchiveApi.as_view(), name="video_archive"),
+    path("videos/<uuid:video_uuid>/resubmit/", views.VideoResubmitApi.as_view(), name="video_resubmit"),
     path("videos/<uuid:video_uuid>/reprocess/", views.VideoReprocessApi.as_view(), name="video_reprocess"),
     path("videos/<uuid:video_uuid>/hls/master.m3u8", views.HlsMasterApi.as_view(), name="hls_master"),
     path("videos/<uuid:video_uuid>/hls/key", views.hls_key, name="hls_key"),

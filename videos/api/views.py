@@ -167,6 +167,22 @@ class VideoDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class VideoRelatedApi(APIView):
+    """Published videos you may see sharing tags, surgeons or the category with this one (up to 8)."""
+
+    @extend_schema(responses={200: s.VideoOutput(many=True), 404: DetailOutput})
+    def get(self, request, video_uuid):
+        video = _visible_video(request, video_uuid)
+        related = (
+            Video.objects.visible_to(request.user)
+            .published()
+            .related_to(video)
+            .with_catalogue()
+            .with_viewer_state(request.user)[:8]
+        )
+        return Response(s.VideoOutput(related, many=True, context={"request": request}).data)
+
+
 class _WorkflowApi(APIView):
     action = ""
 
@@ -195,6 +211,13 @@ class VideoArchiveApi(_WorkflowApi):
 class VideoReprocessApi(_WorkflowApi):
     def perform(self, request, video):
         services.video_reprocess(request=request, user=request.user, video=video)
+
+
+class VideoResubmitApi(_WorkflowApi):
+    """Send a rejected video back for review (owner or editor); published at once without approval."""
+
+    def perform(self, request, video):
+        services.video_resubmit(request=request, user=request.user, video=video)
 
 
 class VideoRejectApi(_WorkflowApi):

@@ -1,0 +1,523 @@
+"""
+Playlist pages: the list (yours and the shared ones) with a create form, a playlist with its
+items (edit, delete, remove, move), "play all", and adding videos from the watch page or from
+a selection of cards. Reads go through ``Playlist.objects.visible_to`` and
+``Video.objects.visible_to``; every write calls ``library.services``, whose
+``ValidationError``s come back as form errors and whose ``PermissionDenied`` is a 403.
+
+Someone else's private playlist is a 404 on every page and POST (it is not in ``visible_to``);
+a shared one is read-only for everyone but its owner. Pages with scripts save a new order and
+add videos through the JSON API (static/js/playlists.js); the forms here are what works
+without them. Each page costs a constant number of queries (tests/test_playlist_pages.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.forms import StyledForm
+from videos import delivery
+from videos.models import Video
+
+from . import services
+from .models import Playlist, PlaylistItem
+
+SHARE_PERMISSION = "library.share_playlist"
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds as m:ss or h:mm:ss (as the player shows them)."""
+    seconds = max(0, int(seconds or 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _videos(user):
+    return Video.objects.visible_to(user).with_catalogue().with_viewer_state(user)
+
+
+def _playlists(user):
+    """Playlists ``user`` may open, with what a list row shows about the videos they may see."""
+    visible = Video.objects.visible_to(user).values("pk")
+    seen = Q(items__video__in=visible)
+    length = Coalesce(F("items__end_time"), F("items__video__duration")) - Coalesce(F("items__start_time"), Value(0.0))
+    cover = PlaylistItem.objects.filter(playlist=OuterRef("pk"), video__in=visible, video__has_poster=True).order_by(
+        "position", "id"
+    )
+    return (
+        Playlist.objects.visible_to(user)
+        .select_related("owner")
+        .annotate(
+            item_count=Count("items", filter=seen),
+            total_seconds=Coalesce(Sum(length, filter=seen), Value(0.0)),
+            cover_uuid=Subquery(cover.values("video__uuid")[:1]),
+        )
+        .order_by("-updated_at", "-id")
+    )
+
+
+def _playlist(request, pk) -> Playlist:
+    return get_object_or_404(Playlist.objects.visible_to(request.user).select_related("owner"), pk=pk)
+
+
+def _can_share(user) -> bool:
+    return user.has_perm(SHARE_PERMISSION)
+
+
+def watch_url(item: PlaylistItem, *, video: Video | None = None, play: bool = False) -> str:
+    """The watch page of an item, opened from its playlist (``play``: keep playing the next ones)."""
+    query = {"playlist": item.playlist_id, "item": item.pk}
+    if play:
+        query["play"] = 1
+    video = video or item.video
+    return reverse("videos:watch", kwargs={"video_uuid": video.uuid}) + "?" + urlencode(query)
+
+
+def _safe_next(request, fallback: str) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return fallback
+
+
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
+_CLOCK_ERROR = "Give a time as seconds (90) or as minutes and seconds (1:30)."
+
+
+def parse_clock(value: str) -> float | None:
+    """Seconds from "90", "1:30" or "1:02:03"; empty → None; anything else → ValidationError."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    match = _CLOCK.match(value)
+    if match:
+        hours, minutes, seconds = int(match[1] or 0), int(match[2]), float(match[3])
+        if seconds >= 60 or (match[1] and minutes >= 60):
+            raise ValidationError(_CLOCK_ERROR)
+        return hours * 3600 + minutes * 60 + seconds
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError(_CLOCK_ERROR) from None
+    if not math.isfinite(number) or number < 0:
+        raise ValidationError(_CLOCK_ERROR)
+    return number
+
+
+# ------------------------------------------------------------------------------ forms
+
+
+class PlaylistForm(StyledForm):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    is_shared = forms.BooleanField(
+        required=False,
+        label="Share with all staff",
+        help_text="Everyone who signs in can see and play it; only you can change it.",
+    )
+
+    def __init__(self, *args, can_share: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_share:
+            # Kept (hidden) so that a forged "shared" value reaches the service and is refused
+            # with its message, instead of being dropped without a word.
+            self.fields["is_shared"].widget = forms.HiddenInput()
+
+
+class ClipTimeField(forms.CharField):
+    def to_python(self, value):
+        return parse_clock(super().to_python(value))
+
+
+class AddToPlaylistForm(StyledForm):
+    """Which playlist (or a new one) gets the chosen videos; a clip range for a single video."""
+
+    NEW = "new"
+
+    playlist = forms.CharField(required=False, label="Playlist", widget=forms.Select)
+    new_title = forms.CharField(required=False, max_length=200, label="New playlist title")
+    start_time = ClipTimeField(required=False, label="Clip start", help_text="Empty: from the beginning.")
+    end_time = ClipTimeField(required=False, label="Clip end", help_text="Empty: to the end.")
+    note = forms.CharField(required=False, max_length=300, label="Note")
+
+    def __init__(self, *args, playlists, **kwargs):
+        # Set before the base class runs: StyledForm validates a bound form in __init__.
+        self.playlists = {str(p.pk): p for p in playlists}
+        super().__init__(*args, **kwargs)
+        self.fields["playlist"].widget.choices = [
+            ("", "Choose a playlist"),
+            *[(key, p.title) for key, p in self.playlists.items()],
+            (self.NEW, "New playlist…"),
+        ]
+
+    def clean_playlist(self):
+        choice = self.cleaned_data["playlist"]
+        if choice and choice != self.NEW and choice not in self.playlists:
+            # Someone else's playlist, or none at all: the same answer for both.
+            raise ValidationError("Choose one of your own playlists.")
+        return choice
+
+    def clean(self):
+        data = super().clean()
+        if "playlist" not in data:
+            return data
+        choice, title = data["playlist"], (data.get("new_title") or "").strip()
+        if choice == self.NEW or (not choice and title):
+            if not title:
+                self.add_error("new_title", "Give the new playlist a title.")
+            data["target"] = None
+        elif choice:
+            data["target"] = self.playlists[choice]
+        else:
+            self.add_error("playlist", "Choose a playlist, or give a title for a new one.")
+        return data
+
+
+# ------------------------------------------------------------------------------ list
+
+
+@login_required
+def playlist_list(request: HttpRequest, form: PlaylistForm | None = None) -> HttpResponse:
+    user = request.user
+    playlists = list(_playlists(user))
+    for playlist in playlists:
+        playlist.cover_url = delivery.image_url(playlist.cover_uuid, user.pk) if playlist.cover_uuid else ""
+        playlist.total_seconds = round(playlist.total_seconds)
+    return render(
+        request,
+        "library/playlists.html",
+        {
+            "mine": [p for p in playlists if p.owner_id == user.pk],
+            "shared": [p for p in playlists if p.owner_id != user.pk],
+            "form": form or PlaylistForm(can_share=_can_share(user)),
+            "can_share": _can_share(user),
+        },
+        status=400 if form is not None else 200,
+    )
+
+
+@require_POST
+@login_required
+def playlist_create(request: HttpRequest) -> HttpResponse:
+    form = PlaylistForm(request.POST, can_share=_can_share(request.user))
+    if form.is_valid():
+        try:
+            playlist = services.playlist_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Playlist “{playlist.title}” created.")
+            return redirect("library:playlist", pk=playlist.pk)
+    return playlist_list(request, form=form)
+
+
+# ------------------------------------------------------------------------------ detail
+
+
+def _items(playlist: Playlist, user, *, owner: bool) -> list[PlaylistItem]:
+    """
+    The items in order, each with ``visible_video`` (None when the user may no longer see it),
+    ``length``, ``clip_label``, ``is_playable`` and ``url``. Others than the owner only get
+    the items they may see; the owner gets all of them, so a new order can name every one.
+    """
+    items = list(
+        PlaylistItem.objects.filter(playlist=playlist)
+        .prefetch_related(Prefetch("video", queryset=_videos(user), to_attr="visible_video"))
+        .order_by("position", "id")
+    )
+    if not owner:
+        items = [item for item in items if item.visible_video is not None]
+    delivery.attach_poster_urls([item.visible_video for item in items if item.visible_video is not None], user)
+    for item in items:
+        video = item.visible_video
+        item.is_playable = video is not None and video.is_playable
+        item.url = watch_url(item, video=video) if video is not None else ""
+        _describe_clip(item, video)
+    return items
+
+
+def _describe_clip(item: PlaylistItem, video: Video | None) -> None:
+    """Set ``length`` (whole seconds played) and ``clip_label`` ("1:30–2:30", or "" for all of it)."""
+    if video is None:
+        item.length, item.clip_label = 0, ""
+        return
+    start = item.start_time or 0
+    end = item.end_time if item.end_time is not None else video.duration
+    item.length = max(0, round(end - start))
+    whole = item.start_time is None and item.end_time is None
+    item.clip_label = "" if whole else f"{clock(start)}–{clock(end)}"
+
+
+@login_required
+def playlist_detail(request: HttpRequest, pk: int, form: PlaylistForm | None = None) -> HttpResponse:
+    user = request.user
+    playlist = _playlist(request, pk)
+    can_edit = playlist.can_edit(user)
+    items = _items(playlist, user, owner=can_edit)
+    can_share = _can_share(user) or playlist.is_shared
+    return render(
+        request,
+        "library/playlist.html",
+        {
+            "playlist": playlist,
+            "items": items,
+            "visible_count": sum(1 for item in items if item.visible_video is not None),
+            "total_seconds": sum(item.length for item in items),
+            "playable": any(item.is_playable for item in items),
+            "can_edit": can_edit,
+            "can_share": can_share,
+            "form": form
+            or PlaylistForm(
+                initial={"title": playlist.title, "description": playlist.description, "is_shared": playlist.is_shared},
+                can_share=can_share,
+            ),
+        },
+        status=400 if form is not None else 200,
+    )
+
+
+@require_POST
+@login_required
+def playlist_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = _playlist(request, pk)
+    form = PlaylistForm(request.POST, can_share=_can_share(request.user) or playlist.is_shared)
+    if form.is_valid():
+        changes = {"title": form.cleaned_data["title"], "description": form.cleaned_data["description"]}
+        # Only a change of sharing is checked against the role: an owner who lost the
+        # permission can still rename a playlist they shared before.
+        if form.cleaned_data["is_shared"] != playlist.is_shared:
+            changes["is_shared"] = form.cleaned_data["is_shared"]
+        try:
+            services.playlist_update(user=request.user, playlist=playlist, **changes)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Playlist saved.")
+            return redirect("library:playlist", pk=playlist.pk)
+    return playlist_detail(request, pk, form=form)
+
+
+@require_POST
+@login_required
+def playlist_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = _playlist(request, pk)
+    title = playlist.title
+    services.playlist_delete(user=request.user, playlist=playlist)
+    messages.success(request, f"Playlist “{title}” deleted.")
+    return redirect("library:playlists")
+
+
+@require_POST
+@login_required
+def playlist_item_remove(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    playlist = _playlist(request, pk)
+    item = get_object_or_404(PlaylistItem.objects.select_related("playlist"), pk=item_id, playlist=playlist)
+    services.playlist_item_remove(user=request.user, item=item)
+    messages.success(request, "Removed from the playlist.")
+    return redirect("library:playlist", pk=playlist.pk)
+
+
+@require_POST
+@login_required
+def playlist_item_move(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    """Move an item one place up or down (the no-script twin of drag and drop)."""
+    playlist = _playlist(request, pk)
+    order = list(playlist.items.order_by("position", "id").values_list("pk", flat=True))
+    if item_id not in order:
+        raise Http404("No such item.")
+    step = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if step is None:
+        messages.error(request, "Choose to move the item up or down.")
+        return redirect("library:playlist", pk=playlist.pk)
+    index = order.index(item_id)
+    target = index + step
+    if not playlist.can_edit(request.user):
+        raise PermissionDenied("Only the owner may change this playlist.")
+    if 0 <= target < len(order):  # moving the first item up (or the last down) changes nothing
+        order[index], order[target] = order[target], order[index]
+        services.playlist_reorder(user=request.user, playlist=playlist, order=order)
+    return redirect(reverse("library:playlist", kwargs={"pk": playlist.pk}) + f"#item-{item_id}")
+
+
+# ------------------------------------------------------------------------------ adding videos
+
+
+def _uuids(values) -> list[uuid.UUID]:
+    found = []
+    for value in values:
+        try:
+            parsed = uuid.UUID(str(value))
+        except ValueError:
+            continue
+        if parsed not in found:
+            found.append(parsed)
+    return found
+
+
+@login_required
+def playlist_add(request: HttpRequest) -> HttpResponse:
+    """
+    Add one or more videos (``video``, repeatable) to one of your playlists or to a new one.
+    GET (or a POST that needs more input) shows a page to choose the playlist; the watch
+    page and the card selection bar post here when scripts are off.
+    """
+    user = request.user
+    source = request.POST if request.method == "POST" else request.GET
+    wanted = _uuids(source.getlist("video"))
+    found = {v.uuid: v for v in Video.objects.visible_to(user).filter(uuid__in=wanted).only("pk", "uuid", "title")}
+    videos = [found[key] for key in wanted if key in found]
+    mine = list(Playlist.objects.filter(owner=user).order_by("-updated_at", "-id"))
+    if request.method != "POST":
+        form = AddToPlaylistForm(playlists=mine, initial={"playlist": source.get("playlist", "")})
+        return _add_page(request, form, videos, status=200)
+
+    form = AddToPlaylistForm(request.POST, playlists=mine)
+    if form.is_valid():
+        if not videos:
+            form.add_error(None, "Select at least one video to add.")
+        elif len(videos) > 1 and (
+            form.cleaned_data["start_time"] is not None or form.cleaned_data["end_time"] is not None
+        ):
+            form.add_error(None, "A clip range can only be given when adding one video.")
+    if not form.is_valid():
+        return _add_page(request, form, videos, status=400)
+    data = form.cleaned_data
+    playlist = data["target"]
+    if playlist is None:
+        try:
+            playlist = services.playlist_create(user=user, title=data["new_title"])
+        except ValidationError as error:
+            form.add_service_errors(error)
+            return _add_page(request, form, videos, status=400)
+    added = 0
+    for video in videos:
+        try:
+            services.playlist_item_add(
+                user=user,
+                playlist=playlist,
+                video=video,
+                start_time=data["start_time"],
+                end_time=data["end_time"],
+                note=data["note"],
+            )
+        except ValidationError as error:
+            messages.error(request, f"“{video.title}” was not added: {' '.join(error.messages)}")
+        else:
+            added += 1
+    if len(wanted) > len(videos):
+        messages.error(request, f"{len(wanted) - len(videos)} of the chosen videos could not be found.")
+    if added:
+        messages.success(request, f"Added {added} video{'s' if added != 1 else ''} to “{playlist.title}”.")
+    return redirect(_safe_next(request, reverse("library:playlist", kwargs={"pk": playlist.pk})))
+
+
+def _add_page(request, form, videos, *, status: int) -> HttpResponse:
+    return render(
+        request,
+        "library/playlist_add.html",
+        {"form": form, "videos": videos, "next": _safe_next(request, "")},
+        status=status,
+    )
+
+
+# ------------------------------------------------------------------------------ playing
+
+
+@login_required
+def playlist_play(request: HttpRequest, pk: int) -> HttpResponse:
+    """Play all: open the first playable item in play-all mode (the watch page does the rest)."""
+    playlist = _playlist(request, pk)
+    visible = Video.objects.visible_to(request.user).playable().values("pk")
+    first = (
+        PlaylistItem.objects.filter(playlist=playlist, video__in=visible)
+        .select_related("video")
+        .order_by("position", "id")
+        .first()
+    )
+    if first is None:
+        messages.info(request, "There is nothing in this playlist you can play yet.")
+        return redirect("library:playlist", pk=playlist.pk)
+    return redirect(watch_url(first, play=True))
+
+
+@dataclass
+class Playback:
+    """A watch page opened from a playlist: where we are in it and what comes next."""
+
+    playlist: Playlist
+    items: list[PlaylistItem]
+    current: PlaylistItem
+    next: PlaylistItem | None
+    play_all: bool
+
+    @property
+    def index(self) -> int:
+        return self.items.index(self.current) + 1
+
+    @property
+    def next_url(self) -> str:
+        return watch_url(self.next, play=self.play_all) if self.next else ""
+
+    @property
+    def advance_url(self) -> str:
+        """Where the player goes by itself when the item ends (always keeps playing)."""
+        return watch_url(self.next, play=True) if self.next else ""
+
+
+def playlist_playback(request: HttpRequest, video: Video) -> Playback | None:
+    """
+    The playlist context of a watch page (``?playlist=<id>&item=<id>[&play=1]``), or None
+    when the page was not opened from a playlist or the video is not in it. A playlist the
+    user may not open is a 404, as everywhere else.
+    """
+    try:
+        playlist_id = int(request.GET.get("playlist", ""))
+    except ValueError:
+        return None
+    user = request.user
+    playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=playlist_id)
+    items = list(
+        PlaylistItem.objects.filter(playlist=playlist, video__in=Video.objects.visible_to(user).values("pk"))
+        .select_related("video")
+        .order_by("position", "id")
+    )
+    if not items:
+        return None
+    try:
+        item_id = int(request.GET.get("item", ""))
+    except ValueError:
+        item_id = None
+    here = [item for item in items if item.video_id == video.pk]
+    current = next((item for item in here if item.pk == item_id), here[0] if here else None)
+    if current is None:
+        return None
+    play_all = request.GET.get("play") == "1"
+    delivery.attach_poster_urls([item.video for item in items], user)
+    for item in items:
+        item.url = watch_url(item, play=play_all)
+        _describe_clip(item, item.video)
+    after = items[items.index(current) + 1 :]
+    following = next((item for item in after if item.video.is_playable), None)
+    return Playback(playlist=playlist, items=items, current=current, next=following, play_all=play_all)

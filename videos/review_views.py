@@ -1,0 +1,352 @@
+"""
+Curation pages: the approvers' review queue, the review page (watch, then publish, reject
+or archive), and the edit page where an owner or editor corrects a video's details and
+sends a rejected one back for review.
+
+Thin doors: reads go through ``Video.objects.visible_to`` and ``Video.can_*``; every write
+is a ``videos.services`` call, whose ``ValidationError``s come back as form errors.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import StyledForm
+from accounts.models import AuditEvent
+
+from . import delivery, services
+from .models import Category, Surgeon, Tag, Video, VideoSurgeon
+
+QUEUE_PAGE_SIZE = 20
+REVIEW_EVENTS = [
+    AuditEvent.Event.VIDEO_UPLOAD,
+    AuditEvent.Event.VIDEO_PUBLISH,
+    AuditEvent.Event.VIDEO_REJECT,
+    AuditEvent.Event.VIDEO_ARCHIVE,
+    AuditEvent.Event.VIDEO_RESUBMIT,
+]
+
+
+# ------------------------------------------------------------------------------ review
+
+
+def _require_reviewer(user) -> None:
+    if not user.has_perm("videos.publish_video"):
+        raise PermissionDenied("Only approvers may review videos.")
+
+
+def _queue(user):
+    """Videos awaiting review that ``user`` may see, oldest upload first."""
+    return Video.objects.visible_to(user).filter(status=Video.Status.PROCESSED).order_by("created_at", "id")
+
+
+def _next_in_queue(user, current: Video) -> Video | None:
+    """The video after ``current`` in the queue, else the first one still waiting."""
+    queue = _queue(user).exclude(pk=current.pk).only("uuid")
+    later = Q(created_at__gt=current.created_at) | Q(created_at=current.created_at, id__gt=current.pk)
+    return queue.filter(later).first() or queue.first()
+
+
+@login_required
+def review_queue(request):
+    user = request.user
+    _require_reviewer(user)
+    page = Paginator(_queue(user).with_catalogue(), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [
+        (video, delivery.image_url(video.uuid, user.pk) if video.has_poster else "") for video in page.object_list
+    ]
+    return render(request, "videos/review.html", {"page_obj": page})
+
+
+class RejectForm(StyledForm):
+    # Not required here: the service says why an empty reason is refused, in one place.
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 4, "required": True}),
+        help_text="The uploader receives this by e-mail and sees it on “My uploads”.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_video(request, video_uuid):
+    user = request.user
+    _require_reviewer(user)
+    video = get_object_or_404(Video.objects.visible_to(user).with_catalogue(), uuid=video_uuid)
+    reject_form = RejectForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in DECISIONS:
+            return HttpResponseBadRequest("Unknown action.")
+        reject_form = RejectForm(request.POST if action == "reject" else None)
+        try:
+            done = _decide(request, video, action, reject_form)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                # Another approver got there first, or the video changed state meanwhile.
+                messages.error(request, " ".join(error.messages))
+                return redirect("videos:review_video", video_uuid=video.uuid)
+            reject_form.add_service_errors(error)
+        else:
+            if done:
+                messages.success(request, done)
+                following = _next_in_queue(user, video)
+                if following is None:
+                    return redirect("videos:review")
+                return redirect("videos:review_video", video_uuid=following.uuid)
+    return render(request, "videos/review_video.html", _review_context(request, video, reject_form))
+
+
+DECISIONS = {"publish", "reject", "archive"}
+
+
+def _decide(request, video: Video, action: str, reject_form: RejectForm) -> str:
+    """Take the decision through the service; returns the message, or "" if the reject form is invalid."""
+    user = request.user
+    if action == "publish":
+        services.video_publish(request=request, user=user, video=video)
+        return f"“{video.title}” is published."
+    if action == "archive":
+        services.video_archive(request=request, user=user, video=video)
+        return f"“{video.title}” is archived."
+    if not reject_form.is_valid():
+        return ""
+    services.video_reject(request=request, user=user, video=video, reason=reject_form.cleaned_data["reason"])
+    return f"“{video.title}” is rejected; the uploader has been sent your reason."
+
+
+def _review_context(request, video: Video, reject_form: RejectForm) -> dict:
+    user = request.user
+    history = (
+        AuditEvent.objects.filter(event__in=REVIEW_EVENTS, detail__video=str(video.uuid))
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:10]
+    )
+    following = _next_in_queue(user, video) if video.status == Video.Status.PROCESSED else None
+    return {
+        "video": video,
+        "surgeon_roles": video.video_surgeons.all(),
+        "renditions": video.renditions.all(),
+        "master_url": reverse("api:hls_master", kwargs={"video_uuid": video.uuid}) if video.is_playable else "",
+        "poster_url": delivery.image_url(video.uuid, user.pk) if video.has_poster else "",
+        "storyboard_url": delivery.image_url(video.uuid, user.pk, "storyboard.vtt") if video.has_storyboard else "",
+        "api_url": reverse("api:video", kwargs={"video_uuid": video.uuid}),
+        "preferences": {"quality": user.default_quality, "speed": user.default_speed, "autoplay": False},
+        "reject_form": reject_form,
+        "can_publish": video.status in services.PUBLISH_FROM,
+        "can_reject": video.status in services.REJECT_FROM,
+        "can_archive": video.status in services.ARCHIVE_FROM,
+        "can_edit": video.can_edit(user),
+        "queue_count": _queue(user).count(),
+        "next_video": following,
+        "history": history,
+    }
+
+
+# ------------------------------------------------------------------------------ edit
+
+
+class SurgeonRowForm(StyledForm):
+    surgeon = forms.ChoiceField(label="Surgeon", required=False)  # choices given per request
+    role = forms.ChoiceField(
+        label="Role", required=False, choices=VideoSurgeon.Role.choices, initial=VideoSurgeon.Role.PRIMARY
+    )
+
+    def __init__(self, *args, surgeon_choices=(), **kwargs):
+        # Before StyledForm.__init__, which already validates a bound form.
+        self.base_fields = {
+            **type(self).base_fields,
+            "surgeon": forms.ChoiceField(label="Surgeon", required=False, choices=[("", "None"), *surgeon_choices]),
+        }
+        super().__init__(*args, **kwargs)
+
+
+SurgeonFormSet = forms.formset_factory(SurgeonRowForm, extra=2, max_num=50, absolute_max=50, validate_max=True)
+
+
+class VideoEditForm(StyledForm):
+    """The shape of the edit page's input; the rules (catalogue names, dates) are the service's."""
+
+    title = forms.CharField(label="Title", max_length=200, error_messages={"required": "A title is required."})
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    transcript = forms.CharField(
+        label="Transcript",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="What is said in the recording, if you have it; it is searchable.",
+    )
+    category = forms.CharField(label="Category", required=False)  # replaced per user in __init__
+    date_of_surgery = forms.DateField(
+        label="Date of surgery", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    tags = forms.CharField(label="Tags", required=False)  # replaced in __init__
+
+    def __init__(self, *args, can_create: bool, category_names: list[str], **kwargs):
+        # Per-instance fields, so the category widget can depend on the user: set before
+        # StyledForm.__init__, which adds the theme's classes and already validates a bound form.
+        self.base_fields = dict(type(self).base_fields)
+        if can_create:
+            self.base_fields["category"] = forms.CharField(
+                label="Category",
+                required=False,
+                max_length=80,
+                help_text="Pick one, or type a new category.",
+                widget=forms.TextInput(attrs={"autocomplete": "off", "list": "category-options"}),
+            )
+            tags_help = "Separate tags with commas. New tags are added to the catalogue."
+        else:
+            self.base_fields["category"] = forms.ChoiceField(
+                label="Category", required=False, choices=[("", "None")] + [(name, name) for name in category_names]
+            )
+            tags_help = "Separate tags with commas. Choose from the existing tags; an editor can add new ones."
+        self.base_fields["tags"] = forms.CharField(
+            label="Tags",
+            required=False,
+            max_length=2000,
+            help_text=tags_help,
+            widget=forms.TextInput(attrs={"autocomplete": "off", "list": "tag-options"}),
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["date_of_surgery"].widget.attrs["max"] = timezone.localdate().isoformat()
+        self.fields["title"].widget.attrs["autocomplete"] = "off"
+
+    def _text(self, name: str) -> str:
+        # Browsers send CRLF line ends from a textarea; store what the API would.
+        return (self.cleaned_data.get(name) or "").replace("\r\n", "\n")
+
+    def clean_description(self):
+        return self._text("description")
+
+    def clean_transcript(self):
+        return self._text("transcript")
+
+
+def _tag_names(text: str) -> list[str]:
+    return list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
+
+
+def _changes(video: Video, form: VideoEditForm, surgeons: SurgeonFormSet) -> dict:
+    """Only what the form changes, so the audit trail names the fields really edited."""
+    data = form.cleaned_data
+    changes = {}
+    for name in ("title", "description", "transcript", "date_of_surgery"):
+        if data[name] != getattr(video, name):
+            changes[name] = data[name]
+    current_category = video.category.name if video.category else ""
+    if (data["category"] or "").strip().lower() != current_category.lower():
+        changes["category"] = data["category"]
+    tags = _tag_names(data["tags"])
+    if sorted(name.lower() for name in tags) != sorted(tag.name.lower() for tag in video.tags.all()):
+        changes["tags"] = tags
+    rows = [
+        {"id": int(row["surgeon"]), "role": row["role"] or VideoSurgeon.Role.PRIMARY}
+        for row in (row_form.cleaned_data for row_form in surgeons.forms)
+        if row.get("surgeon")
+    ]
+    current = [{"id": role.surgeon_id, "role": role.role} for role in video.video_surgeons.all()]
+    if rows != current:
+        changes["surgeons"] = rows
+    return changes
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_video(request, video_uuid):
+    user = request.user
+    video = get_object_or_404(Video.objects.visible_to(user).with_catalogue(), uuid=video_uuid)
+    if not video.can_edit(user):
+        raise PermissionDenied("You may not edit this video.")
+    can_create = user.has_perm("videos.add_tag")
+    category_names = list(Category.objects.values_list("name", flat=True))
+    surgeon_choices = [
+        (str(pk), f"{name} ({specialty})" if specialty else name)
+        for pk, name, specialty in Surgeon.objects.values_list("id", "name", "specialty")
+    ]
+    form_options = {"can_create": can_create, "category_names": category_names}
+    next_url = _safe_next(request)
+
+    if request.method == "POST":
+        form = VideoEditForm(request.POST, **form_options)
+        surgeons = SurgeonFormSet(request.POST, prefix="surgeons", form_kwargs={"surgeon_choices": surgeon_choices})
+        resubmit = request.POST.get("action") == "resubmit"
+        surgeon_errors: list[str] = []
+        if form.is_valid() and surgeons.is_valid():
+            changes = _changes(video, form, surgeons)
+            try:
+                if resubmit:
+                    video = services.video_resubmit(request=request, user=user, video=video, metadata=changes)
+                elif changes:
+                    services.video_update(request=request, user=user, video=video, **changes)
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    surgeon_errors = [m for e in error.error_dict.pop("surgeons", []) for m in e.messages]
+                form.add_service_errors(error)
+            else:
+                if resubmit and video.status == Video.Status.PUBLISHED:
+                    messages.success(request, f"“{video.title}” is saved and published.")
+                elif resubmit:
+                    messages.success(request, f"“{video.title}” is saved and back in the review queue.")
+                elif changes:
+                    messages.success(request, "Your changes are saved.")
+                else:
+                    messages.info(request, "Nothing was changed.")
+                if next_url:
+                    return redirect(next_url)
+                if resubmit and video.uploader_id == user.pk:
+                    return redirect("videos:mine")
+                return redirect("videos:watch", video_uuid=video.uuid)
+    else:
+        form = VideoEditForm(
+            initial={
+                "title": video.title,
+                "description": video.description,
+                "transcript": video.transcript,
+                "category": video.category.name if video.category else "",
+                "date_of_surgery": video.date_of_surgery,
+                "tags": ", ".join(tag.name for tag in video.tags.all()),
+            },
+            **form_options,
+        )
+        surgeons = SurgeonFormSet(
+            prefix="surgeons",
+            initial=[{"surgeon": str(role.surgeon_id), "role": role.role} for role in video.video_surgeons.all()],
+            form_kwargs={"surgeon_choices": surgeon_choices},
+        )
+        surgeon_errors = []
+
+    return render(
+        request,
+        "videos/edit.html",
+        {
+            "video": video,
+            "form": form,
+            "surgeons": surgeons,
+            "surgeon_errors": surgeon_errors,
+            "can_create": can_create,
+            "category_names": category_names,
+            "tag_names": list(Tag.objects.values_list("name", flat=True)),
+            "can_resubmit": video.status == Video.Status.REJECTED,
+            "next_url": next_url,
+            "cancel_url": next_url or reverse("videos:watch", kwargs={"video_uuid": video.uuid}),
+        },
+    )
