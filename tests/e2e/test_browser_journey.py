@@ -4,13 +4,15 @@ generated clip through the page, wait until it is ready, play it (time advances,
 error), leave after a few seconds, come back and resume near there, favourite it and find it
 on the favourites page, find it by its tag with the search box, filter it out by duration,
 put it in a new playlist and play the playlist. Then the main pages at 360 px in dark mode:
-no sideways scrolling. Screenshots land in test-results/.
+no sideways scrolling; and an administrator's "who watched" page lists those viewing
+sessions. Screenshots land in test-results/.
 """
 
 import pytest
 
 from accounts import roles
-from library.models import Favorite, Playlist, WatchProgress
+from library.models import Favorite, Playlist, ViewEvent, WatchProgress
+from tests.e2e.test_browser_admin_roles import sign_in_to_admin, staff_user
 from tests.factories import PASSWORD, UserFactory
 from videos import services
 from videos.models import Tag, Video
@@ -157,4 +159,19 @@ def test_upload_play_resume_favourite_search_playlist(browser, live_server, medi
     page.goto("about:blank")
     page.wait_for_timeout(300)
     assert errors == []
+    context.close()
+
+    # An administrator answers "who watched this case?" from the sessions above.
+    sessions = list(ViewEvent.objects.filter(video=video, user=uma))
+    assert sessions and sum(session.seconds_watched for session in sessions) >= 3
+    _, device = staff_user(roles.ADMIN, "ada")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in_to_admin(page, live_server, "ada", device)
+    page.goto(f"{live_server.url}/admin/audit/videos/{video.uuid}/viewers/")
+    rows = page.locator("table:has(th:text-is('Viewer')) tbody tr")
+    assert rows.count() == len(sessions)
+    assert all("uma" in text for text in rows.all_inner_texts())
+    assert page.locator("th:text-is('Different viewers') + td").inner_text() == "1"
+    shot(page, "journey-who-watched")
     context.close()
