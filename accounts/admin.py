@@ -283,7 +283,7 @@ class UserAdmin(DjangoUserAdmin):
         if not user.id_document:
             raise Http404("No document")
         response = FileResponse(user.id_document.open("rb"), as_attachment=False, filename=user.id_document.name)
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
         response["Cache-Control"] = "private, no-store"
         return response
 

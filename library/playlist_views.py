@@ -25,7 +25,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -430,7 +430,7 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"{len(wanted) - len(videos)} of the chosen videos could not be found.")
     if added:
         messages.success(request, f"Added {added} video{'s' if added != 1 else ''} to “{playlist.title}”.")
-    return redirect(_safe_next(request, reverse("library:playlist", kwargs={"pk": playlist.pk})))
+    return HttpResponseRedirect(_safe_next(request, reverse("library:playlist", kwargs={"pk": playlist.pk})))
 
 
 def _add_page(request, form, videos, *, status: int) -> HttpResponse:

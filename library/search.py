@@ -143,6 +143,7 @@ STOP_WORDS = frozenset(
     ]
 )
 MAX_UNITS = 8
+FACET_ID_LIMIT = 5000
 SYNONYMS_CACHE_KEY = "library:search:synonyms:v1"
 _TOKENS = re.compile(r'"([^"]*)"|(\w+)')
 
@@ -263,12 +264,15 @@ def _postgres(videos, units):
     for unit in units:
         text = " | ".join(_tsquery(alternative) for alternative in unit)
         every.append(text)
-        unit_match = Q(_Matches(document, SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)))
-        for alternative in unit:
-            if " " not in alternative and len(alternative) >= 4:
-                unit_match |= Q(title__trigram_word_similar=alternative)
-                unit_match |= Q(search_terms__trigram_word_similar=alternative)
-        videos = videos.filter(unit_match)
+        full_text = Q(_Matches(document, SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)))
+        # Typo tolerance only for a unit the full-text index knows nowhere (one index probe):
+        # trigram similarity on every candidate row costs far more than the full-text match.
+        typos = [a for a in unit if " " not in a and len(a) >= 4]
+        if typos and not Video.objects.filter(full_text).exists():
+            for alternative in typos:
+                full_text |= Q(title__trigram_word_similar=alternative)
+                full_text |= Q(search_terms__trigram_word_similar=alternative)
+        videos = videos.filter(full_text)
     query = SearchQuery(" | ".join(every), search_type="raw", config=SEARCH_CONFIG)
     rank = SearchRank(document, query, weights=[0.1, 0.2, 0.4, 1.0], cover_density=True)
     typed = " ".join(unit[0] for unit in units)
@@ -328,8 +332,15 @@ def search_videos(*, user, params: SearchParams):
 
 
 def facets(videos) -> dict:
-    """Counts per category, tag, surgeon and duration bucket for ``videos`` (a handful of queries)."""
+    """
+    Counts per category, tag, surgeon and duration bucket for ``videos`` (five queries).
+    A matched set of up to FACET_ID_LIMIT videos is read once as ids, so the four counts do
+    not run the text match again; larger sets (a plain listing) are counted by subquery.
+    """
     ids = videos.order_by().values("pk")
+    found = list(ids.values_list("pk", flat=True)[: FACET_ID_LIMIT + 1])
+    if len(found) <= FACET_ID_LIMIT:
+        ids = found
     categories = (
         Video.objects.filter(pk__in=ids, category__isnull=False)
         .values("category__name", "category__slug")
@@ -338,12 +349,12 @@ def facets(videos) -> dict:
     )
     tags = (
         Tag.objects.filter(videos__in=ids)
-        .annotate(count=Count("videos", distinct=True))
+        .annotate(count=Count("videos"))  # (video, tag) pairs are unique: no DISTINCT sort
         .order_by("-count", "name")[:30]
     )
     surgeons = (
         Surgeon.objects.filter(video_roles__video__in=ids)
-        .annotate(count=Count("video_roles__video", distinct=True))
+        .annotate(count=Count("video_roles__video"))  # unique (video, surgeon) pairs
         .order_by("-count", "name")[:30]
     )
     bucket_sums = {

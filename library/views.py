@@ -7,6 +7,7 @@ queries per page whatever its length (tests/test_library_pages.py).
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q, Sum
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -110,6 +111,8 @@ def favorite_toggle(request, video_uuid):
     else:
         services.favorite_unset(user=request.user, video=video)
     next_url = request.POST.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(next_url)  # a path, never a URL name to reverse
     return redirect("library:favorites")

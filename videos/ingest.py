@@ -7,7 +7,9 @@ message naming the rule, and the caller deletes whatever was received.
 """
 
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import magic
@@ -37,6 +39,18 @@ SNIFF_BYTES = 2048
 def extension_of(filename: str) -> str:
     name = os.path.basename(filename or "")
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def clean_name(filename: str) -> str:
+    """
+    A client's file name as we keep it (for display only, never as a path): the part after
+    the last / or \\, printable characters only, at most 255. "", "." and ".." are refused.
+    """
+    name = re.split(r"[/\\]", filename or "")[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and unicodedata.category(ch) not in ("Cf", "Cc")).strip()
+    if name in ("", ".", ".."):
+        raise ValidationError("Give the file a name.", code="name")
+    return name[:255]
 
 
 def check_name(filename: str) -> str:

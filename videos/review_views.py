@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -311,7 +311,7 @@ def edit_video(request, video_uuid):
                 else:
                     messages.info(request, "Nothing was changed.")
                 if next_url:
-                    return redirect(next_url)
+                    return HttpResponseRedirect(next_url)
                 if resubmit and video.uploader_id == user.pk:
                     return redirect("videos:mine")
                 return redirect("videos:watch", video_uuid=video.uuid)

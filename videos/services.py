@@ -216,6 +216,7 @@ def video_create_from_file(
     try:
         if not user.has_perm("videos.upload_video"):
             raise PermissionDenied("Your role may not upload videos.")
+        filename = ingest.clean_name(filename)
         clean = _clean_metadata(user=user, data={k: v for k, v in (metadata or {}).items() if v not in (None, "")})
         probe = ingest.check_file(path, filename)
         existing = Video.objects.filter(md5=md5, size_bytes=size).first()
@@ -231,7 +232,7 @@ def video_create_from_file(
         video = Video(
             uploader=user,
             title=clean.pop("title", None) or Path(filename).stem[:200] or "Untitled recording",
-            original_name=os.path.basename(filename)[:255],
+            original_name=filename,
             size_bytes=size,
             md5=md5,
             duration=probe.duration,
@@ -289,11 +290,10 @@ def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
     """Begin a resumable upload (tus creation): the name and size rules apply before any byte."""
     if not user.has_perm("videos.upload_video"):
         raise PermissionDenied("Your role may not upload videos.")
+    filename = ingest.clean_name(filename)
     ingest.check_name(filename)
     ingest.check_size(length)
-    upload = Upload.objects.create(
-        user=user, filename=os.path.basename(filename)[:255], length=length, metadata=metadata
-    )
+    upload = Upload.objects.create(user=user, filename=filename, length=length, metadata=metadata)
     upload.path.parent.mkdir(parents=True, exist_ok=True)
     upload.path.touch()
     return upload
