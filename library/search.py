@@ -10,8 +10,10 @@ must match somewhere; stop words are ignored.
   category B, description C, transcript D; GIN index, English stemming, prefix matching),
   plus pg_trgm word similarity on title and tag/surgeon/category names, so a typo still
   finds "cholecystectomy". Ranked by ts_rank_cd and title similarity.
-- Elsewhere (SQLite): case-insensitive containment in the same four fields, ranked by where
-  the words were found with the same weights. No typo tolerance.
+- SQLite: the same four fields in an FTS5 index with the trigram tokenizer (substring
+  matching; videos.search_index keeps it), ranked by where the words were found with the same
+  weights; words under three letters, or an SQLite without FTS5, use case-insensitive
+  containment. No typo tolerance.
 
 Both run in CI (tests/test_search.py).
 """
@@ -26,9 +28,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models.expressions import RawSQL
 
 from videos.models import Surgeon, Tag, Video, VideoSurgeon
-from videos.search_index import SEARCH_CONFIG, DocumentColumn
+from videos.search_index import SEARCH_CONFIG, DocumentColumn, sqlite_fts_ready
 
 from .models import SearchSynonym
 
@@ -230,18 +233,30 @@ def _fallback_alternatives(alternative: str) -> list[str]:
     return [alternative]
 
 
+def _fts_phrase(alternative: str) -> str:
+    return '"' + alternative.replace('"', '""') + '"'
+
+
 def _fallback(videos, units):
+    use_fts = connection.vendor == "sqlite" and sqlite_fts_ready(connection)
     rank = Value(0, output_field=IntegerField())
     for unit in units:
         alternatives = [form for alternative in unit for form in _fallback_alternatives(alternative)]
-        unit_match = Q()
+        in_any_field = Q()
         for name, weight in _FIELD_WEIGHTS:
             in_field = Q()
             for alternative in alternatives:
                 in_field |= Q(**{f"{name}__icontains": alternative})
-            unit_match |= in_field
+            in_any_field |= in_field
+            # Scored on the matched rows only (ORDER BY), so this costs little.
             rank = rank + Case(When(in_field, then=Value(weight)), default=Value(0), output_field=IntegerField())
-        videos = videos.filter(unit_match)
+        if use_fts and all(len(alternative) >= 3 for alternative in alternatives):
+            # The trigram FTS5 index finds the same substrings without reading every row.
+            expression = " OR ".join(_fts_phrase(alternative) for alternative in alternatives)
+            matching = RawSQL("SELECT rowid FROM video_fts WHERE video_fts MATCH %s", [expression])  # noqa: S611 (bound)
+            videos = videos.filter(pk__in=matching)
+        else:  # words under three letters are below the trigram index
+            videos = videos.filter(in_any_field)
     return videos, rank
 
 

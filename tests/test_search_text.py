@@ -177,3 +177,30 @@ def test_rebuild_search_index_mends_rows_written_around_the_signals(uploader, vi
     call_command("rebuild_search_index", stdout=out)
     assert "1 updated" in out.getvalue()
     assert titles(viewer, "keratoconus") == ["Case X"]
+
+
+def test_sqlite_search_reads_the_fts5_index_which_follows_every_change(uploader, viewer):
+    from django.test.utils import CaptureQueriesContext
+
+    from videos import search_index
+
+    if connection.vendor != "sqlite":
+        assert not search_index.ensure_sqlite_fts(connection)  # PostgreSQL has its own index
+        return
+    assert search_index.sqlite_fts_ready(connection)
+    video = make(uploader, "Vitrectomy basics", tags=[Tag.objects.create(name="Retina")])
+    with CaptureQueriesContext(connection) as queries:
+        assert titles(viewer, "vitrectomy retina") == ["Vitrectomy basics"]
+    assert any("video_fts MATCH" in query["sql"] for query in queries)
+    Video.objects.filter(pk=video.pk).update(title="Scleral buckle")  # triggers, not signals
+    assert titles(viewer, "vitrectomy") == []
+    assert titles(viewer, "buckle") == ["Scleral buckle"]
+    assert titles(viewer, "ab") == []  # under three letters: the LIKE path, still correct
+    video.delete()
+    assert titles(viewer, "buckle") == []
+    # Django rebuilds SQLite tables on some migrations, losing triggers: they come back.
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER video_fts_update")
+    connection._svl_fts_ready = None
+    assert not search_index.sqlite_fts_ready(connection)
+    assert search_index.ensure_sqlite_fts(connection)

@@ -6,4 +6,8 @@ class VideosConfig(AppConfig):
     name = "videos"
 
     def ready(self):
-        from . import signals  # noqa: F401  (keeps search_terms in step with the catalogue)
+        from django.db.models.signals import post_migrate
+
+        from . import search_index, signals  # noqa: F401  (signals keep search_terms in step)
+
+        post_migrate.connect(search_index.on_post_migrate, sender=self)
