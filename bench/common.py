@@ -58,10 +58,11 @@ def make_clip(target: Path, *, seconds: float, size: str, rate: int = 30, fastst
 
 
 @contextmanager
-def django_env(name: str, *, log_level: str = "WARNING"):
+def django_env(name: str, *, log_level: str = "WARNING", database_url: str | None = None):
     """
     Point Django at a fresh temp dir (SQLite database, MEDIA_ROOT, STATIC_ROOT), migrate it and
     yield the dir; the environment is inherited by any gunicorn started inside. Deleted on exit.
+    ``database_url`` replaces the SQLite database (an empty database the caller created and drops).
     """
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     try:
@@ -70,7 +71,7 @@ def django_env(name: str, *, log_level: str = "WARNING"):
             DJANGO_ENV="development",
             DEBUG="False",
             SECRET_KEY=f"bench-{os.urandom(24).hex()}",
-            DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
+            DATABASE_URL=database_url or f"sqlite:///{tmp / 'db.sqlite3'}",
             MEDIA_ROOT=str(tmp / "media"),
             STATIC_ROOT=str(tmp / "static"),
             REDIS_URL="",
