@@ -12,14 +12,14 @@ STAMPS := .make
 NPM_DIR := theme/static_src
 CSS := theme/static/css/dist/styles.css
 CSS_SOURCES := $(shell find templates static/js accounts config videos library -type f \( -name '*.html' -o -name '*.js' -o -name '*.py' \) 2>/dev/null)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
-.PHONY: run test serve setup system-deps test-system-deps vendor python-deps node-deps css migrate lint fmt clean help
+.PHONY: run test serve setup system-deps test-system-deps vendor python-deps node-deps css migrate lint fmt clean help faulttest loadtest
 
 help:
 	@echo "make run    - install what is missing, migrate, create the first admin, serve on $(HOST):$(PORT)"
 	@echo "make test   - the same setup, then the test suite (PYTEST_ARGS=... to pass options)"
-	@echo "make serve  - production-style: collectstatic, gunicorn (deploy/gunicorn.conf.py) + worker"
+	@echo "make serve  - production-style: collectstatic, gunicorn (deploy/gunicorn.conf.py) + workers"
 	@echo "make lint   - ruff"
 
 setup: system-deps python-deps node-deps css vendor .env
@@ -53,10 +53,12 @@ $(CSS): $(STAMPS)/node $(NPM_DIR)/src/styles.css $(CSS_SOURCES)
 # Browser libraries come from npm (pinned in package-lock.json), never from a CDN.
 VENDOR := static/vendor/hls.min.js static/vendor/tus.min.js
 vendor: $(VENDOR)
+# With their source maps: the bundles name them, and production's manifest storage
+# (collectstatic) refuses a reference to a missing file.
 static/vendor/hls.min.js: $(STAMPS)/node
-	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/hls.js/dist/hls.min.js $@
+	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/hls.js/dist/hls.min.js $(NPM_DIR)/node_modules/hls.js/dist/hls.min.js.map static/vendor/
 static/vendor/tus.min.js: $(STAMPS)/node
-	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/tus-js-client/dist/tus.min.js $@
+	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/tus-js-client/dist/tus.min.js $(NPM_DIR)/node_modules/tus-js-client/dist/tus.min.js.map static/vendor/
 
 .env:
 	$(PYTHON) scripts/dotenv.py .env
@@ -65,9 +67,15 @@ migrate: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 
+# scripts/serve.sh runs the web server and the default job cluster; the transcode cluster
+# (settings.Q_TRANSCODE_CLUSTER) runs beside it. Ctrl-C reaches all three (one process group);
+# the trap also stops the transcode cluster whenever serve.sh returns.
+WITH_TRANSCODE_WORKER = Q_CLUSTER_NAME=transcode $(PY) manage.py qcluster & transcode=$$!; \
+	trap 'kill -TERM $$transcode 2>/dev/null; wait $$transcode' EXIT;
+
 run: migrate
 	$(PY) manage.py ensure_admin
-	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh dev
+	$(WITH_TRANSCODE_WORKER) HOST=$(HOST) PORT=$(PORT) scripts/serve.sh dev
 
 test: test-system-deps setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -75,7 +83,7 @@ test: test-system-deps setup
 serve: migrate
 	$(PY) manage.py collectstatic --noinput
 	$(PY) manage.py ensure_admin
-	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh prod
+	$(WITH_TRANSCODE_WORKER) HOST=$(HOST) PORT=$(PORT) scripts/serve.sh prod
 
 lint: python-deps
 	$(VENV)/bin/ruff check .
@@ -90,7 +98,14 @@ clean:
 # the same run. BENCH_ARGS=--quick for a short run; --strict makes a missed target fail.
 .PHONY: bench
 BENCH_ARGS ?=
+faulttest: setup
+	$(PY) scripts/faulttest $(FAULTTEST_ARGS)
+
+loadtest: setup
+	$(PY) bench/scaleout $(LOADTEST_ARGS)
+
 bench: setup
 	$(PY) bench/transcode $(BENCH_ARGS)
 	$(PY) bench/segments $(BENCH_ARGS)
 	$(PY) bench/upload $(BENCH_ARGS)
+	$(PY) bench/search $(BENCH_ARGS)

@@ -155,9 +155,11 @@ if REDIS_URL and TESTING:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # An outage reads as a miss (pages keep working); counters still fail closed.
+            "BACKEND": "config.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "svl",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 elif TESTING:
@@ -343,13 +345,23 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Upload-Offset", "Location
 # --------------------------------------------------------------------------------------
 # Background jobs: django-q2 (https://django-q2.readthedocs.io/en/master/configure.html)
 # --------------------------------------------------------------------------------------
+# Two queues on one broker, so an e-mail never waits behind a four-hour encode:
+# - the default cluster ("svl": `manage.py qcluster`) runs short jobs and the schedules;
+# - the transcode cluster (`Q_CLUSTER_NAME=transcode manage.py qcluster`) runs only what is
+#   queued with `async_task(..., cluster=Q_TRANSCODE_CLUSTER)`. django-q2 merges
+#   ALT_CLUSTERS[<Q_CLUSTER_NAME>] over Q_CLUSTER and uses the name as the queue's key
+#   (django-q2 1.11: django_q/conf.py, tasks.async_task, brokers.get_broker). Schedules
+#   without a cluster run only on the default cluster (django_q/scheduler.py).
+Q_TRANSCODE_CLUSTER = "transcode"
+# Longest job (a multi-hour transcode) must finish inside timeout, and retry must exceed
+# timeout or the job runs twice (django-q2 docs, "retry"). TRANSCODE_TIMEOUT_SECONDS below
+# derives from this timeout, so both clusters keep it.
+_Q_TIMEOUT = env.int("Q_TIMEOUT", default=6 * 3600)
 Q_CLUSTER = {
     "name": "svl",
     "workers": env.int("Q_WORKERS", default=2),
-    # Longest job (a multi-hour transcode) must finish inside timeout, and retry must exceed
-    # timeout or the job runs twice (django-q2 docs, "retry").
-    "timeout": env.int("Q_TIMEOUT", default=6 * 3600),
-    "retry": env.int("Q_TIMEOUT", default=6 * 3600) + 600,
+    "timeout": _Q_TIMEOUT,
+    "retry": _Q_TIMEOUT + 600,
     "max_attempts": 1,
     "ack_failures": True,
     "recycle": 50,
@@ -358,6 +370,19 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Jobs",
     "sync": TESTING,
+    "ALT_CLUSTERS": {
+        Q_TRANSCODE_CLUSTER: {
+            # FFmpeg already uses every core: one encode at a time per node by default.
+            "workers": env.int("Q_TRANSCODE_WORKERS", default=1),
+            # The pusher takes a job off the broker before a worker is free (up to
+            # queue_limit waiting plus one in hand), locking it from other nodes and making a
+            # graceful stop run it too; 1 is django-q2's smallest prefetch (0 means unlimited).
+            "queue_limit": 1,
+            "recycle": 10,
+            # Nothing is scheduled on this cluster; the default one runs the schedules.
+            "scheduler": False,
+        }
+    },
 }
 if REDIS_URL and env.bool("Q_USE_REDIS", default=False):
     Q_CLUSTER["redis"] = REDIS_URL
@@ -405,6 +430,7 @@ TRANSCODE_PRESET = env.str("TRANSCODE_PRESET", default="superfast" if TESTING el
 TRANSCODE_TIMEOUT_SECONDS = env.int("TRANSCODE_TIMEOUT_SECONDS", default=int(Q_CLUSTER["timeout"] * 0.9))
 # A processing video whose worker has been silent this long is marked failed by the reaper.
 TRANSCODE_STALL_SECONDS = env.int("TRANSCODE_STALL_SECONDS", default=15 * 60)
+TRANSCODE_HEARTBEAT_SECONDS = env.float("TRANSCODE_HEARTBEAT_SECONDS", default=30)
 # Signed media URLs live for the video's length plus this margin (a 6-hour case plays to the end).
 HLS_TOKEN_MARGIN_SECONDS = env.int("HLS_TOKEN_MARGIN_SECONDS", default=4 * 3600)
 # Thumbnails on cards and lists.

@@ -8,8 +8,10 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -277,8 +282,15 @@ def _enqueue_transcode(video: Video) -> None:
     from django_q.tasks import async_task
 
     video_id, token = video.pk, str(video.job_token)
+    # The transcode queue (settings.Q_TRANSCODE_CLUSTER), so short jobs never wait behind an encode.
     transaction.on_commit(
-        lambda: async_task("videos.tasks.transcode", video_id, token, task_name=f"transcode-{video.uuid}"[:100])
+        lambda: async_task(
+            "videos.tasks.transcode",
+            video_id,
+            token,
+            task_name=f"transcode-{video.uuid}"[:100],
+            cluster=settings.Q_TRANSCODE_CLUSTER,
+        )
     )
 
 
@@ -585,7 +597,7 @@ def video_transcode(*, video_id: int, token: str) -> str:
             fields.append("status")
         video.save(update_fields=fields)
 
-    work = Path(settings.MEDIA_ROOT) / "hls" / f".work-{video.uuid}-{token.hex[:8]}"
+    work = _work_dir(video, token)
     try:
         outcome = _transcode(video, token, work)
     except JobSuperseded:
@@ -641,9 +653,10 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
         preset=settings.TRANSCODE_PRESET,
         storyboard=storyboard,
     )
-    result = transcoding.run(
-        argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
-    )
+    with _heartbeat_thread(video.pk, token, work / rungs[-1].name, probe.duration):
+        result = transcoding.run(
+            argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
+        )
     key_file.unlink(missing_ok=True)
     key_info.unlink(missing_ok=True)
     if result.returncode != 0:
@@ -661,6 +674,43 @@ def transcoding_key_placeholder() -> str:
     from .delivery import KEY_PLACEHOLDER
 
     return KEY_PLACEHOLDER
+
+
+def progress_from_segments(rung_dir: Path, duration: float) -> int:
+    """Percent done judged by the segments FFmpeg has written for one rung (6 s each)."""
+    if duration <= 0:
+        return 1
+    written = sum(1 for _ in rung_dir.glob("seg_*.ts"))
+    return int(max(1, min(95, written * transcoding.SEGMENT_SECONDS / duration * 100)))
+
+
+@contextmanager
+def _heartbeat_thread(video_id: int, token: uuid.UUID, rung_dir: Path, duration: float):
+    """
+    Beat and report progress from a thread while FFmpeg runs. Its -progress output can stay
+    silent for the whole encode (the storyboard branch holds the muxer's clock back), and a
+    silent job would be reaped after TRANSCODE_STALL_SECONDS; the segments on disk tell how far
+    it is. Only raises the saved progress, never lowers it.
+    """
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(settings.TRANSCODE_HEARTBEAT_SECONDS):
+                percent = progress_from_segments(rung_dir, duration)
+                Video.objects.filter(pk=video_id, job_token=token).update(
+                    progress=Greatest("progress", Value(percent)), heartbeat_at=timezone.now()
+                )
+        finally:
+            db_connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{video_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _heartbeat(video_id: int, token: uuid.UUID, *, progress: int) -> None:
@@ -771,11 +821,17 @@ def _finish_failed(video_id, token, reason: str) -> None:
         video.save(update_fields=fields)
 
 
+def _work_dir(video: Video, token: uuid.UUID) -> Path:
+    """Where a job builds its ladder before the swap (never served)."""
+    return Path(settings.MEDIA_ROOT) / "hls" / f".work-{video.uuid}-{token.hex[:8]}"
+
+
 def videos_reap_stalled() -> int:
     """Mark jobs whose worker went silent (killed, crashed) as failed; reprocess recovers them."""
     cutoff = timezone.now() - timedelta(seconds=settings.TRANSCODE_STALL_SECONDS)
     reaped = 0
     for video in Video.objects.filter(job_token__isnull=False, heartbeat_at__lt=cutoff):
+        shutil.rmtree(_work_dir(video, video.job_token), ignore_errors=True)  # the dead job's half ladder
         _finish_failed(
             video.pk,
             video.job_token,

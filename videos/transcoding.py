@@ -26,6 +26,7 @@ from django.conf import settings
 
 # Containers ffprobe may report for an accepted upload; anything else (hls, concat, image2,
 # tty, lavfi…) is an indirect or non-video input and is refused.
+SEGMENT_SECONDS = 6
 ALLOWED_FORMATS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"}
 
 
@@ -285,7 +286,7 @@ def ladder_command(
         "-f",
         "hls",
         "-hls_time",
-        "6",
+        str(SEGMENT_SECONDS),
         "-hls_playlist_type",
         "vod",
         "-hls_flags",

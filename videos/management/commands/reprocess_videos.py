@@ -31,7 +31,9 @@ class Command(BaseCommand):
         if actor is None:
             raise CommandError("No active administrator or editor exists to act as the reprocessing user.")
         queued = 0
-        for video in videos.iterator():
+        # Ids first: queueing a job may close the connection a server-side cursor would read from.
+        for pk in list(videos.values_list("pk", flat=True)):
+            video = Video.objects.get(pk=pk)
             try:
                 with transaction.atomic():
                     services.video_reprocess(request=None, user=actor, video=video)
