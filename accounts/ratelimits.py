@@ -8,12 +8,16 @@ Limits are per client address (see :mod:`accounts.network`) and per endpoint gro
 the rates in ``settings.RATELIMITS``.
 """
 
+import logging
+
 from django.conf import settings
 from django_ratelimit import ALL
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 
 from .network import client_ip
+
+logger = logging.getLogger("svl.ratelimit")
 
 
 class RateLimited(Ratelimited):
@@ -24,6 +28,13 @@ class RateLimited(Ratelimited):
         self.retry_after = max(1, int(retry_after))
 
 
+class RateLimitUnavailable(RateLimited):
+    """The counters cannot be read (the shared cache is down): refuse, unless RATELIMIT_FAIL_OPEN."""
+
+    def __init__(self):
+        super().__init__(60)
+
+
 def _client_key(group, request):
     return client_ip(getattr(request, "_request", request))
 
@@ -32,13 +43,19 @@ def check(request, group: str, *, methods: tuple[str, ...] = ("POST",)) -> None:
     """Count this request against ``group`` and raise RateLimited when over the limit."""
     if request.method not in methods:
         return
-    usage = get_usage(
-        getattr(request, "_request", request),
-        group=f"svl.{group}",
-        key=_client_key,
-        rate=settings.RATELIMITS[group],
-        method=ALL,
-        increment=True,
-    )
+    try:
+        usage = get_usage(
+            getattr(request, "_request", request),
+            group=f"svl.{group}",
+            key=_client_key,
+            rate=settings.RATELIMITS[group],
+            method=ALL,
+            increment=True,
+        )
+    except Exception:  # the cache is unreachable: fail closed (the default) or open, as configured
+        logger.exception("rate-limit counters unavailable for %s", group)
+        if settings.RATELIMIT_FAIL_OPEN:
+            return
+        raise RateLimitUnavailable() from None
     if usage is not None and usage["should_limit"]:
         raise RateLimited(usage["time_left"])

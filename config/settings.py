@@ -246,6 +246,9 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# With the shared cache down, the counters cannot be read: refuse sign-in and the other
+# limited account endpoints (429, Retry-After 60) unless this is True.
+RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=False)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
 # Limits per client address; the seed's numbers where it had them (seed-inventory §5.5).
