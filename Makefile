@@ -14,7 +14,7 @@ CSS := theme/static/css/dist/styles.css
 CSS_SOURCES := $(shell find templates static/js accounts config videos library -type f \( -name '*.html' -o -name '*.js' -o -name '*.py' \) 2>/dev/null)
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test serve setup system-deps test-system-deps vendor python-deps node-deps css migrate lint fmt clean help faulttest loadtest
+.PHONY: run test serve setup system-deps test-system-deps vendor python-deps node-deps css migrate lint fmt clean help faulttest loadtest fuzz
 
 help:
 	@echo "make run    - install what is missing, migrate, create the first admin, serve on $(HOST):$(PORT)"
@@ -100,6 +100,9 @@ clean:
 BENCH_ARGS ?=
 faulttest: setup
 	$(PY) scripts/faulttest $(FAULTTEST_ARGS)
+
+fuzz: setup
+	$(PY) scripts/fuzz $(FUZZ_ARGS)
 
 loadtest: setup
 	$(PY) bench/scaleout $(LOADTEST_ARGS)

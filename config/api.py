@@ -1,9 +1,10 @@
 """
 API-wide plumbing: one exception handler so every error is ``{"detail": ...}`` (plus
-field errors), services' Django exceptions become 400/403, and rate limits and lockouts
+field errors), services' Django exceptions become 400/403/404, and rate limits and lockouts
 become 429 with ``Retry-After``.
 """
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
@@ -41,6 +42,18 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(detail=str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # Django's limits on a form body (DATA_UPLOAD_MAX_*), met while parsing request.data:
+        # a 400 in JSON like every other API error, not Django's HTML "Bad Request" page.
+        exc = exceptions.ParseError(
+            "The request body is too large."
+            if isinstance(exc, RequestDataTooBig)
+            else "The request has too many fields."
+        )
+    elif isinstance(exc, ObjectDoesNotExist):
+        # The object was there when the view looked it up and gone when a service locked it
+        # (deleted meanwhile by another request): the same 404 as if it had never existed.
+        exc = exceptions.NotFound()
 
     response = drf_exception_handler(exc, context)
     if response is None:

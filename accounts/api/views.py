@@ -6,7 +6,7 @@ sign-in policy or a service, serialize the result. Errors are mapped to response
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -61,7 +61,14 @@ class TokenObtainApi(PublicApiView):
     @extend_schema(
         request=s.TokenObtainInput,
         responses={
-            200: OpenApiResponse(s.TokenPairOutput, description="Tokens, or {otp_required, otp_token} when 2FA is on"),
+            200: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="TokenObtainOutput",
+                    serializers=[s.TokenPairOutput, s.OtpRequiredOutput],
+                    resource_type_field_name=None,
+                ),
+                description="Tokens, or {otp_required, otp_token} when 2FA is on",
+            ),
             400: s.DetailOutput,
             **_LOGIN_ERRORS,
         },
@@ -198,7 +205,12 @@ class RegisterApi(PublicApiView):
 
     @extend_schema(
         request=s.RegisterInput,
-        responses={201: s.RegisterOutput, 400: s.DetailOutput, 429: s.DetailOutput},
+        responses={
+            201: s.RegisterOutput,
+            400: s.DetailOutput,
+            403: OpenApiResponse(s.DetailOutput, description="Self-registration is closed"),
+            429: s.DetailOutput,
+        },
         tags=["auth"],
     )
     def post(self, request):

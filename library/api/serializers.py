@@ -1,5 +1,6 @@
 """Shapes of the library API. Writes go through library.services."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from videos.api.serializers import VideoOutput
@@ -81,3 +82,20 @@ class PlaylistItemInput(serializers.Serializer):
 
 class ReorderInput(serializers.Serializer):
     order = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+
+
+# ------------------------------------------------------------------------------ schema-only shapes
+
+
+class FavoriteStateOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    is_favorite = serializers.BooleanField()
+
+
+@extend_schema_serializer(many=False)
+class HistoryPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = HistoryEntryOutput(many=True)
+    total_seconds_watched = serializers.IntegerField(help_text="Everything you have watched, in seconds.")

@@ -5,7 +5,8 @@ not see is a 404 everywhere, and nobody reads or changes another person's librar
 
 from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -17,6 +18,8 @@ from videos.models import Video
 from .. import services
 from ..models import Favorite, Playlist, PlaylistItem, ViewEvent, WatchProgress
 from . import serializers as s
+
+_NO_SUCH_PAGE = OpenApiResponse(DetailOutput, description="No such page")
 
 
 def _video(request, video_uuid) -> Video:
@@ -58,12 +61,12 @@ class ProgressApi(APIView):
 class FavoriteApi(APIView):
     """Favourite or unfavourite a video; both are idempotent."""
 
-    @extend_schema(request=None, responses={200: DetailOutput, 404: DetailOutput})
+    @extend_schema(request=None, responses={200: s.FavoriteStateOutput, 404: DetailOutput})
     def put(self, request, video_uuid):
         services.favorite_set(user=request.user, video=_video(request, video_uuid))
         return Response({"detail": "Added to favourites.", "is_favorite": True})
 
-    @extend_schema(responses={200: DetailOutput, 404: DetailOutput})
+    @extend_schema(responses={200: s.FavoriteStateOutput, 404: DetailOutput})
     def delete(self, request, video_uuid):
         services.favorite_unset(user=request.user, video=_video(request, video_uuid))
         return Response({"detail": "Removed from favourites.", "is_favorite": False})
@@ -83,6 +86,10 @@ class HistoryApi(generics.ListAPIView):
             .prefetch_related(Prefetch("video", queryset=_videos_for(user)))
             .order_by("-updated_at")
         )
+
+    @extend_schema(responses={200: s.HistoryPageOutput, 404: _NO_SUCH_PAGE})
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
@@ -119,6 +126,10 @@ class FavoriteListApi(generics.ListAPIView):
             .order_by("-created_at", "-id")
         )
 
+    @extend_schema(responses={200: s.FavoriteOutput(many=True), 404: _NO_SUCH_PAGE})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
 
 def _playlists(user):
     return (
@@ -149,6 +160,13 @@ class PlaylistListApi(generics.ListAPIView):
         if self.request.query_params.get("mine") in {"1", "true"}:
             playlists = playlists.filter(owner=self.request.user)
         return playlists
+
+    @extend_schema(
+        parameters=[OpenApiParameter("mine", OpenApiTypes.BOOL, description="true (or 1) for your own playlists only")],
+        responses={200: s.PlaylistOutput(many=True), 404: _NO_SUCH_PAGE},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=s.PlaylistInput, responses={201: s.PlaylistOutput, 400: DetailOutput})
     def post(self, request):
@@ -195,6 +213,10 @@ class PlaylistItemsApi(generics.ListAPIView):
             .prefetch_related(Prefetch("video", queryset=_videos_for(user)))
             .order_by("position", "id")
         )
+
+    @extend_schema(responses={200: s.PlaylistItemOutput(many=True), 404: DetailOutput})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=s.PlaylistItemInput,

@@ -1,6 +1,6 @@
 """Shapes of the videos API (DESIGN §7). Writes go through videos.services, never serializer.save()."""
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from .. import delivery
@@ -22,7 +22,7 @@ class RenditionOutput(serializers.ModelSerializer):
 
 class VideoOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid")
-    category = serializers.CharField(source="category.name", default=None)
+    category = serializers.CharField(source="category.name", default=None, allow_null=True)
     tags = serializers.SerializerMethodField()
     surgeons = serializers.SerializerMethodField()
     uploader = serializers.CharField(source="uploader.username")
@@ -73,6 +73,7 @@ class VideoOutput(serializers.ModelSerializer):
     def get_tags(self, video) -> list[str]:
         return [tag.name for tag in video.tags.all()]
 
+    @extend_schema_field(SurgeonRoleOutput(many=True))
     def get_surgeons(self, video) -> list[dict]:
         return SurgeonRoleOutput(video.video_surgeons.all(), many=True).data
 
@@ -102,6 +103,15 @@ class VideoOutput(serializers.ModelSerializer):
         return getattr(video, "position", None)
 
 
+class VideoSourceOutput(serializers.Serializer):
+    """What the uploaded recording was (from ffprobe)."""
+
+    container = serializers.CharField()
+    video_codec = serializers.CharField()
+    audio_codec = serializers.CharField(allow_null=True)
+    frame_rate = serializers.FloatField()
+
+
 class VideoDetailOutput(VideoOutput):
     renditions = RenditionOutput(many=True, read_only=True)
     transcript = serializers.CharField()
@@ -112,6 +122,7 @@ class VideoDetailOutput(VideoOutput):
     class Meta(VideoOutput.Meta):
         fields = [*VideoOutput.Meta.fields, "transcript", "renditions", "original_name", "md5", "source"]
 
+    @extend_schema_field(VideoSourceOutput)
     def get_source(self, video) -> dict:
         return {
             "container": video.container,
@@ -121,19 +132,23 @@ class VideoDetailOutput(VideoOutput):
         }
 
 
+# Ids are BIGINT: a larger number is no id, and SQLite cannot even compare with one (OverflowError).
+MAX_ID = 2**63 - 1
+
+
 class SurgeonRefInput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     role = serializers.ChoiceField(choices=VideoSurgeon.Role.choices, default=VideoSurgeon.Role.PRIMARY)
 
 
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "integer", "description": "Surgeon id (role: primary)"},
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "Surgeon id (role: primary)"},
             {
                 "type": "object",
                 "properties": {
-                    "id": {"type": "integer"},
+                    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                     "role": {"type": "string", "enum": list(VideoSurgeon.Role.values)},
                 },
                 "required": ["id"],
@@ -152,9 +167,12 @@ class SurgeonRefField(serializers.Field):
         if isinstance(data, bool):
             raise serializers.ValidationError("Give a surgeon id or {id, role}.")
         try:
-            return {"id": int(data), "role": VideoSurgeon.Role.PRIMARY}
-        except (TypeError, ValueError):
+            surgeon_id = int(data)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 in JSON is infinity
             raise serializers.ValidationError("Give a surgeon id or {id, role}.") from None
+        if not 1 <= surgeon_id <= MAX_ID:
+            raise serializers.ValidationError("Unknown surgeon id.")
+        return {"id": surgeon_id, "role": VideoSurgeon.Role.PRIMARY}
 
     def to_representation(self, value):
         return value
@@ -211,7 +229,82 @@ class SurgeonOutput(serializers.ModelSerializer):
         fields = ["id", "name", "specialty"]
 
 
-class CatalogueInput(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    specialty = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+# Catalogue additions: a name no longer than the model's column (PostgreSQL refuses longer ones).
+
+
+class TagInput(serializers.Serializer):
+    name = serializers.CharField(max_length=Tag._meta.get_field("name").max_length)
+
+
+class CategoryInput(serializers.Serializer):
+    name = serializers.CharField(max_length=Category._meta.get_field("name").max_length)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class SurgeonInput(serializers.Serializer):
+    name = serializers.CharField(max_length=Surgeon._meta.get_field("name").max_length)
+    specialty = serializers.CharField(
+        max_length=Surgeon._meta.get_field("specialty").max_length, required=False, allow_blank=True
+    )
+
+
+# ------------------------------------------------------------------------------ schema-only shapes
+# Bodies that views assemble by hand; these serializers only describe them in the OpenAPI schema.
+
+
+class VideoUploadOutput(VideoDetailOutput):
+    duplicate = serializers.BooleanField(help_text="True: identical content was already in the library.")
+
+    class Meta(VideoDetailOutput.Meta):
+        fields = [*VideoDetailOutput.Meta.fields, "duplicate"]
+
+
+class FacetNameOutput(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class FacetSurgeonOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class FacetDurationOutput(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    min_seconds = serializers.IntegerField()
+    max_seconds = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class FacetsOutput(serializers.Serializer):
+    categories = FacetNameOutput(many=True)
+    tags = FacetNameOutput(many=True)
+    surgeons = FacetSurgeonOutput(many=True)
+    duration = FacetDurationOutput(many=True)
+
+
+@extend_schema_serializer(many=False)
+class VideoPageOutput(serializers.Serializer):
+    """One page of search results (``PAGE_SIZE`` per page), with facet counts for the whole query."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = VideoOutput(many=True)
+    facets = FacetsOutput(required=False, help_text="Left out with facets=0.")
+
+
+class UploadOutput(serializers.Serializer):
+    """A tus upload, as its creator sees it (GET /uploads/<id>/, not part of tus)."""
+
+    id = serializers.UUIDField()
+    filename = serializers.CharField()
+    offset = serializers.IntegerField()
+    length = serializers.IntegerField()
+    complete = serializers.BooleanField()
+    video = serializers.UUIDField(allow_null=True, help_text="The video the upload became, once complete.")
+    duplicate = serializers.BooleanField()
+    expires = serializers.DateTimeField()

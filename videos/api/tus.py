@@ -16,6 +16,7 @@ and anyone else gets 404.
 import base64
 import binascii
 import fcntl
+import re
 from email.utils import format_datetime
 
 from django.core.exceptions import ValidationError
@@ -24,14 +25,18 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from accounts.api.serializers import DetailOutput
+
 from .. import ingest, services
 from ..hashing import ResumableMD5, available, md5_of_file
 from ..models import Upload
+from . import serializers as s
 
 TUS_VERSION = "1.0.0"
 CHUNK = 1024 * 1024
@@ -54,14 +59,48 @@ def parse_metadata(header: str) -> dict:
             metadata[key] = base64.b64decode(encoded, validate=True).decode() if encoded else ""
         except (binascii.Error, UnicodeDecodeError):
             raise TusError(f"Upload-Metadata value for “{key}” is not valid base64 UTF-8.", 400) from None
+        if "\x00" in metadata[key]:  # PostgreSQL cannot store it in a text column
+            raise TusError(f"Upload-Metadata value for “{key}” contains a NUL character.", 400)
     return metadata
+
+
+def video_metadata(metadata: dict) -> dict:
+    """The video's fields in an upload's metadata, lists (tags, surgeons) split on commas; empty ones left out."""
+    fields = {key: value for key, value in metadata.items() if key in services.METADATA_FIELDS and value != ""}
+    for key in ("tags", "surgeons"):
+        if key in fields:
+            fields[key] = [part.strip() for part in fields[key].split(",") if part.strip()]
+    return fields
+
+
+_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 def _int_header(request, name: str) -> int:
     raw = request.headers.get(name)
-    if raw is None or not raw.isdigit():
+    # Not str.isdigit(): it accepts "²" (a Latin-1 header byte), which int() refuses.
+    if raw is None or not _DIGITS.fullmatch(raw):
         raise TusError(f"{name} must be a non-negative integer.", 400)
     return int(raw)
+
+
+# ------------------------------------------------------------------------------ schema
+
+_TUS_RESUMABLE = OpenApiParameter(
+    "Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, enum=[TUS_VERSION]
+)
+_TUS_ERRORS = {
+    404: OpenApiResponse(DetailOutput, description="No such upload of yours"),
+    410: OpenApiResponse(DetailOutput, description="The upload has expired"),
+    412: OpenApiResponse(DetailOutput, description=f"Tus-Resumable: {TUS_VERSION} is missing"),
+}
+
+
+def _header(name: str, description: str, *, required: bool = False, schema=OpenApiTypes.STR):
+    return OpenApiParameter(name, schema, OpenApiParameter.HEADER, required=required, description=description)
+
+
+_NON_NEGATIVE = {"type": "integer", "minimum": 0}
 
 
 class TusView(APIView):
@@ -103,7 +142,31 @@ class UploadCollectionApi(TusView):
         response["Tus-Max-Size"] = str(settings.VIDEO_MAX_UPLOAD_BYTES)
         return response
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="uploads_create",
+        summary="tus creation: start a resumable upload",
+        request=None,
+        parameters=[
+            _TUS_RESUMABLE,
+            _header("Upload-Length", "Size of the whole file in bytes.", required=True, schema=_NON_NEGATIVE),
+            _header(
+                "Upload-Metadata",
+                "Comma-separated `key base64(value)` pairs: `filename` (required), and optionally the video's "
+                "title, description, transcript, category, tags and surgeons (ids; both comma-separated) and "
+                "date_of_surgery, checked like the fields of a multipart upload.",
+            ),
+        ],
+        responses={
+            201: OpenApiResponse(
+                description="Created: `Location` is the upload's URL, `Upload-Offset` is 0, `Upload-Expires` "
+                "says until when it can be resumed"
+            ),
+            400: OpenApiResponse(DetailOutput, description="Bad headers, or a file name or size that is refused"),
+            403: OpenApiResponse(DetailOutput, description="Your role may not upload videos"),
+            412: _TUS_ERRORS[412],
+            413: OpenApiResponse(DetailOutput, description="Larger than the upload limit"),
+        },
+    )
     def post(self, request):
         """Creation: ``Upload-Length`` and ``Upload-Metadata`` (``filename`` required)."""
         from django.conf import settings
@@ -117,6 +180,9 @@ class UploadCollectionApi(TusView):
         filename = metadata.pop("filename", "") or metadata.pop("name", "")
         if not filename:
             raise TusError("Upload-Metadata must include the filename.", 400)
+        # The rules of a multipart upload's fields, before any byte is sent (the service checks
+        # the names against the catalogue again when the upload completes).
+        s.VideoMetadataInput(data=video_metadata(metadata)).is_valid(raise_exception=True)
         upload = services.upload_start(user=request.user, filename=filename, length=length, metadata=metadata)
         response = HttpResponse(status=201)
         response["Location"] = request.build_absolute_uri(reverse("api:upload", kwargs={"upload_id": upload.pk}))
@@ -136,7 +202,12 @@ class UploadResourceApi(TusView):
         self._video_headers(response, upload)
         return response
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="uploads_retrieve",
+        summary="Progress of an upload, and the video it became (not part of tus)",
+        parameters=[_TUS_RESUMABLE],
+        responses={200: s.UploadOutput, **_TUS_ERRORS},
+    )
     def get(self, request, upload_id):
         """Not tus: a JSON view of the upload, so a page can learn which video it became."""
         from rest_framework.response import Response
@@ -155,14 +226,43 @@ class UploadResourceApi(TusView):
             }
         )
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="uploads_destroy",
+        summary="tus termination: abandon an upload (a completed one is kept)",
+        parameters=[_TUS_RESUMABLE],
+        responses={204: None, **_TUS_ERRORS},
+    )
     def delete(self, request, upload_id):
         upload = self._upload(request, upload_id)
         if upload.completed_at is None:
             services.upload_discard(upload=upload)
         return HttpResponse(status=204)
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="uploads_append",
+        summary="tus core: append bytes at Upload-Offset",
+        description="The last PATCH turns the file into a video; `X-Video-Id` then names it.",
+        request={"application/offset+octet-stream": OpenApiTypes.BINARY},
+        parameters=[
+            _TUS_RESUMABLE,
+            _header(
+                "Upload-Offset", "Where these bytes start: the server's offset.", required=True, schema=_NON_NEGATIVE
+            ),
+        ],
+        responses={
+            204: OpenApiResponse(description="Appended; `Upload-Offset` is the new offset"),
+            400: OpenApiResponse(
+                DetailOutput,
+                description="Bad headers, a body longer than Upload-Length, or a "
+                "file that is refused (checked on the first bytes and when complete)",
+            ),
+            403: OpenApiResponse(DetailOutput, description="Your role may no longer upload videos"),
+            **_TUS_ERRORS,
+            409: OpenApiResponse(DetailOutput, description="Upload-Offset does not match, or already complete"),
+            415: OpenApiResponse(DetailOutput, description="Content-Type must be application/offset+octet-stream"),
+            423: OpenApiResponse(DetailOutput, description="Another request is writing to this upload"),
+        },
+    )
     def patch(self, request, upload_id):
         upload = self._upload(request, upload_id)
         if request.content_type != "application/offset+octet-stream":
@@ -234,9 +334,7 @@ class UploadResourceApi(TusView):
             md5 = ResumableMD5(upload.md5_state).hexdigest()
         else:
             md5 = md5_of_file(upload.path)
-        metadata = {key: upload.metadata[key] for key in services.METADATA_FIELDS & set(upload.metadata)}
-        if "tags" in metadata:
-            metadata["tags"] = [tag for tag in metadata["tags"].split(",") if tag.strip()]
+        metadata = video_metadata(upload.metadata)
         try:
             video = services.video_create_from_file(
                 request=request,

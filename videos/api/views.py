@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import DetailOutput
+from library.search import ORDERINGS
 
 from .. import delivery, services
 from ..ingest import HashingUploadHandler
@@ -58,29 +59,42 @@ class VideoListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(name, OpenApiTypes.STR, required=False, description=text)
-            for name, text in [
-                ("q", "words to find in title, description, transcript, tags, category and surgeons"),
-                ("tags", "tag names (repeat or comma-separate)"),
-                ("tags_mode", "any (default) or all"),
-                ("surgeons", "surgeon ids"),
-                ("category", "category names"),
-                ("duration_min", "seconds"),
-                ("duration_max", "seconds"),
-                ("date_from", "date of surgery from (ISO date)"),
-                ("date_to", "date of surgery to (ISO date)"),
-                ("uploaded_from", "upload date from (ISO date)"),
-                ("uploaded_to", "upload date to (ISO date)"),
-                ("uploader", "username"),
-                ("status", "pending, processing, processed, published, rejected, archived or failed"),
-                ("ordering", "relevance, -created, created, -views, duration, -duration, title, -date_of_surgery"),
-                ("facets", "0 to leave out facet counts"),
-                ("mine", "1 for your own uploads"),
+            OpenApiParameter(name, kind, required=False, description=text, enum=choices)
+            for name, kind, choices, text in [
+                (
+                    "q",
+                    OpenApiTypes.STR,
+                    None,
+                    "words to find in title, description, transcript, tags, category and surgeons",
+                ),
+                ("tags", OpenApiTypes.STR, None, "tag names (repeat or comma-separate)"),
+                ("tags_mode", OpenApiTypes.STR, ["any", "all"], "any (default) or all"),
+                ("surgeons", OpenApiTypes.STR, None, "surgeon ids (repeat or comma-separate)"),
+                ("category", OpenApiTypes.STR, None, "category names"),
+                ("duration_min", OpenApiTypes.NUMBER, None, "seconds"),
+                ("duration_max", OpenApiTypes.NUMBER, None, "seconds"),
+                ("date_from", OpenApiTypes.DATE, None, "date of surgery from"),
+                ("date_to", OpenApiTypes.DATE, None, "date of surgery to"),
+                ("uploaded_from", OpenApiTypes.DATE, None, "upload date from"),
+                ("uploaded_to", OpenApiTypes.DATE, None, "upload date to"),
+                ("uploader", OpenApiTypes.STR, None, "username"),
+                ("status", OpenApiTypes.STR, list(Video.Status.values), "only videos in this status"),
+                ("ordering", OpenApiTypes.STR, list(ORDERINGS), "relevance (default: by rank, then newest)"),
+                ("facets", OpenApiTypes.STR, ["0", "1"], "0 to leave out facet counts"),
+                ("mine", OpenApiTypes.BOOL, None, "true (or 1) for your own uploads only"),
             ]
-        ]
+        ],
+        responses={
+            200: s.VideoPageOutput,
+            400: OpenApiResponse(DetailOutput, description="A malformed filter (named in the body)"),
+            404: OpenApiResponse(DetailOutput, description="No such page"),
+        },
     )
-    def list(self, request, *args, **kwargs):
+    def get(self, request, *args, **kwargs):
         """Search and filter; the response adds ``facets`` (counts for the current query)."""
+        return self.list(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
         from library import search
 
         queryset = self.get_queryset()
@@ -97,9 +111,9 @@ class VideoListCreateApi(generics.ListAPIView):
     @extend_schema(
         request={"multipart/form-data": s.VideoUploadInput},
         responses={
-            201: s.VideoDetailOutput,
+            201: s.VideoUploadOutput,
             200: OpenApiResponse(
-                s.VideoDetailOutput,
+                s.VideoUploadOutput,
                 description="Identical content already in the library: the existing video, with duplicate=true",
             ),
             400: DetailOutput,
@@ -279,6 +293,88 @@ class HlsMasterApi(APIView):
 
 
 # ------------------------------------------------------------------------------ media (no database)
+# Plain Django views, for speed: no DRF request, no authentication classes. drf-spectacular only
+# describes DRF views, which it recognises by the ``cls`` attribute APIView.as_view() sets; each
+# view below is given a ``cls`` that only describes it (requests never reach that class).
+
+
+def _described_by(schema_view):
+    def decorate(view):
+        view.cls, view.initkwargs = schema_view, {}
+        return view
+
+    return decorate
+
+
+_MEDIA_TOKEN = OpenApiParameter(
+    "token",
+    OpenApiTypes.STR,
+    required=True,
+    description="The token signed into the URL that the video, its master playlist or its variant playlist gave.",
+)
+# Segments and images are answered by videos.middleware.MediaFastPathMiddleware, whose 404 is plain text.
+_FAST_PATH_404 = {(404, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="No such file (fast path)")}
+_MEDIA_REFUSED = {
+    (401, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="No token, or a forged, foreign or expired one"),
+    (404, "application/json"): OpenApiResponse(DetailOutput, description="No such file"),
+}
+
+
+class _MediaSchema(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class _HlsVariantSchema(_MediaSchema):
+    @extend_schema(
+        operation_id="videos_hls_variant",
+        summary="A variant playlist, its segment and key URIs signed",
+        parameters=[_MEDIA_TOKEN],
+        responses={(200, delivery.PLAYLIST_TYPE): OpenApiTypes.STR, **_MEDIA_REFUSED},
+    )
+    def get(self, request, video_uuid, rung):  # pragma: no cover (documentation only)
+        raise NotImplementedError
+
+
+class _HlsSegmentSchema(_MediaSchema):
+    @extend_schema(
+        operation_id="videos_hls_segment",
+        summary="An encrypted MPEG-TS segment",
+        parameters=[_MEDIA_TOKEN],
+        responses={(200, "video/mp2t"): OpenApiTypes.BINARY, **_MEDIA_REFUSED, **_FAST_PATH_404},
+    )
+    def get(self, request, video_uuid, rung, segment):  # pragma: no cover (documentation only)
+        raise NotImplementedError
+
+
+class _VideoImageSchema(_MediaSchema):
+    @extend_schema(
+        operation_id="videos_media",
+        summary="The poster, the storyboard sprite or its WebVTT cues",
+        parameters=[
+            _MEDIA_TOKEN,
+            OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=sorted(delivery.IMAGE_FILES)),
+        ],
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            (200, "text/vtt"): OpenApiTypes.STR,
+            **_MEDIA_REFUSED,
+            **_FAST_PATH_404,
+        },
+    )
+    def get(self, request, video_uuid, name):  # pragma: no cover (documentation only)
+        raise NotImplementedError
+
+
+class _HlsKeySchema(_MediaSchema):
+    @extend_schema(
+        operation_id="videos_hls_key",
+        summary="The AES-128 key of the video's segments (16 bytes)",
+        parameters=[_MEDIA_TOKEN],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_MEDIA_REFUSED},
+    )
+    def get(self, request, video_uuid):  # pragma: no cover (documentation only)
+        raise NotImplementedError
 
 
 def _grant(request, video_uuid, scope):
@@ -292,6 +388,7 @@ def _grant(request, video_uuid, scope):
     return grant, None
 
 
+@_described_by(_HlsVariantSchema)
 @require_GET
 def hls_variant(request, video_uuid, rung):
     grant, refused = _grant(request, video_uuid, "media")
@@ -301,6 +398,7 @@ def hls_variant(request, video_uuid, rung):
     return delivery.playlist_response(text)
 
 
+@_described_by(_HlsSegmentSchema)
 @require_GET
 def hls_segment(request, video_uuid, rung, segment):
     grant, refused = _grant(request, video_uuid, "media")
@@ -311,6 +409,7 @@ def hls_segment(request, video_uuid, rung, segment):
     return delivery.file_response(f"hls/{video_uuid}/{rung}/{segment}", content_type="video/mp2t")
 
 
+@_described_by(_VideoImageSchema)
 @require_GET
 def video_image(request, video_uuid, name):
     grant, refused = _grant(request, video_uuid, "image")
@@ -341,6 +440,7 @@ def _storyboard_vtt(request, video_uuid, grant):
     return response
 
 
+@_described_by(_HlsKeySchema)
 @require_GET
 def hls_key(request, video_uuid):
     """The AES key: token of scope ``key`` *and* a fresh check that the user may still see the video."""
@@ -366,6 +466,7 @@ def hls_key(request, video_uuid):
 class _CatalogueApi(generics.ListAPIView):
     pagination_class = None
     model = None
+    input_class = None
 
     def get_queryset(self):
         return self.model.objects.all()
@@ -373,19 +474,35 @@ class _CatalogueApi(generics.ListAPIView):
     def post(self, request):
         if not request.user.has_perm(f"videos.add_{self.model._meta.model_name}"):
             raise PermissionDenied("Only editors may add to the catalogue.")
-        data = s.CatalogueInput(data=request.data)
+        data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
         item = services.catalogue_add(model=self.model, user=request.user, request=request, **data.validated_data)
         return Response(self.serializer_class(item).data, status=status.HTTP_201_CREATED)
 
 
+def _catalogue_schema(view):
+    return extend_schema_view(
+        post=extend_schema(
+            request=view.input_class,
+            responses={
+                201: OpenApiResponse(view.serializer_class, description="Added (or the existing entry of that name)"),
+                400: DetailOutput,
+                403: OpenApiResponse(DetailOutput, description="Only editors may add to the catalogue"),
+            },
+        )
+    )(view)
+
+
+@_catalogue_schema
 class TagListApi(_CatalogueApi):
-    model, serializer_class = Tag, s.TagOutput
+    model, serializer_class, input_class = Tag, s.TagOutput, s.TagInput
 
 
+@_catalogue_schema
 class CategoryListApi(_CatalogueApi):
-    model, serializer_class = Category, s.CategoryOutput
+    model, serializer_class, input_class = Category, s.CategoryOutput, s.CategoryInput
 
 
+@_catalogue_schema
 class SurgeonListApi(_CatalogueApi):
-    model, serializer_class = Surgeon, s.SurgeonOutput
+    model, serializer_class, input_class = Surgeon, s.SurgeonOutput, s.SurgeonInput
