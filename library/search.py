@@ -80,6 +80,9 @@ def _names(query, key) -> list[str]:
 def parse_params(query) -> SearchParams:
     """Read search parameters from a QueryDict; a malformed one is a ValidationError naming it."""
     errors: dict[str, str] = {}
+    for key in query:
+        if any("\x00" in value for value in query.getlist(key)):
+            errors[key] = "Remove the NUL character."
     params = SearchParams(q=(query.get("q") or "").strip()[:200])
     params.tags = _names(query, "tags")
     params.categories = _names(query, "category")
@@ -87,7 +90,7 @@ def parse_params(query) -> SearchParams:
     if query.get("tags_mode") not in (None, "", "any", "all"):
         errors["tags_mode"] = "Use any or all."
     for raw in _names(query, "surgeons"):
-        if not raw.isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", raw):
             errors["surgeons"] = "Give surgeon ids (numbers)."
             break
         params.surgeons.append(int(raw))

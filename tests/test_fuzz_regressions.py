@@ -236,3 +236,37 @@ def test_a_form_body_over_djangos_limits_is_a_json_400(api, uploader, openapi, s
     response = api.patch(f"/api/v1/videos/{clip.uuid}/", body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     conforms(openapi, "PATCH /api/v1/videos/{video_uuid}/", response)
+
+
+def test_an_upload_discarded_by_another_request_is_a_404(api, uploader, openapi):
+    """
+    ST101: two fuzzing workers; one request discarded the upload (its file and row) between the
+    other PATCH's lookup and its open() of the file: FileNotFoundError, a 500.
+    """
+    from urllib.parse import urlparse
+
+    api.force_authenticate(uploader)
+    created = _tus_create(api, filename="case.mp4")
+    upload = Upload.objects.get()
+    upload.path.unlink()  # what services.upload_discard does first
+    response = api.generic(
+        "PATCH",
+        urlparse(created["Location"]).path,
+        b"\x00" * 10,
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET="0",
+        **TUS,
+    )
+    assert response.status_code == 404
+    conforms(openapi, "PATCH /api/v1/uploads/{upload_id}/", response)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"surgeons": "\u00b9"}, {"surgeons": str(2**70)}, {"uploader": "a\x00"}, {"tags": "\x00"}, {"category": "\x00"}],
+)
+def test_search_filters_no_database_can_compare_are_a_400(api, viewer, openapi, params):
+    api.force_authenticate(viewer)
+    response = api.get("/api/v1/videos/", params)
+    assert response.status_code == 400 and set(params) <= set(response.json())
+    conforms(openapi, "GET /api/v1/videos/", response)

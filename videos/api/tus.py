@@ -270,7 +270,11 @@ class UploadResourceApi(TusView):
         offset = _int_header(request, "Upload-Offset")
         if upload.completed_at is not None:
             raise TusError("This upload is already complete.", 409)
-        with open(upload.path, "r+b") as handle:
+        try:
+            handle = open(upload.path, "r+b")  # noqa: SIM115 (closed by the with below)
+        except FileNotFoundError:  # discarded meanwhile by another request (termination, a refused file)
+            raise exceptions.NotFound("No such upload.") from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
