@@ -1,8 +1,11 @@
 """
 API-wide plumbing: one exception handler so every error is ``{"detail": ...}`` (plus
 field errors), services' Django exceptions become 400/403/404, and rate limits and lockouts
-become 429 with ``Retry-After``.
+become 429 with ``Retry-After``, and a full media disk is a 507 that says so.
 """
+
+import errno
+import logging
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -15,6 +18,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.authentication import LoginRefused
 from accounts.ratelimits import RateLimited
 
+logger = logging.getLogger(__name__)
+STORAGE_FULL = "The server's storage is full. Nothing you sent was lost; try again later or tell your IT team."
+
 # LoginRefused codes → HTTP status.
 _LOGIN_STATUS = {
     "locked": status.HTTP_429_TOO_MANY_REQUESTS,
@@ -26,6 +32,9 @@ _LOGIN_STATUS = {
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        logger.error("media storage full", extra={"view": context["view"].__class__.__name__})
+        return Response({"detail": getattr(exc, "message", STORAGE_FULL)}, status=status.HTTP_507_INSUFFICIENT_STORAGE)
     if isinstance(exc, LoginRefused):
         response = Response(
             {"detail": exc.message, "code": exc.code},

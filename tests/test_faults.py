@@ -215,3 +215,120 @@ def test_progress_from_segments_on_disk(tmp_path):
     assert progress_from_segments(tmp_path, 60) == 50  # 5 × 6 s of 60 s
     assert progress_from_segments(tmp_path, 10) == 95  # never claims done before the swap
     assert progress_from_segments(tmp_path, 0) == 1
+
+
+# ------------------------------------------------------------------------------ disk full
+# scripts/faulttest fills a real tmpfs; here ENOSPC is raised where the disk would raise it.
+
+
+def _enospc(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_ffmpeg_out_of_space_is_named_in_the_reason(tmp_path):
+    """Real FFmpeg writing to /dev/full (always ENOSPC): the reason says the storage is full."""
+    from videos import transcoding
+
+    source = ["-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "1", "-f", "mpegts", "-y"]
+    result = transcoding.run_simple(["ffmpeg", "-nostdin", *source, "/dev/full"], timeout=60)
+    # FFmpeg 5.1 exits 0 here ("Error closing file"), so the job checks for it whatever the code.
+    assert transcoding.out_of_space(result), result.stderr_tail
+    assert transcoding.failure_reason(result) == transcoding.DISK_FULL_REASON
+    fine = transcoding.run_simple(["ffmpeg", "-nostdin", *source, str(tmp_path / "ok.ts")], timeout=60)
+    assert fine.returncode == 0 and not transcoding.out_of_space(fine)
+
+
+@pytest.mark.slow
+def test_a_transcode_on_a_full_disk_fails_with_the_reason_and_leaves_nothing(
+    api, uploader, media, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "_make_poster", _enospc)  # the first file the job writes after its key
+    video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
+    video.refresh_from_db()
+    assert video.status == Video.Status.FAILED
+    assert video.failure_reason == services.transcoding.DISK_FULL_REASON
+    assert "space" in video.failure_reason and "reprocess" in video.failure_reason
+    assert video.original_file.exists()  # the original is untouched
+    assert not list(video.hls_dir.parent.glob(".work-*")) and not video.hls_dir.exists()
+
+
+def test_tus_creation_larger_than_the_free_space_is_507(api, uploader, settings):
+    import shutil
+
+    settings.VIDEO_MAX_UPLOAD_BYTES = 2**60
+    (Path(settings.MEDIA_ROOT) / "uploads").mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(settings.MEDIA_ROOT).free
+    api.force_authenticate(uploader)
+    response = api.post(
+        "/api/v1/uploads/",
+        HTTP_UPLOAD_LENGTH=str(free + 2**30),
+        HTTP_UPLOAD_METADATA="filename Y2FzZS5tcDQ=",
+        HTTP_TUS_RESUMABLE="1.0.0",
+    )
+    assert response.status_code == 507, response.content
+    assert "GiB free" in response.json()["detail"]
+    from videos.models import Upload
+
+    assert not Upload.objects.exists()
+
+
+@pytest.mark.slow
+def test_tus_patch_on_a_full_disk_is_507_and_resumes_later(api, uploader, media, monkeypatch):
+    import base64
+    import hashlib
+    from urllib.parse import urlparse
+
+    from videos.api import tus
+
+    data = media.mp4().read_bytes()
+    api.force_authenticate(uploader)
+    created = api.post(
+        "/api/v1/uploads/",
+        HTTP_UPLOAD_LENGTH=str(len(data)),
+        HTTP_UPLOAD_METADATA=f"filename {base64.b64encode(b'case.mp4').decode()}",
+        HTTP_TUS_RESUMABLE="1.0.0",
+    )
+    url = urlparse(created["Location"]).path
+
+    def send(start, end=None):
+        return api.generic(
+            "PATCH",
+            url,
+            data[start:end],
+            content_type="application/offset+octet-stream",
+            HTTP_UPLOAD_OFFSET=str(start),
+            HTTP_TUS_RESUMABLE="1.0.0",
+        )
+
+    assert send(0, 100_000).status_code == 204
+    real_write = tus._write_all
+
+    def fills_up(handle, chunk):
+        handle.write(chunk[: len(chunk) // 2])  # part of the chunk lands, then the disk is full
+        _enospc()
+
+    monkeypatch.setattr(tus, "_write_all", fills_up)
+    full = send(100_000)
+    assert full.status_code == 507, full.content
+    assert "storage is full" in full.json()["detail"] and "byte 100000" in full.json()["detail"]
+    assert api.head(url, HTTP_TUS_RESUMABLE="1.0.0")["Upload-Offset"] == "100000"
+    from videos.models import Upload
+
+    assert Upload.objects.get().path.stat().st_size == 100_000  # the half chunk was cut off
+    monkeypatch.setattr(tus, "_write_all", real_write)  # space was freed
+    done = send(100_000)
+    assert done.status_code == 204, done.content
+    assert Video.objects.get(uuid=done["X-Video-Id"]).md5 == hashlib.md5(data).hexdigest()
+
+
+def test_a_multipart_upload_on_a_full_disk_is_507(api, uploader, media, monkeypatch):
+    from videos import ingest
+
+    monkeypatch.setattr(ingest.HashingUploadHandler, "receive_data_chunk", _enospc)
+    api.force_authenticate(uploader)
+    response = upload(api, media.mp4())
+    assert response.status_code == 507, response.content
+    assert "storage is full" in response.json()["detail"]
+    assert not Video.objects.exists()

@@ -4,6 +4,7 @@ workflow, deleting, and the transcoding job itself. Every door (API, pages, admi
 commands, django-q2 tasks) calls these.
 """
 
+import errno
 import logging
 import os
 import secrets
@@ -298,6 +299,14 @@ def _enqueue_transcode(video: Video) -> None:
 
 
 @transaction.atomic
+class StorageFull(OSError):
+    """The media disk cannot take what was asked (the API answers 507 with ``message``)."""
+
+    def __init__(self, message: str):
+        super().__init__(errno.ENOSPC, message)
+        self.message = message
+
+
 def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
     """Begin a resumable upload (tus creation): the name and size rules apply before any byte."""
     if not user.has_perm("videos.upload_video"):
@@ -305,6 +314,14 @@ def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
     filename = ingest.clean_name(filename)
     ingest.check_name(filename)
     ingest.check_size(length)
+    folder = Path(settings.MEDIA_ROOT) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < length:
+        raise StorageFull(
+            f"The server has {free / 1024**3:.1f} GiB free and this file needs {length / 1024**3:.1f} GiB. "
+            "Try again later, or tell your IT team."
+        )
     upload = Upload.objects.create(user=user, filename=filename, length=length, metadata=metadata)
     upload.path.parent.mkdir(parents=True, exist_ok=True)
     upload.path.touch()
@@ -605,6 +622,14 @@ def video_transcode(*, video_id: int, token: str) -> str:
     except transcoding.MediaError as error:
         _finish_failed(video_id, token, str(error))
         return f"failed: {error}"
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            logger.exception("transcode crashed", extra={"video": str(video.uuid)})
+            _finish_failed(video_id, token, f"Internal error while transcoding ({error.__class__.__name__}).")
+            raise
+        reason = transcoding.DISK_FULL_REASON
+        _finish_failed(video_id, token, reason)
+        return f"failed: {reason}"
     except Exception as error:
         logger.exception("transcode crashed", extra={"video": str(video.uuid)})
         _finish_failed(video_id, token, f"Internal error while transcoding ({error.__class__.__name__}).")
@@ -659,7 +684,7 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
         )
     key_file.unlink(missing_ok=True)
     key_info.unlink(missing_ok=True)
-    if result.returncode != 0:
+    if result.returncode != 0 or transcoding.out_of_space(result):
         raise transcoding.MediaError(transcoding.failure_reason(result))
     _check_ladder(work, rungs)
     has_storyboard = _finish_storyboard(work, storyboard, probe)

@@ -496,9 +496,25 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
+DISK_FULL_REASON = (
+    "The media storage is full (no space left on device). Nothing was kept from this attempt; "
+    "free some space, then reprocess the video."
+)
+
+
+def out_of_space(result: RunResult) -> bool:
+    """
+    Whether FFmpeg met a full disk. Check it even when it exits 0: FFmpeg 5.1 reports
+    "Error closing file …: No space left on device" and still exits 0.
+    """
+    return "No space left on device" in result.stderr_tail or "Disk quota exceeded" in result.stderr_tail
+
+
 def failure_reason(result: RunResult, what: str = "ffmpeg") -> str:
     if result.timed_out:
         return f"{what} did not finish in time and was stopped."
+    if out_of_space(result):
+        return DISK_FULL_REASON
     last = result.stderr_tail.splitlines()[-1] if result.stderr_tail else "no error output"
     return f"{what} exited {result.returncode}: {last}"[:480]
 

@@ -15,6 +15,7 @@ and anyone else gets 404.
 
 import base64
 import binascii
+import errno
 import fcntl
 import re
 from email.utils import format_datetime
@@ -40,6 +41,13 @@ from . import serializers as s
 
 TUS_VERSION = "1.0.0"
 CHUNK = 1024 * 1024
+
+
+def _write_all(handle, data: bytes) -> None:
+    """Write every byte to an unbuffered file (a raw write may take only part)."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view) :]
 
 
 class TusError(exceptions.APIException):
@@ -165,6 +173,7 @@ class UploadCollectionApi(TusView):
             403: OpenApiResponse(DetailOutput, description="Your role may not upload videos"),
             412: _TUS_ERRORS[412],
             413: OpenApiResponse(DetailOutput, description="Larger than the upload limit"),
+            507: OpenApiResponse(DetailOutput, description="Larger than the free space on the server"),
         },
     )
     def post(self, request):
@@ -261,6 +270,9 @@ class UploadResourceApi(TusView):
             409: OpenApiResponse(DetailOutput, description="Upload-Offset does not match, or already complete"),
             415: OpenApiResponse(DetailOutput, description="Content-Type must be application/offset+octet-stream"),
             423: OpenApiResponse(DetailOutput, description="Another request is writing to this upload"),
+            507: OpenApiResponse(
+                DetailOutput, description="The server's storage is full: the upload keeps its offset, resume later"
+            ),
         },
     )
     def patch(self, request, upload_id):
@@ -271,7 +283,8 @@ class UploadResourceApi(TusView):
         if upload.completed_at is not None:
             raise TusError("This upload is already complete.", 409)
         try:
-            handle = open(upload.path, "r+b")  # noqa: SIM115 (closed by the with below)
+            # Unbuffered, so the saved offset is what reached the disk even when it fills up.
+            handle = open(upload.path, "r+b", buffering=0)  # noqa: SIM115 (closed by the with below)
         except FileNotFoundError:  # discarded meanwhile by another request (termination, a refused file)
             raise exceptions.NotFound("No such upload.") from None
         with handle:
@@ -303,7 +316,18 @@ class UploadResourceApi(TusView):
                 chunk = stream.read(min(CHUNK, upload.length - position))
                 if not chunk:
                     break
-                handle.write(chunk)
+                try:
+                    _write_all(handle, chunk)
+                except OSError as error:
+                    if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                        raise
+                    # The offset and hash state stay at the last whole chunk (the part of
+                    # this one that landed is cut off below); the client resumes from there.
+                    raise TusError(
+                        f"The server's storage is full. The upload is kept at byte {position}; "
+                        "resume it later, or tell your IT team.",
+                        507,
+                    ) from None
                 if digest is not None:
                     digest.update(chunk)
                 position += len(chunk)
