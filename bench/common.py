@@ -50,9 +50,26 @@ def ffmpeg(*args: str) -> None:
 def make_clip(target: Path, *, seconds: float, size: str, rate: int = 30, faststart: bool = False) -> Path:
     """testsrc2 + a 440 Hz tone, H.264 ultrafast + AAC in MP4."""
     ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", "-f", "lavfi", "-i", "sine=frequency=440",
-        "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        *(["-movflags", "+faststart"] if faststart else []), str(target),
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440",
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        *(["-movflags", "+faststart"] if faststart else []),
+        str(target),
     )
     return target
 
@@ -123,8 +140,13 @@ def video_from_file(user, path: Path, *, transcode: bool):
             digest.update(block)
     with transaction.atomic():
         video = services.video_create_from_file(
-            request=None, user=user, path=path, filename="bench.mp4", md5=digest.hexdigest(),
-            size=path.stat().st_size, metadata={"title": "Benchmark"},
+            request=None,
+            user=user,
+            path=path,
+            filename="bench.mp4",
+            md5=digest.hexdigest(),
+            size=path.stat().st_size,
+            metadata={"title": "Benchmark"},
         )
     OrmQ.objects.all().delete()
     if transcode:
@@ -163,14 +185,33 @@ class Server:
 def gunicorn(tmp: Path, *, workers: int, threads: int, **env_overrides: str):
     """deploy/gunicorn.conf.py on 127.0.0.1:<free port>, stopped (TERM, then KILL) on exit."""
     port, log = free_port(), tmp / "gunicorn.log"
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
-           "GUNICORN_THREADS": str(threads), **env_overrides}
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        **env_overrides,
+    }
     # --max-requests 0: a worker recycled mid-run would land on one side of a comparison only.
-    argv = [str(VENV / "bin" / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--max-requests", "0",
-            "config.wsgi:application"]
+    argv = [
+        str(VENV / "bin" / "gunicorn"),
+        "-c",
+        "deploy/gunicorn.conf.py",
+        "--max-requests",
+        "0",
+        "config.wsgi:application",
+    ]
     with open(log, "wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         server = Server(process, port, log)
         deadline = time.monotonic() + 60
@@ -211,8 +252,9 @@ def _stop(process: subprocess.Popen) -> None:
 def jwt(port: int, username: str, password: str) -> str:
     import requests
 
-    response = requests.post(f"http://127.0.0.1:{port}/api/v1/auth/token/",
-                             json={"username": username, "password": password}, timeout=30)
+    response = requests.post(
+        f"http://127.0.0.1:{port}/api/v1/auth/token/", json={"username": username, "password": password}, timeout=30
+    )
     response.raise_for_status()
     return response.json()["access"]
 
