@@ -108,14 +108,6 @@ def test_a_killed_reprocess_keeps_the_old_ladder_serving(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (scripts/faulttest worker-kill): FFmpeg 5.1 prints no -progress block until every output "
-    "has started, and the storyboard output starts only when its tiled sprite is full (the end of the video): "
-    "FFmpeg reports no percent during the encode. Mitigated: services._heartbeat_thread keeps the job alive "
-    "and estimates progress from the segments written; the fix is to write the tiles as separate images "
-    "and tile them afterwards",
-)
 def test_the_ladder_encode_reports_progress_from_the_start(tmp_path):
     from videos import transcoding
 

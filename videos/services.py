@@ -755,9 +755,20 @@ def _make_poster(source: Path, work: Path, probe: transcoding.Probe) -> bool:
 
 
 def _finish_storyboard(work: Path, plan: transcoding.StoryboardPlan, probe: transcoding.Probe) -> bool:
-    """The ladder run drew the sprite sheet; write its cue file (or report there is none)."""
+    """Join the tiles the ladder run wrote into the sprite sheet and write its cue file (or report there is none)."""
+    tiles = sorted(work.glob(transcoding.STORYBOARD_TILES.replace("%05d", "[0-9]*")))
+    if not tiles:
+        return False
     sprite = work / "storyboard.jpg"
-    if not sprite.exists() or sprite.stat().st_size == 0:
+    command = transcoding.storyboard_sprite_command(tiles=work / transcoding.STORYBOARD_TILES, plan=plan, target=sprite)
+    result = transcoding.run_simple(command, timeout=120)
+    for tile in tiles:
+        tile.unlink(missing_ok=True)
+    if transcoding.out_of_space(result):
+        raise transcoding.MediaError(transcoding.DISK_FULL_REASON)
+    if result.returncode != 0 or not sprite.exists() or sprite.stat().st_size == 0:
+        logger.warning("storyboard sprite failed", extra={"reason": transcoding.failure_reason(result)})
+        sprite.unlink(missing_ok=True)
         return False
     (work / "storyboard.vtt").write_text(transcoding.storyboard_vtt(plan, duration=probe.duration))
     return True

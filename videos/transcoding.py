@@ -217,9 +217,11 @@ def ladder_command(
 ) -> list[str]:
     """
     One FFmpeg process for the whole ladder: split/scale, aligned 2 s GOPs, 6 s encrypted TS
-    segments. With ``storyboard`` the same decode also feeds the scrub-preview sprite sheet
-    (``out_dir/storyboard.jpg``), which costs one tiny scale instead of a second pass over
-    the source.
+    segments. With ``storyboard`` the same decode also feeds the scrub-preview tiles
+    (``out_dir/storyboard_00001.jpg`` …, one tiny scale instead of a second pass over the
+    source); ``storyboard_sprite_command`` then joins them into the sprite sheet. The tiles
+    are written as they come, not tiled in this graph: FFmpeg prints no ``-progress`` until
+    every output has written something, and a tiled sprite is written only at the end.
     """
     fps = round(min(probe.frame_rate or 30, 60), 3) or 30
     gop = max(1, round(fps * 2))
@@ -235,8 +237,8 @@ def ladder_command(
             # select (not fps): it emits a frame as soon as it is due, so the last tile is
             # never lost at end of stream and the cue file matches the sprite.
             f"[s{n}]select='isnan(prev_selected_t)+gte(t-prev_selected_t,{storyboard.interval:g})',"
-            f"scale={storyboard.tile_width}:{storyboard.tile_height},"
-            f"tile={storyboard.columns}x{storyboard.rows}[sb]"
+            # One tile per second of output time at -r 1: never duplicated, never dropped.
+            f"scale={storyboard.tile_width}:{storyboard.tile_height},setpts=N/TB[sb]"
         )
     graph = f"[0:v:0]fps={fps},split={branches}" + "".join(f"[s{i}]" for i in range(branches)) + ";" + ";".join(scales)
     argv = [settings.FFMPEG_BIN, *_INPUT, "-y", "-i", str(source), "-filter_complex", graph]
@@ -312,18 +314,40 @@ def ladder_command(
         argv += [
             "-map",
             "[sb]",
-            "-frames:v",
+            "-r",
             "1",
             "-q:v",
             "5",
             *_NO_METADATA,
             "-f",
             "image2",
-            "-update",
-            "1",
-            str(out_dir / "storyboard.jpg"),
+            str(out_dir / STORYBOARD_TILES),
         ]
     return argv
+
+
+STORYBOARD_TILES = "storyboard_%05d.jpg"
+
+
+def storyboard_sprite_command(*, tiles: Path, plan: "StoryboardPlan", target: Path) -> list[str]:
+    """Join the ladder run's storyboard tiles (``tiles``: an image2 pattern) into one sprite sheet."""
+    return [
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-framerate",
+        "1",
+        "-i",
+        str(tiles),
+        "-vf",
+        f"tile={plan.columns}x{plan.rows}",
+        "-frames:v",
+        "1",
+        "-q:v",
+        "5",
+        *_NO_METADATA,
+        str(target),
+    ]
 
 
 def poster_command(*, source: Path, target: Path, at: float) -> list[str]:
