@@ -270,10 +270,10 @@ def search_page(request):
         }
         return render(request, "library/search.html", context, status=400)
 
-    matched = search.search_videos(user=user, params=params)
+    matched = search.read_matches(search.search_videos(user=user, params=params), user=user, params=params)
     pairs = _search_pairs(params)
     links = _Links(request.path, pairs)
-    counts = search.facets(matched)
+    counts = search.facets(matched, user=user, params=params)
     surgeon_names = {row["id"]: row["name"] for row in counts["surgeons"]}
     if set(params.surgeons) - set(surgeon_names):
         surgeon_names.update(Surgeon.objects.filter(pk__in=params.surgeons).values_list("pk", "name"))
@@ -297,7 +297,9 @@ def search_page(request):
             "minutes_min": _number(round(params.duration_min / 60, 2)) if params.duration_min is not None else "",
             "minutes_max": _number(round(params.duration_max / 60, 2)) if params.duration_max is not None else "",
         },
-        **_paginate(request, matched.with_catalogue().with_viewer_state(user), links),
+        **_paginate(
+            request, search.decorate(matched, lambda rows: rows.with_catalogue().with_viewer_state(user)), links
+        ),
     }
     return render(request, "library/search.html", context)
 

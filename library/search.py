@@ -9,7 +9,7 @@ must match somewhere; stop words are ignored.
 - PostgreSQL: the weighted full-text vector of videos.search_index (title A, tags/surgeons/
   category B, description C, transcript D; GIN index, English stemming, prefix matching),
   plus pg_trgm word similarity on title and tag/surgeon/category names, so a typo still
-  finds "cholecystectomy". Ranked by ts_rank_cd and title similarity.
+  finds "cholecystectomy". Ranked by ts_rank (weighted), plus title similarity when a typo matched.
 - SQLite: the same four fields in an FTS5 index with the trigram tokenizer (substring
   matching; videos.search_index keeps it), ranked by where the words were found with the same
   weights; words under three letters, or an SQLite without FTS5, use case-insensitive
@@ -18,9 +18,11 @@ must match somewhere; stop words are ignored.
 Both run in CI (tests/test_search.py).
 """
 
+import hashlib
+import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
@@ -30,7 +32,7 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 
-from videos.models import Surgeon, Tag, Video, VideoSurgeon
+from videos.models import Surgeon, Tag, Video, VideoSurgeon, visible_q
 from videos.search_index import SEARCH_CONFIG, DocumentColumn, sqlite_fts_ready
 
 from .models import SearchSynonym
@@ -150,6 +152,8 @@ STOP_WORDS = frozenset(
 )
 MAX_UNITS = 8
 FACET_ID_LIMIT = 5000
+MATCH_ID_LIMIT = 5000
+FACET_CACHE_SECONDS = 60
 SYNONYMS_CACHE_KEY = "library:search:synonyms:v1"
 _TOKENS = re.compile(r'"([^"]*)"|(\w+)')
 
@@ -276,25 +280,41 @@ def _tsquery(alternative: str) -> str:
     return "(" + " <-> ".join(words[:-1] + [words[-1] + ":*"]) + ")"
 
 
+def _indexed_match_exists(condition) -> bool:
+    """
+    Whether any video meets the full-text ``condition``, through the GIN index. ``exists()``
+    (``LIMIT 1``) makes PostgreSQL expect an early hit and scan the table instead, which for a
+    word found nowhere (the typo case) means reading every row; a materialised CTE is planned
+    for all its rows, so it takes the index.
+    """
+    sql, params = Video.objects.filter(condition).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # sql is Django-compiled with its values bound in params.
+        cursor.execute(f"WITH found AS MATERIALIZED ({sql}) SELECT 1 FROM found LIMIT 1", params)  # noqa: S608
+        return cursor.fetchone() is not None
+
+
 def _postgres(videos, units):
     document = DocumentColumn()
-    every = []
+    every, typed = [], False
     for unit in units:
         text = " | ".join(_tsquery(alternative) for alternative in unit)
         every.append(text)
         full_text = Q(_Matches(document, SearchQuery(text, search_type="raw", config=SEARCH_CONFIG)))
         # Typo tolerance only for a unit the full-text index knows nowhere (one index probe):
         # trigram similarity on every candidate row costs far more than the full-text match.
-        typos = [a for a in unit if " " not in a and len(a) >= 4]
-        if typos and not Video.objects.filter(full_text).exists():
+        # A unit with synonyms was found in the editors' table: it is spelled right.
+        typos = [a for a in unit if " " not in a and len(a) >= 4] if len(unit) == 1 else []
+        if typos and not _indexed_match_exists(full_text):
+            typed = True
             for alternative in typos:
                 full_text |= Q(title__trigram_word_similar=alternative)
                 full_text |= Q(search_terms__trigram_word_similar=alternative)
         videos = videos.filter(full_text)
     query = SearchQuery(" | ".join(every), search_type="raw", config=SEARCH_CONFIG)
-    rank = SearchRank(document, query, weights=[0.1, 0.2, 0.4, 1.0], cover_density=True)
-    typed = " ".join(unit[0] for unit in units)
-    rank = rank + TrigramWordSimilarity(Value(typed), "title") * 0.5
+    rank = SearchRank(document, query, weights=[0.1, 0.2, 0.4, 1.0])
+    if typed:  # words found by similarity only: rank titles that look like what was typed first
+        rank = rank + TrigramWordSimilarity(Value(" ".join(unit[0] for unit in units)), "title") * 0.5
     return videos, rank
 
 
@@ -349,16 +369,111 @@ def search_videos(*, user, params: SearchParams):
     return videos.order_by(*order)
 
 
-def facets(videos) -> dict:
+class Matches:
     """
-    Counts per category, tag, surgeon and duration bucket for ``videos`` (five queries).
-    A matched set of up to FACET_ID_LIMIT videos is read once as ids, so the four counts do
-    not run the text match again; larger sets (a plain listing) are counted by subquery.
+    The results of a text search read once, in order, as ids: what a Paginator needs
+    (``count()`` and slices), where a slice fetches only that page's rows from ``rows``.
+    The text match then runs once per request instead of once each for the count, the page
+    and the facets.
     """
-    ids = videos.order_by().values("pk")
-    found = list(ids.values_list("pk", flat=True)[: FACET_ID_LIMIT + 1])
-    if len(found) <= FACET_ID_LIMIT:
-        ids = found
+
+    def __init__(self, ids: list[int], rows):
+        self.ids = ids
+        self.rows = rows
+
+    def decorate(self, decorate) -> "Matches":
+        return Matches(self.ids, decorate(self.rows))
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice):
+            return self[key : key + 1 if key != -1 else None][0]
+        wanted = self.ids[key]
+        found = {video.pk: video for video in self.rows.filter(pk__in=wanted)}
+        return [found[pk] for pk in wanted if pk in found]
+
+
+def read_matches(videos, *, user, params: SearchParams):
+    """
+    What to paginate and count facets over: for a text query with up to MATCH_ID_LIMIT
+    results, ``videos`` read once as ordered ids (a Matches); otherwise ``videos`` itself.
+    """
+    if not query_units(params.q):
+        return videos
+    ids = list(videos.values_list("pk", flat=True)[: MATCH_ID_LIMIT + 1])
+    if len(ids) > MATCH_ID_LIMIT:
+        return videos
+    return Matches(ids, Video.objects.visible_to(user))
+
+
+def decorate(source, decorate):
+    """Apply ``decorate`` (select_related, annotations…) to the rows ``source`` pages over."""
+    return source.decorate(decorate) if isinstance(source, Matches) else decorate(source)
+
+
+def _id_set(ids: list[int]):
+    """
+    ``ids`` as one bound parameter for ``pk__in``: thousands of ``IN (%s, %s, …)``
+    placeholders cost more to build and parse than the counts themselves.
+    """
+    if connection.vendor == "postgresql":
+        # An array literal as text: psycopg's list dumper costs more than the query.
+        return RawSQL("SELECT unnest(%s::bigint[])", ["{" + ",".join(map(str, ids)) + "}"])  # noqa: S611 (bound)
+    if connection.vendor == "sqlite":
+        return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])  # noqa: S611 (bound)
+    return ids
+
+
+def _audience(user) -> str:
+    """
+    Who sees the same videos as ``user``: everyone with an all-seeing role, or every viewer
+    whose own uploads are all published, shares facet counts; anyone else has their own.
+    """
+    if not visible_q(user):
+        return "all"
+    unpublished = Video.objects.filter(uploader=user).exclude(status=Video.Status.PUBLISHED)
+    return f"user{user.pk}" if unpublished.exists() else "published"
+
+
+def _facet_cache_key(user, params: SearchParams) -> str:
+    filters = {key: value for key, value in asdict(params).items() if key != "ordering"}
+    digest = hashlib.sha256(json.dumps(filters, default=str, sort_keys=True).encode()).hexdigest()[:32]
+    return f"library:facets:v1:{_audience(user)}:{digest}"
+
+
+def facets(videos, *, user=None, params: SearchParams | None = None) -> dict:
+    """
+    Counts per category, tag, surgeon and duration bucket for ``videos`` (a QuerySet or
+    Matches; four or five queries). A matched set of up to FACET_ID_LIMIT videos is read once
+    as ids, so the four counts do not run the text match again. Larger sets (a plain listing)
+    are counted by subquery, and with ``user`` and ``params`` the counts are shared for
+    FACET_CACHE_SECONDS by everyone who sees the same videos (they may lag that long behind).
+    """
+    key = None
+    if isinstance(videos, Matches):
+        ids = _id_set(videos.ids)
+    else:
+        ids = videos.order_by().values("pk")
+        found = list(ids.values_list("pk", flat=True)[: FACET_ID_LIMIT + 1])
+        if len(found) <= FACET_ID_LIMIT:
+            ids = _id_set(found)
+        elif user is not None and params is not None:
+            key = _facet_cache_key(user, params)
+            counted = cache.get(key)
+            if counted is not None:
+                return counted
+    counted = _count_facets(ids)
+    if key is not None:
+        cache.set(key, counted, FACET_CACHE_SECONDS)
+    return counted
+
+
+def _count_facets(ids) -> dict:
     categories = (
         Video.objects.filter(pk__in=ids, category__isnull=False)
         .values("category__name", "category__slug")

@@ -173,3 +173,91 @@ def test_malformed_parameters_are_400_naming_them(api, viewer, query, param):
     response = api.get(f"/api/v1/videos/?{query}")
     assert response.status_code == 400
     assert param in response.json()
+
+
+def _many(uploader, count: int, title: str) -> list[Video]:
+    videos = Video.objects.bulk_create(
+        Video(
+            uploader=uploader,
+            title=f"{title} {n:02d}",
+            md5=f"{n + 100:032x}",
+            size_bytes=n + 1,
+            status="published",
+            duration=60 * (n + 1),
+            views=n,
+            created_at=timezone.now() - timedelta(hours=n),
+        )
+        for n in range(count)
+    )
+    from videos import search_index
+
+    search_index.refresh([video.pk for video in videos])
+    return videos
+
+
+@pytest.mark.parametrize("limit", [5000, 3])  # ids read once, and the QuerySet path past the limit
+def test_text_search_pages_count_and_facets_agree_with_the_plain_query(api, viewer, uploader, limit, monkeypatch):
+    from library import search
+
+    monkeypatch.setattr(search, "MATCH_ID_LIMIT", limit)
+    _many(uploader, 30, "Whipple step")  # two pages of 24
+    api.force_authenticate(viewer)
+    seen = []
+    for page in (1, 2):
+        body = api.get(f"/api/v1/videos/?q=whipple&ordering=-views&page={page}").json()
+        assert body["count"] == 30
+        assert sum(bucket["count"] for bucket in body["facets"]["duration"]) == 30
+        seen += [row["title"] for row in body["results"]]
+    assert seen == [f"Whipple step {n:02d}" for n in range(29, -1, -1)]
+    assert api.get("/api/v1/videos/?q=whipple&page=3").status_code == 404
+
+
+def test_a_text_search_runs_its_match_once(api, viewer, uploader):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _many(uploader, 30, "Whipple step")
+    api.force_authenticate(viewer)
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/v1/videos/?q=whipple").json()
+    assert body["count"] == 30 and len(body["results"]) == 24
+    marker = "search_vector" if connection.vendor == "postgresql" else "video_fts"
+    matching = [q["sql"] for q in queries.captured_queries if marker in q["sql"]]
+    probes = [sql for sql in matching if sql.startswith("WITH found")]  # PostgreSQL: is a typo search needed?
+    assert len(matching) - len(probes) == 1, matching
+    assert len(probes) <= 1
+
+
+def test_listing_facets_are_shared_only_by_people_who_see_the_same_videos(
+    api, viewer, uploader, make_user, monkeypatch
+):
+    """Large sets' counts are cached; a draft must never be counted for someone who cannot see it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import roles
+    from library import search
+
+    monkeypatch.setattr(search, "FACET_ID_LIMIT", 1)  # every listing takes the large, cached path
+    drafts = Category.objects.create(name="Drafts only")
+    _many(uploader, 3, "Published case")
+    Video.objects.create(
+        uploader=uploader, title="My draft", md5="d" * 32, size_bytes=1, status="processed", category=drafts
+    )
+    other = make_user(roles.VIEWER, username="other-viewer")
+
+    def categories(user):
+        api.force_authenticate(user)
+        body = api.get("/api/v1/videos/").json()
+        return {row["name"]: row["count"] for row in body["facets"]["categories"]}, body["count"]
+
+    assert categories(uploader) == ({"Drafts only": 1}, 4)  # the uploader sees their draft
+    assert categories(viewer) == ({}, 3)  # nobody else does, cached or not
+    assert categories(other) == ({}, 3)
+    api.force_authenticate(other)
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/api/v1/videos/")
+    assert not any("GROUP BY" in q["sql"] for q in queries.captured_queries)  # shared with `viewer`
+    api.force_authenticate(uploader)
+    mine = api.get("/api/v1/videos/?mine=1&status=processed").json()
+    assert mine["count"] == 1

@@ -53,7 +53,8 @@ class VideoListCreateApi(generics.ListAPIView):
         user = self.request.user
         self.search_params = search.parse_params(self.request.query_params)
         videos = search.search_videos(user=user, params=self.search_params)
-        if self.request.query_params.get("mine") in {"1", "true"}:
+        self.mine = self.request.query_params.get("mine") in {"1", "true"}
+        if self.mine:
             videos = videos.filter(uploader=user)
         return videos
 
@@ -97,15 +98,22 @@ class VideoListCreateApi(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         from library import search
 
-        queryset = self.get_queryset()
+        matched = search.read_matches(self.get_queryset(), user=request.user, params=self.search_params)
         page = self.paginate_queryset(
-            queryset.select_related("category", "uploader")
-            .prefetch_related(*Video.objects.with_catalogue()._prefetch_related_lookups)
-            .with_viewer_state(request.user)
+            search.decorate(
+                matched,
+                lambda videos: (
+                    videos.select_related("category", "uploader")
+                    .prefetch_related(*Video.objects.with_catalogue()._prefetch_related_lookups)
+                    .with_viewer_state(request.user)
+                ),
+            )
         )
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         if request.query_params.get("facets") != "0":
-            response.data["facets"] = search.facets(queryset)
+            # Shared counts are keyed by the search parameters; "mine" is not one of them.
+            shared = None if self.mine else self.search_params
+            response.data["facets"] = search.facets(matched, user=request.user, params=shared)
         return response
 
     @extend_schema(
