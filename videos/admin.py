@@ -117,6 +117,31 @@ def surgeon_form(admin_site):
     return SurgeonForm
 
 
+WORKFLOW_FIELDS = ["status", "review_note", "progress", "failure_reason", "uploader", "published_at"]
+TECHNICAL_FIELDS = [
+    "uuid",
+    "original_name",
+    "size_display",
+    "md5",
+    "duration",
+    "width",
+    "height",
+    "frame_rate",
+    "video_codec",
+    "audio_codec",
+    "container",
+    "has_poster",
+    "has_storyboard",
+    "views",
+    "created_at",
+    "updated_at",
+    "processing_started_at",
+    "heartbeat_at",
+    "processed_at",
+    "search_terms",
+]
+
+
 class VideoAdminForm(forms.ModelForm):
     """Checks the metadata with the same rules ``video_update`` applies, so a refusal is a form error."""
 
@@ -207,69 +232,12 @@ class VideoAdmin(admin.ModelAdmin):
     actions = ["publish", "reject", "archive", "reprocess", "add_tag", "set_category", "add_surgeon"]
     fieldsets = [
         (None, {"fields": ["title", "description", "transcript", "category", "tags", "date_of_surgery"]}),
-        (
-            "Workflow",
-            {"fields": ["status", "review_note", "progress", "failure_reason", "uploader", "published_at"]},
-        ),
-        (
-            "Source and processing",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "uuid",
-                    "original_name",
-                    "size_display",
-                    "md5",
-                    "duration",
-                    "width",
-                    "height",
-                    "frame_rate",
-                    "video_codec",
-                    "audio_codec",
-                    "container",
-                    "has_poster",
-                    "has_storyboard",
-                    "views",
-                    "created_at",
-                    "updated_at",
-                    "processing_started_at",
-                    "heartbeat_at",
-                    "processed_at",
-                    "search_terms",
-                ],
-            },
-        ),
+        ("Workflow", {"fields": WORKFLOW_FIELDS}),
+        ("Source and processing", {"classes": ["collapse"], "fields": TECHNICAL_FIELDS}),
     ]
     # Everything but the metadata is written by the workflow or the transcoding job.
     # The HLS key is deliberately absent from every list (DESIGN §6.3).
-    readonly_fields = [
-        "status",
-        "review_note",
-        "progress",
-        "failure_reason",
-        "uploader",
-        "published_at",
-        "uuid",
-        "original_name",
-        "size_display",
-        "md5",
-        "duration",
-        "width",
-        "height",
-        "frame_rate",
-        "video_codec",
-        "audio_codec",
-        "container",
-        "has_poster",
-        "has_storyboard",
-        "views",
-        "created_at",
-        "updated_at",
-        "processing_started_at",
-        "heartbeat_at",
-        "processed_at",
-        "search_terms",
-    ]
+    readonly_fields = WORKFLOW_FIELDS + TECHNICAL_FIELDS
 
     class Media:
         css = SVL_CSS
