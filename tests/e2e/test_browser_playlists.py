@@ -4,16 +4,13 @@ all: the first ends, the second starts by itself and stops at its clip's end. No
 Then, from the related cards, ticks a video and adds it to a new playlist with the selection bar,
 and sees the API's refusal when the ticked video stopped being playable."""
 
-import hashlib
-import shutil
-
 import pytest
 
 from accounts import roles
 from library.models import Playlist
 from library.services import view_record
+from tests.e2e.helpers import published_video
 from tests.factories import PASSWORD, UserFactory
-from videos import services
 from videos.models import Tag, Video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -27,24 +24,6 @@ def sign_in(page, live_server, username):
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("networkidle")
-
-
-def ready_video(source, title, tmp_path, uploader, approver):
-    path = tmp_path / source.name
-    shutil.copy(source, path)
-    data = path.read_bytes()
-    video = services.video_create_from_file(
-        request=None,
-        user=uploader,
-        path=path,
-        filename=source.name,
-        md5=hashlib.md5(data).hexdigest(),
-        size=len(data),
-        metadata={"title": title},
-    )
-    video.refresh_from_db()
-    assert video.status == "processed", video.failure_reason
-    return services.video_publish(request=None, user=approver, video=video)
 
 
 def add_from_watch_page(page, live_server, video, playlist_title, end=""):
@@ -65,8 +44,8 @@ def test_make_reorder_by_keyboard_and_play_all(browser, live_server, media, shot
     uploader = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
     approver = UserFactory(username="appy", roles=[roles.VIEWER, roles.APPROVER])
     vera = UserFactory(username="vera", roles=[roles.VIEWER])
-    first = ready_video(media.mp4(), "Port placement", tmp_path, uploader, approver)  # 2 s
-    second = ready_video(media.hd(4), "Clipping the duct", tmp_path, uploader, approver)  # 4 s
+    first = published_video(media.mp4(), "Port placement", tmp_path, uploader, approver)  # 2 s
+    second = published_video(media.hd(4), "Clipping the duct", tmp_path, uploader, approver)  # 4 s
     # Open the viewing sessions now: the master playlist then writes no view count while the
     # page reads the video at the same moment, which the in-memory test database (table locks,
     # no busy timeout) would refuse with "database table is locked".

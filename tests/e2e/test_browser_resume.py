@@ -2,15 +2,12 @@
 position), opens it on "another device" (a fresh browser context) and carries on from there,
 then adds it to their favourites without a page reload."""
 
-import hashlib
-import shutil
-
 import pytest
 
 from accounts import roles
 from library.models import Favorite, WatchProgress
+from tests.e2e import helpers
 from tests.factories import PASSWORD, UserFactory
-from videos import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -36,21 +33,7 @@ def new_page(browser, errors):
 def published_video(media, tmp_path):
     uploader = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
     approver = UserFactory(username="appy", roles=[roles.VIEWER, roles.APPROVER])
-    source = tmp_path / "case.mp4"
-    shutil.copy(media.hd(20), source)
-    data = source.read_bytes()
-    video = services.video_create_from_file(
-        request=None,
-        user=uploader,
-        path=source,
-        filename="case.mp4",
-        md5=hashlib.md5(data).hexdigest(),
-        size=len(data),
-        metadata={"title": "Resume me"},
-    )
-    video.refresh_from_db()
-    assert video.status == "processed", video.failure_reason
-    return services.video_publish(request=None, user=approver, video=video)
+    return helpers.published_video(media.hd(20), "Resume me", tmp_path, uploader, approver)
 
 
 def test_resume_on_another_device_and_favourite(browser, live_server, media, shot, tmp_path):

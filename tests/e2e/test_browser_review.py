@@ -3,9 +3,6 @@ plays the video on the review page and rejects it with a reason; the uploader re
 on "My uploads", edits the details and resubmits; the approver publishes. Both decisions reach
 the uploader by e-mail (Django's locmem backend in tests)."""
 
-import hashlib
-import shutil
-
 import pytest
 from django.core import mail
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -13,8 +10,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import roles
 from accounts.models import AuditEvent
 from tests.conftest import totp_code
+from tests.e2e import helpers
 from tests.factories import PASSWORD, UserFactory
-from videos import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,21 +45,7 @@ def fits(page, width):
 
 
 def processed_video(media, tmp_path, uploader):
-    source = tmp_path / "case.mp4"
-    shutil.copy(media.hd(8), source)
-    data = source.read_bytes()
-    video = services.video_create_from_file(
-        request=None,
-        user=uploader,
-        path=source,
-        filename="case.mp4",
-        md5=hashlib.md5(data).hexdigest(),
-        size=len(data),
-        metadata={"title": "Lap chole, teaching cut"},
-    )
-    video.refresh_from_db()
-    assert video.status == "processed", video.failure_reason
-    return video
+    return helpers.processed_video(media.hd(8), "Lap chole, teaching cut", tmp_path, uploader)
 
 
 def test_reject_edit_resubmit_publish(browser, live_server, media, shot, tmp_path):

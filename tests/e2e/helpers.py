@@ -1,0 +1,32 @@
+"""What several browser tests set up the same way."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from videos import services
+from videos.models import Video
+
+
+def processed_video(source: Path, title: str, tmp_path: Path, uploader) -> Video:
+    """``source`` (a generated clip) through the real pipeline, inline: transcoded, awaiting review."""
+    path = tmp_path / source.name
+    shutil.copy(source, path)
+    data = path.read_bytes()
+    video = services.video_create_from_file(
+        request=None,
+        user=uploader,
+        path=path,
+        filename=source.name,
+        md5=hashlib.md5(data).hexdigest(),
+        size=len(data),
+        metadata={"title": title},
+    )
+    video.refresh_from_db()
+    assert video.status == "processed", video.failure_reason
+    return video
+
+
+def published_video(source: Path, title: str, tmp_path: Path, uploader, approver) -> Video:
+    video = processed_video(source, title, tmp_path, uploader)
+    return services.video_publish(request=None, user=approver, video=video)
