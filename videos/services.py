@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import Value
 from django.db.models.functions import Greatest
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -319,7 +320,7 @@ def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
     free = shutil.disk_usage(folder).free
     if free < length:
         raise StorageFull(
-            f"The server has {free / 1024**3:.1f} GiB free and this file needs {length / 1024**3:.1f} GiB. "
+            f"The server has {filesizeformat(free)} free and this file needs {filesizeformat(length)}. "
             "Try again later, or tell your IT team."
         )
     upload = Upload.objects.create(user=user, filename=filename, length=length, metadata=metadata)
