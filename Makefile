@@ -104,8 +104,11 @@ faulttest: setup
 fuzz: setup
 	$(PY) scripts/fuzz $(FUZZ_ARGS)
 
+# The scale-out checks, then 50 viewers for 60 s with 10 uploads of 200 MiB, then the viewer ramp.
 loadtest: setup
 	$(PY) bench/scaleout $(LOADTEST_ARGS)
+	$(PY) bench/viewers --viewers 50 --seconds 60 --uploads 10 --upload-mib 200 $(VIEWERS_ARGS)
+	$(PY) bench/viewers --ramp $(VIEWERS_ARGS)
 
 bench: setup
 	$(PY) bench/transcode $(BENCH_ARGS)
