@@ -1,6 +1,9 @@
 """Site-wide pages that belong to no app: legal pages, errors and the health check."""
 
+import sys
+
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
@@ -55,6 +58,34 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
+    # Django calls this inside its except block: the exception is still the one in hand.
+    if isinstance(sys.exc_info()[1], DatabaseError | InterfaceError) and _database_down():
+        return _unavailable(request)
     if request.path.startswith("/api/"):
         return _api_error(request, 500, "Internal server error. Quote the request id to an administrator.")
     return render(request, "errors/500.html", {"request_id": getattr(request, "id", None)}, status=500)
+
+
+UNAVAILABLE_RETRY_SECONDS = 5
+
+
+def _database_down() -> bool:
+    """Whether the database refuses a trivial query now (a bad query is a 500, an outage a 503)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except (DatabaseError, InterfaceError):
+        return True
+    return False
+
+
+def _unavailable(request):
+    """503 with Retry-After while the database is down; the page needs no database to render."""
+    if request.path.startswith("/api/"):
+        response = _api_error(
+            request, 503, "The service is briefly unavailable (database). Try again in a few seconds."
+        )
+    else:
+        response = render(request, "errors/503.html", status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    return response

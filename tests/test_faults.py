@@ -325,3 +325,51 @@ def test_a_multipart_upload_on_a_full_disk_is_507(api, uploader, media, monkeypa
     assert response.status_code == 507, response.content
     assert "storage is full" in response.json()["detail"]
     assert not Video.objects.exists()
+
+
+# ------------------------------------------------------------------------------ database down
+# scripts/faulttest stops a real PostgreSQL; here a view meets the driver's error, and the
+# health probe (config.views._database_down) says whether the database itself is gone.
+
+
+@pytest.mark.parametrize("down,status", [(True, 503), (False, 500)])
+def test_a_database_outage_is_503_with_retry_after_and_a_bug_stays_500(viewer, monkeypatch, down, status):
+    from django.db import OperationalError
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from config import views
+    from library import views as library_views
+    from videos.api import views as api_views
+
+    def outage(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(views, "_database_down", lambda: down)
+    monkeypatch.setattr(api_views.VideoListCreateApi, "list", outage)
+    monkeypatch.setattr(library_views, "_published_categories", outage)
+
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(viewer)
+    response = api.get("/api/v1/videos/")
+    assert response.status_code == status
+    assert "Connection refused" not in response.content.decode()  # no driver text
+    page = Client(raise_request_exception=False)
+    page.force_login(viewer, backend="accounts.backends.UsernameOrEmailBackend")
+    from django.core.cache import cache
+
+    cache.clear()
+    home = page.get("/")
+    assert home.status_code == status
+    if down:
+        assert response["Retry-After"] == home["Retry-After"] == "5"
+        assert "database" in response.json()["detail"]
+        assert "Briefly unavailable" in home.content.decode()
+    else:
+        assert "Retry-After" not in response
+
+
+def test_the_outage_probe_sees_a_working_database():
+    from config import views
+
+    assert views._database_down() is False

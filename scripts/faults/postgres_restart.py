@@ -5,7 +5,7 @@ A private cluster (initdb in the run dir, its own port, run as the `postgres` us
 machine's own PostgreSQL is never touched) holds the app's database. Two clients poll without
 pause — the video list API with a JWT, and /healthz — while the cluster is restarted
 (`pg_ctl restart -m fast`) and, separately, stopped for 3 s and started. During each outage
-every request must end before the client's timeout with a clean error (a 5xx JSON or page, no
+every request must end before the client's timeout with a clean error (503 with Retry-After: JSON or a page, no
 traceback or driver text); afterwards requests must succeed again from the same gunicorn
 workers (CONN_HEALTH_CHECKS reconnects; nobody restarts the web server).
 """
@@ -136,6 +136,9 @@ def _clean_failure(sample: Sample) -> str:
         # The database cache lives in PostgreSQL too: either check may be the one that caught it.
         failed = set(body.get("failed", []))
         return "" if answer.status == 503 and failed and failed <= {"database", "cache"} else f"{answer.status} {body}"
+    # The database is down, not the application: 503 with Retry-After and a message.
+    if answer.status != 503 or not answer.headers.get("retry-after"):
+        return f"{answer.status} (want 503 with Retry-After) {answer.text[:120]!r}"
     body = answer.json()
     if isinstance(body, dict) and body.get("detail"):
         return ""
