@@ -155,3 +155,26 @@ def test_uploader_may_delete_own_unpublished_but_not_published(api, uploader):
     assert api.delete(f"/api/v1/videos/{live.uuid}/").status_code == 403
     assert api.delete(f"/api/v1/videos/{draft.uuid}/").status_code == 204
     assert not Video.objects.filter(pk=draft.pk).exists()
+
+
+@pytest.mark.parametrize("model,url", [(Tag, "/api/v1/tags/"), (Category, "/api/v1/categories/")])
+def test_a_name_added_by_another_request_meanwhile_is_returned_not_a_500(api, make_user, monkeypatch, model, url):
+    """Two editors add "Robotic" at once: the second insert meets the unique name; it gets the first's row."""
+    from videos import services
+
+    editor = make_user(roles.VIEWER, roles.EDITOR, username="ed")
+    api.force_authenticate(editor)
+    looked_up = []
+
+    def racing(found_model, name):
+        looked_up.append(name)
+        if len(looked_up) == 1:  # the other request inserts right after this check
+            found_model.objects.create(name="robotic")
+            return None
+        return found_model.objects.filter(name__iexact=name).first()
+
+    monkeypatch.setattr(services, "_catalogue_entry", racing)
+    response = api.post(url, {"name": "Robotic"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "robotic"  # the row the other request made
+    assert model.objects.count() == 1

@@ -195,11 +195,24 @@ def catalogue_add(*, model, user, request, name: str, specialty: str = "", descr
         raise ValidationError({"name": "A name is required."})
     if model is Surgeon:
         return Surgeon.objects.create(name=name, specialty=specialty.strip())
-    existing = model.objects.filter(name__iexact=name).first()
+    existing = _catalogue_entry(model, name)
     if existing is not None:
         return existing
     extra = {"description": description} if model is Category else {}
-    return model.objects.create(name=name, **extra)
+    try:
+        with transaction.atomic():
+            return model.objects.create(name=name, **extra)
+    except IntegrityError:
+        # Another request added the same name, or took the slug, between the check and the insert.
+        existing = _catalogue_entry(model, name)
+        if existing is not None:
+            return existing
+        with transaction.atomic():
+            return model.objects.create(name=name, **extra)  # a fresh slug this time
+
+
+def _catalogue_entry(model, name: str):
+    return model.objects.filter(name__iexact=name).first()
 
 
 # ------------------------------------------------------------------------------ creation
