@@ -312,7 +312,6 @@ def _enqueue_transcode(video: Video) -> None:
 # ------------------------------------------------------------------------------ tus uploads
 
 
-@transaction.atomic
 class StorageFull(OSError):
     """The media disk cannot take what was asked (the API answers 507 with ``message``)."""
 
@@ -321,6 +320,7 @@ class StorageFull(OSError):
         self.message = message
 
 
+@transaction.atomic
 def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
     """Begin a resumable upload (tus creation): the name and size rules apply before any byte."""
     if not user.has_perm("videos.upload_video"):
