@@ -4,7 +4,6 @@ field errors), services' Django exceptions become 400/403/404, and rate limits a
 become 429 with ``Retry-After``, and a full media disk is a 507 that says so.
 """
 
-import errno
 import logging
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -17,6 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.authentication import LoginRefused
 from accounts.ratelimits import RateLimited
+from videos.services import is_storage_full
 
 logger = logging.getLogger(__name__)
 STORAGE_FULL = "The server's storage is full. Nothing you sent was lost; try again later or tell your IT team."
@@ -32,7 +32,7 @@ _LOGIN_STATUS = {
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_storage_full(exc):
         logger.error("media storage full", extra={"view": context["view"].__class__.__name__})
         return Response({"detail": getattr(exc, "message", STORAGE_FULL)}, status=status.HTTP_507_INSUFFICIENT_STORAGE)
     if isinstance(exc, LoginRefused):

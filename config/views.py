@@ -3,7 +3,7 @@
 import sys
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, connection
+from django.db import DatabaseError, InterfaceError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
@@ -59,7 +59,7 @@ def error_404(request, exception=None):
 
 def error_500(request):
     # Django calls this inside its except block: the exception is still the one in hand.
-    if isinstance(sys.exc_info()[1], DatabaseError | InterfaceError) and _database_down():
+    if isinstance(sys.exc_info()[1], DatabaseError | InterfaceError) and not health.database_ok():
         return _unavailable(request)
     if request.path.startswith("/api/"):
         return _api_error(request, 500, "Internal server error. Quote the request id to an administrator.")
@@ -67,16 +67,6 @@ def error_500(request):
 
 
 UNAVAILABLE_RETRY_SECONDS = 5
-
-
-def _database_down() -> bool:
-    """Whether the database refuses a trivial query now (a bad query is a 500, an outage a 503)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except (DatabaseError, InterfaceError):
-        return True
-    return False
 
 
 def _unavailable(request):

@@ -329,7 +329,7 @@ def test_a_multipart_upload_on_a_full_disk_is_507(api, uploader, media, monkeypa
 
 # ------------------------------------------------------------------------------ database down
 # scripts/faulttest stops a real PostgreSQL; here a view meets the driver's error, and the
-# health probe (config.views._database_down) says whether the database itself is gone.
+# health probe (config.health.database_ok) says whether the database itself is gone.
 
 
 @pytest.mark.parametrize("down,status", [(True, 503), (False, 500)])
@@ -338,14 +338,14 @@ def test_a_database_outage_is_503_with_retry_after_and_a_bug_stays_500(viewer, m
     from django.test import Client
     from rest_framework.test import APIClient
 
-    from config import views
+    from config import health
     from library import views as library_views
     from videos.api import views as api_views
 
     def outage(*args, **kwargs):
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
-    monkeypatch.setattr(views, "_database_down", lambda: down)
+    monkeypatch.setattr(health, "database_ok", lambda: not down)
     monkeypatch.setattr(api_views.VideoListCreateApi, "list", outage)
     monkeypatch.setattr(library_views, "_published_categories", outage)
 
@@ -370,6 +370,6 @@ def test_a_database_outage_is_503_with_retry_after_and_a_bug_stays_500(viewer, m
 
 
 def test_the_outage_probe_sees_a_working_database():
-    from config import views
+    from config import health
 
-    assert views._database_down() is False
+    assert health.database_ok() is True

@@ -312,6 +312,11 @@ def _enqueue_transcode(video: Video) -> None:
 # ------------------------------------------------------------------------------ tus uploads
 
 
+def is_storage_full(error: BaseException) -> bool:
+    """Whether ``error`` is the disk (or the user's quota) running out of space."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class StorageFull(OSError):
     """The media disk cannot take what was asked (the API answers 507 with ``message``)."""
 
@@ -637,7 +642,7 @@ def video_transcode(*, video_id: int, token: str) -> str:
         _finish_failed(video_id, token, str(error))
         return f"failed: {error}"
     except OSError as error:
-        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if not is_storage_full(error):
             logger.exception("transcode crashed", extra={"video": str(video.uuid)})
             _finish_failed(video_id, token, f"Internal error while transcoding ({error.__class__.__name__}).")
             raise

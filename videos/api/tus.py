@@ -15,7 +15,6 @@ and anyone else gets 404.
 
 import base64
 import binascii
-import errno
 import fcntl
 import re
 from email.utils import format_datetime
@@ -319,7 +318,7 @@ class UploadResourceApi(TusView):
                 try:
                     _write_all(handle, chunk)
                 except OSError as error:
-                    if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    if not services.is_storage_full(error):
                         raise
                     # The offset and hash state stay at the last whole chunk (the part of
                     # this one that landed is cut off below); the client resumes from there.
