@@ -117,3 +117,13 @@ def test_generated_patch_headers_never_5xx_and_keep_the_file_consistent(
     if response.status_code >= 400:
         assert response.json()["detail"]
     _disk_matches_the_rows(settings)
+
+
+@pytest.mark.parametrize("value", ["filename \x80YWJj", "filename YWJj\xe9", "filename //79", "filename \u00b2"])
+def test_metadata_that_is_not_ascii_base64_is_400(api, uploader, value):
+    """Found by the generated-headers test: a Latin-1 byte in the base64 part raised ValueError, a 500."""
+    api.force_authenticate(uploader)
+    response = api.post(UPLOADS, HTTP_UPLOAD_LENGTH="10", HTTP_UPLOAD_METADATA=value, **TUS)
+    assert response.status_code == 400, response.content
+    assert "base64" in response.json()["detail"]
+    assert not Upload.objects.exists()

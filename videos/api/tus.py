@@ -14,7 +14,6 @@ and anyone else gets 404.
 """
 
 import base64
-import binascii
 import fcntl
 import re
 from email.utils import format_datetime
@@ -64,7 +63,7 @@ def parse_metadata(header: str) -> dict:
             raise TusError("Malformed Upload-Metadata.", 400)
         try:
             metadata[key] = base64.b64decode(encoded, validate=True).decode() if encoded else ""
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII (a Latin-1 header byte)
             raise TusError(f"Upload-Metadata value for “{key}” is not valid base64 UTF-8.", 400) from None
         if "\x00" in metadata[key]:  # PostgreSQL cannot store it in a text column
             raise TusError(f"Upload-Metadata value for “{key}” contains a NUL character.", 400)
