@@ -147,6 +147,9 @@ class User(AbstractUser):
     )
     # Bumped to revoke every token and session at once (lock, "sign out everywhere").
     token_generation = models.PositiveIntegerField(default=0)
+    # Every signed media URL (segments, images, playlists, keys) issued before this moment is
+    # void (videos.revocation): set whenever the security stamp changes (tokens_revoke).
+    tokens_revoked_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
 
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
     autoplay_next = models.BooleanField("autoplay next video", default=True)
@@ -430,6 +433,8 @@ class AuditEventType(models.TextChoices):
     VIDEO_RESUBMIT = "video_resubmit", "Video resubmitted for review"
     CATALOGUE_MERGE = "catalogue_merge", "Catalogue entries merged"
     AUDIT_PRUNE = "audit_prune", "Old audit entries pruned"
+    LOGIN_THROTTLED = "login_throttled", "Sign-ins paused: failures from many addresses"
+    QUOTA_REFUSED = "quota_refused", "Upload refused: quota reached"
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -463,6 +468,7 @@ class AuditEvent(models.Model):
         Event.OTP_REMOVE,
         Event.OTP_RESET,
         Event.TOKEN_REVOKED,
+        Event.LOGIN_THROTTLED,
     ]
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
