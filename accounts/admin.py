@@ -299,11 +299,15 @@ class UserAdmin(DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if "is_active" in form.changed_data:
             services.user_set_active(request=request, actor=request.user, user=obj, active=active)
+        if "must_change_password" in form.changed_data and obj.must_change_password:
+            # Like the "Require a new password" action: nothing issued before it keeps playing.
+            services.tokens_revoke(user=obj)
         if "is_superuser" in form.changed_data:
             # Superuser status is the strongest role: audited like any role change (the
             # security stamp includes it, so the user's tokens stop working).
             from . import audit
 
+            services.tokens_revoke(user=obj)
             superuser = ["superuser"]
             audit.record(
                 AuditEvent.Event.ROLE_CHANGE,
@@ -417,11 +421,7 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Sign out everywhere (API tokens and browser sessions)", permissions=["security"])
     def revoke_tokens(self, request, queryset):
         def revoke(user):
-            User.objects.filter(pk=user.pk).update(token_generation=user.token_generation + 1)
-            services.tokens_revoke(user=user)
-            from . import audit
-
-            audit.record(AuditEvent.Event.TOKEN_REVOKED, request=request, target=user)
+            services.sign_out_everywhere(request=request, actor=request.user, user=user)
 
         run_service_action(
             self, request, _manageable(self, request, queryset), revoke, "Tokens revoked for {count} account(s)."

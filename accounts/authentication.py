@@ -7,10 +7,13 @@ HTML login), the JWT token endpoint and the second-factor step.
     login_complete(request=request, user=user, device=device, session=True)
 
 Failures are counted by django-axes (through Django's ``user_login_failed`` signal), so a
-sixth attempt is refused on every path, whichever path the first five used.
+sixth attempt from one address is refused on every path, whichever path the first five used.
+Guesses spread over many addresses meet the account-wide brake instead (``throttled``).
+
+The signed-in security pages ask again for the password or a code before a second factor
+is added or removed (:func:`reauthenticate`, :func:`reauth_fresh`).
 """
 
-import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,26 +24,28 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, user_logged_in, user_login_failed
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit
+from . import audit, otp, services
 from .backends import axes_username
 from .models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
 from .network import client_ip
-from .sms import SMSError
-
-logger = logging.getLogger(__name__)
 
 Event = AuditEvent.Event
 
 INVALID_CREDENTIALS = "Invalid username or password."
 INVALID_CODE = "That code is not valid or has expired."
-CODE_NOT_SENT = "The code could not be sent just now. Try again in a minute or use another method."
+WRONG_PASSWORD = "That password is not correct."
 _PENDING_SALT = "accounts.login.otp-pending"
+# LoginRefused codes after which the client must wait (429 + Retry-After on every door):
+# "locked" is the per-address lockout, "throttled" the account-wide brake.
+LOCKOUT_CODES = frozenset({"locked", "throttled"})
+REAUTH_SESSION_KEY = "accounts_reauth_at"
 
 
 @dataclass
@@ -76,14 +81,28 @@ def lockout_seconds(request, username: str) -> int | None:
     return max(1, math.ceil(remaining))
 
 
-def locked_message(seconds: int) -> str:
+def _span(seconds: int) -> tuple[str, str]:
+    """``seconds`` as "2 h 5 min" and the local date and time they end."""
     until = timezone.localtime(timezone.now() + timedelta(seconds=seconds))
     hours, rest = divmod(seconds, 3600)
     minutes = math.ceil(rest / 60)
-    span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return (f"{hours} h {minutes} min" if hours else f"{minutes} min"), date_format(until, "DATETIME_FORMAT")
+
+
+def locked_message(seconds: int) -> str:
+    span, until = _span(seconds)
     return (
         f"Too many failed sign-in attempts: this account is locked on this computer for {span} "
-        f"(until {date_format(until, 'DATETIME_FORMAT')}). An administrator can unlock it sooner."
+        f"(until {until}). An administrator can unlock it sooner."
+    )
+
+
+def paused_message(seconds: int) -> str:
+    span, until = _span(seconds)
+    return (
+        f"Too many failed sign-in attempts for this account, from several places: signing in to it is "
+        f"paused for {span} (until {until}), even with the right password. An administrator can "
+        f"unlock it sooner, and you can reset your password meanwhile."
     )
 
 
@@ -91,6 +110,93 @@ def _refuse_if_locked(request, username: str, user=None) -> None:
     seconds = lockout_seconds(request, username)
     if seconds is not None:
         raise LoginRefused(locked_message(seconds), "locked", retry_after=seconds)
+
+
+# --------------------------------------------------------------------------------------
+# The account-wide brake
+# --------------------------------------------------------------------------------------
+# Failures are counted in the audit trail rather than the shared cache or axes' rows: each
+# wrong password or code is already one AuditEvent row with its time and account, so the
+# count is an exact sliding window, the same in every process and node, with no update to
+# lose (LocMem and the database cache do not increment atomically, django_ratelimit.E003)
+# and nothing lost when Redis restarts; axes' AccessAttempt keeps only the last time per
+# address and is reset by a successful sign-in. The rows are indexed by (target_user, time).
+_BRAKE_FAILURES = Q(event=Event.LOGIN_FAILURE, detail__reason="invalid_credentials") | Q(event=Event.OTP_FAILURE)
+# A pause ends after the cool-off, or sooner when an admin unlocks the account or its holder
+# resets the password by e-mail; failures are counted afresh after any of these.
+_BRAKE_MARKS = [Event.LOGIN_THROTTLED, Event.UNLOCK, Event.PASSWORD_RESET]
+
+
+def _sign_in_events(username: str, user):
+    """
+    The audit rows of one sign-in name: its account's, or the typed name's when it has no
+    account, so an unknown name is paused like a real one and the answer reveals nothing.
+    """
+    if user is not None:
+        return AuditEvent.objects.filter(target_user=user)
+    return AuditEvent.objects.filter(target_user=None, username__iexact=username)
+
+
+def _last_brake_mark(events, since):
+    """(event, time) of the latest pause, unlock or reset since ``since``, or None."""
+    marks = events.filter(event__in=_BRAKE_MARKS, created_at__gte=since).order_by("-created_at")
+    return marks.values_list("event", "created_at").first()
+
+
+def _pause_left(mark, now) -> int | None:
+    if mark is None or mark[0] != Event.LOGIN_THROTTLED:
+        return None
+    remaining = (mark[1] + settings.ACCOUNT_BRAKE_COOLOFF - now).total_seconds()
+    return math.ceil(remaining) if remaining > 0 else None
+
+
+def _pause_seconds(username: str, user=None) -> int | None:
+    """Seconds until ``user`` (or a name with no account) may sign in again, or None if not paused."""
+    if not settings.ACCOUNT_BRAKE_FAILURES:
+        return None
+    now = timezone.now()
+    return _pause_left(_last_brake_mark(_sign_in_events(username, user), now - settings.ACCOUNT_BRAKE_COOLOFF), now)
+
+
+def _refuse_if_paused(username: str, user) -> None:
+    seconds = _pause_seconds(username, user)
+    if seconds is not None:
+        raise LoginRefused(paused_message(seconds), "throttled", retry_after=seconds)
+
+
+def _brake_after_failure(request, username: str, user) -> None:
+    """
+    Count the failure just recorded for ``username``/``user``. At ``ACCOUNT_BRAKE_FAILURES``
+    within ``ACCOUNT_BRAKE_WINDOW`` from any addresses, pause the account (one audit event,
+    one e-mail to its holder) and raise ``LoginRefused("throttled")``.
+    """
+    limit = settings.ACCOUNT_BRAKE_FAILURES
+    if not limit:
+        return
+    with transaction.atomic():
+        if user is not None:
+            # Failures racing to the limit queue here, so only one of them starts the pause.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+        events = _sign_in_events(username, user)
+        now = timezone.now()
+        window, cooloff = settings.ACCOUNT_BRAKE_WINDOW, settings.ACCOUNT_BRAKE_COOLOFF
+        mark = _last_brake_mark(events, now - max(window, cooloff))
+        seconds = _pause_left(mark, now)
+        if seconds is None:
+            since = max(now - window, mark[1]) if mark else now - window
+            failures = events.filter(_BRAKE_FAILURES, created_at__gt=since)
+            count = failures.count()
+            if count < limit:
+                return
+            services.sign_in_pause(
+                request=request,
+                user=user,
+                username=username,
+                failures=count,
+                addresses=failures.values("ip_address").distinct().count(),
+            )
+            seconds = math.ceil(cooloff.total_seconds())
+    raise LoginRefused(paused_message(seconds), "throttled", retry_after=seconds)
 
 
 def _count_failure(request, username: str) -> None:
@@ -122,13 +228,17 @@ def login_check(*, request, username: str, password: str):
     """
     username = (username or "").strip()
     _refuse_if_locked(request, username)
+    target = get_user_model().objects.by_login(username).first()
+    # Before the password is checked, so a right one during a pause neither signs in nor
+    # resets a counter.
+    _refuse_if_paused(username, target)
     user = authenticate(_http_request(request), username=username, password=password)
     if user is None:
-        target = get_user_model().objects.by_login(username).first()
         with transaction.atomic():
             audit.record(
                 Event.LOGIN_FAILURE, request=request, target=target, username=username, reason="invalid_credentials"
             )
+        _brake_after_failure(request, username, target)
         seconds = lockout_seconds(request, username)
         if seconds is not None:
             audit.record(Event.LOCKOUT, request=request, target=target, username=username)
@@ -168,26 +278,10 @@ def otp_begin(user, method: str | None = None) -> str:
     if wanted is not None:
         side_channel = [d for d in side_channel if isinstance(d, wanted)]
         if side_channel:
-            return _send_challenge(side_channel[0])
+            return otp.challenge_send(side_channel[0])
     if side_channel and not has_app:
-        return _send_challenge(side_channel[0])
+        return otp.challenge_send(side_channel[0])
     return "Enter the 6-digit code from your authenticator app, or one of your backup codes."
-
-
-def _send_challenge(device) -> str:
-    """
-    Send a code through ``device``. A gateway or mail server that is down is not the
-    user's fault: they get a message (not a 500) and may ask again at once.
-    """
-    try:
-        return device.generate_challenge()
-    except (SMSError, OSError) as exc:  # smtplib.SMTPException is an OSError
-        # Only the error's class: its text or a traceback could carry the message sent.
-        logger.warning("Could not deliver a sign-in code", extra={"channel": device.name, "error": type(exc).__name__})
-        device.code_hash = ""
-        device.last_generated_timestamp = None
-        device.save(update_fields=["code_hash", "last_generated_timestamp"])
-        return CODE_NOT_SENT
 
 
 def pending_token(user) -> str:
@@ -214,6 +308,7 @@ def otp_verify(*, request, user, code: str):
     and backup codes are deleted). A failure counts towards the lockout like a wrong password.
     """
     _refuse_if_locked(request, user.username, user)
+    _refuse_if_paused(user.username, user)
     confirm_login_allowed(user)
     code = (code or "").strip()
     throttled = False
@@ -236,6 +331,7 @@ def otp_verify(*, request, user, code: str):
     _count_failure(request, user.username)
     with transaction.atomic():
         audit.record(Event.OTP_FAILURE, request=request, target=user, username=user.username)
+    _brake_after_failure(request, user.username, user)
     seconds = lockout_seconds(request, user.username)
     if seconds is not None:
         audit.record(Event.LOCKOUT, request=request, target=user, username=user.username)
@@ -248,7 +344,8 @@ def otp_verify(*, request, user, code: str):
 def login_complete(*, request, user, device=None, session: bool, method: str):
     """
     Finish a successful sign-in. With ``session`` the browser gets a session (marked
-    second-factor verified when ``device`` is given); otherwise (JWT) only the signal runs,
+    second-factor verified when ``device`` is given, and freshly re-authenticated, so a
+    first second factor can be set up at once); otherwise (JWT) only the signal runs,
     which resets the axes counter and updates ``last_login``.
     """
     http_request = _http_request(request)
@@ -256,8 +353,44 @@ def login_complete(*, request, user, device=None, session: bool, method: str):
         login(http_request, user, backend="accounts.backends.UsernameOrEmailBackend")
         if device is not None:
             otp_login(http_request, device)
+        reauth_mark(http_request)
     else:
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
     audit.record(
         Event.LOGIN_SUCCESS, request=request, actor=user, target=user, method=method, second_factor=bool(device)
     )
+
+
+# --------------------------------------------------------------------------------------
+# Re-authentication of a signed-in session
+# --------------------------------------------------------------------------------------
+def reauth_mark(request) -> None:
+    """Note in the session that its user has just proved who they are."""
+    _http_request(request).session[REAUTH_SESSION_KEY] = timezone.now().timestamp()
+
+
+def reauth_fresh(request) -> bool:
+    """Whether the session's user proved who they are within the last ``REAUTH_SECONDS``."""
+    at = _http_request(request).session.get(REAUTH_SESSION_KEY)
+    return isinstance(at, int | float) and 0 <= timezone.now().timestamp() - at <= settings.REAUTH_SECONDS
+
+
+def reauthenticate(*, request, user, password: str = "", code: str = "") -> None:
+    """
+    Check that the signed-in ``user`` is still the one at the keyboard, by their password or
+    (given ``code``) a code from one of their second factors, and mark the session fresh.
+    A failure counts like a failed sign-in (lockout, brake, audit), so a stolen session
+    cannot be used to guess the password. Raises :class:`LoginRefused`.
+    """
+    if code:
+        otp_verify(request=request, user=user, code=code)
+    else:
+        try:
+            checked = login_check(request=request, username=user.username, password=password)
+        except LoginRefused as refused:
+            if refused.code == "invalid_credentials":
+                raise LoginRefused(WRONG_PASSWORD, refused.code) from None
+            raise
+        if checked.pk != user.pk:  # a username is never another account's e-mail; be sure
+            raise LoginRefused(WRONG_PASSWORD, "invalid_credentials")
+    reauth_mark(request)

@@ -75,6 +75,14 @@ class OTPForm(StyledForm):
     )
 
 
+class ReauthForm(StyledForm):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
 class NewPasswordMixin:
     def clean_new_password2(self):
         first = self.cleaned_data.get("new_password1")

@@ -20,6 +20,18 @@ from .ratelimits import RateLimited
 _ALWAYS_ALLOWED_PREFIXES = ("/static/", "/terms/", "/privacy/", "/healthz", "/api/", "/accounts/logout/")
 
 
+# What a user whose role requires a second factor may reach before they have one.
+_ENROLMENT_PAGES = (
+    "accounts:security",
+    "accounts:reauth",
+    "accounts:totp_setup",
+    "accounts:email_otp_enable",
+    "accounts:email_otp_verify",
+    "accounts:sms_setup",
+    "accounts:sms_verify",
+)
+
+
 def _allowed(path: str, *names: str) -> bool:
     if path.startswith(_ALWAYS_ALLOWED_PREFIXES):
         return True
@@ -54,9 +66,7 @@ class AccountStateMiddleware:
                 # A session that never passed the second factor (e.g. devices added elsewhere).
                 logout(request)
                 return redirect("accounts:login")
-            if not _has_devices(user) and not _allowed(
-                path, "accounts:security", "accounts:totp_setup", "accounts:email_otp_enable", "accounts:sms_setup"
-            ):
+            if not _has_devices(user) and not _allowed(path, *_ENROLMENT_PAGES):
                 messages.warning(request, "Your role requires two-step verification. Set it up to continue.")
                 return redirect("accounts:security")
         if user.needs_password_change and not _allowed(path, "accounts:password_change"):

@@ -1,9 +1,12 @@
 """
 Second factors: delivering codes, and enrolling or removing devices (django-otp).
 
-Codes are delivered here and nowhere else; they are never logged or audited.
+Codes are delivered here and nowhere else; they are never logged or audited. A new factor
+counts only once it has proved itself: an authenticator app by its first code, an e-mail
+address or mobile number by the code sent to it (:func:`code_device_confirm`).
 """
 
+import logging
 import secrets
 
 import segno
@@ -18,9 +21,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
 from .models import AuditEvent, BackupCode, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice, code_digest
-from .sms import send_sms
+from .sms import SMSError, send_sms
 
+logger = logging.getLogger(__name__)
 Event = AuditEvent.Event
+CODE_NOT_SENT = "The code could not be sent just now. Try again in a minute or use another method."
 # Unambiguous alphabet for backup codes (no 0/o, 1/l/i).
 _BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
@@ -38,6 +43,23 @@ def deliver_email_code(device: EmailOTPDevice, code: str) -> None:
 def deliver_sms_code(device: SMSOTPDevice, code: str) -> None:
     minutes = settings.OTP_CODE_VALIDITY_SECONDS // 60
     send_sms(device.number, f"{code} is your {settings.SITE_NAME} sign-in code. It expires in {minutes} minutes.")
+
+
+def challenge_send(device) -> str:
+    """
+    Send a code through an e-mail or SMS ``device`` and return a message for the user. A
+    gateway or mail server that is down is not the user's fault: they get a message (not a
+    500) and may ask again at once.
+    """
+    try:
+        return device.generate_challenge()
+    except (SMSError, OSError) as exc:  # smtplib.SMTPException is an OSError
+        # Only the error's class: its text or a traceback could carry the message sent.
+        logger.warning("Could not deliver a sign-in code", extra={"channel": device.name, "error": type(exc).__name__})
+        device.code_hash = ""
+        device.last_generated_timestamp = None
+        device.save(update_fields=["code_hash", "last_generated_timestamp"])
+        return CODE_NOT_SENT
 
 
 def _first_factor_added(*, request, user, had_factor: bool) -> None:
@@ -92,10 +114,15 @@ def totp_confirm(*, request, user, device: TOTPDevice, code: str) -> list[str] |
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
     if not device.verify_token((code or "").strip()):
         return None
+    return _enrolled(request=request, user=user, device=device, method="totp")
+
+
+def _enrolled(*, request, user, device, method: str) -> list[str]:
+    """Confirm a device that has just proved itself; fresh backup codes if the user had none."""
     had_factor = _has_factor(user)
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit.record(Event.OTP_ENROL, request=request, target=user, method="totp")
+    audit.record(Event.OTP_ENROL, request=request, target=user, method=method)
     _first_factor_added(request=request, user=user, had_factor=had_factor)
     if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
         return []
@@ -117,21 +144,45 @@ def backup_codes_regenerate(*, request, user) -> list[str]:
 
 @transaction.atomic
 def email_device_add(*, request, user) -> EmailOTPDevice:
-    had_factor = _has_factor(user)
-    device, created = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "E-mail", "confirmed": True})
-    if created:
-        audit.record(Event.OTP_ENROL, request=request, target=user, method="email")
-        _first_factor_added(request=request, user=user, had_factor=had_factor)
+    """
+    Start adding e-mail codes: the user's e-mail device, unconfirmed until
+    :func:`code_device_confirm` gets the code :func:`challenge_send` mails to it. A device
+    already confirmed is returned as it is.
+    """
+    device, _ = EmailOTPDevice.objects.get_or_create(user=user, defaults={"name": "E-mail", "confirmed": False})
     return device
 
 
 @transaction.atomic
 def sms_device_add(*, request, user, number: str) -> SMSOTPDevice:
-    had_factor = _has_factor(user)
-    device = SMSOTPDevice.objects.create(user=user, name="SMS", number=number, confirmed=True)
-    audit.record(Event.OTP_ENROL, request=request, target=user, method="sms")
-    _first_factor_added(request=request, user=user, had_factor=had_factor)
+    """
+    Start adding SMS codes to ``number`` (E.164): an unconfirmed device until
+    :func:`code_device_confirm` gets the code :func:`challenge_send` texts to it. A user has
+    at most one unconfirmed SMS device; a new number replaces its number and voids its code
+    but keeps its resend cooldown, so nobody can have texts sent to a number in a loop.
+    """
+    device = SMSOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        return SMSOTPDevice.objects.create(user=user, name="SMS", number=number, confirmed=False)
+    if device.number != number:
+        device.number = number
+        device.code_hash = ""
+        device.save(update_fields=["number", "code_hash"])
     return device
+
+
+@transaction.atomic
+def code_device_confirm(*, request, user, device: EmailOTPDevice | SMSOTPDevice, code: str) -> list[str] | None:
+    """
+    Confirm an e-mail or SMS device of ``user`` with the code just sent to it, which proves
+    the address or number is theirs. Returns backup codes as :func:`totp_confirm` does, or
+    None when the code is wrong, expired or throttled (the device counts the failure).
+    """
+    device = type(device).objects.select_for_update().get(pk=device.pk, user=user)
+    if device.confirmed or not device.verify_token((code or "").strip()):
+        return None
+    method = "email" if isinstance(device, EmailOTPDevice) else "sms"
+    return _enrolled(request=request, user=user, device=device, method=method)
 
 
 @transaction.atomic

@@ -33,6 +33,7 @@ _OWN_PERMISSIONS = {
     ],
     EDITOR: [
         "videos.change_video",
+        "videos.view_all_videos",
         "videos.view_tag",
         "videos.add_tag",
         "videos.change_tag",
@@ -52,7 +53,6 @@ _OWN_PERMISSIONS = {
     ],
     APPROVER: [
         "videos.publish_video",
-        "videos.view_all_videos",
     ],
     ADMIN: [
         "accounts.view_user",

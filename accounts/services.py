@@ -17,16 +17,18 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
+from django.utils.formats import date_format
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import audit, roles
 from .models import AuditEvent, PasswordHistory
+from .signals import tokens_revoked
 from .validators import normalise_mobile, validate_id_document
 
 Event = AuditEvent.Event
@@ -271,8 +273,40 @@ def user_lock(*, request, actor, user, hours: float = 24) -> User:
 
 
 @transaction.atomic
+def sign_in_pause(*, request, user, username: str, failures: int, addresses: int) -> None:
+    """
+    Record that signing in to ``user`` (or to the name ``username``, which has no account) is
+    paused for ``ACCOUNT_BRAKE_COOLOFF`` after ``failures`` failures from ``addresses``
+    addresses, and tell the account holder, once. The rule itself is in
+    :mod:`accounts.authentication`; the notice names no password, code or address.
+    """
+    minutes = round(settings.ACCOUNT_BRAKE_COOLOFF.total_seconds() / 60)
+    audit.record(
+        Event.LOGIN_THROTTLED,
+        request=request,
+        target=user,
+        username=username,
+        failures=failures,
+        addresses=addresses,
+        minutes=minutes,
+    )
+    if user is not None:
+        until = timezone.localtime(timezone.now() + settings.ACCOUNT_BRAKE_COOLOFF)
+        _notify(
+            user_id=user.pk,
+            template="login_throttled",
+            subject="sign-in to your account is paused",
+            failures=failures,
+            addresses=addresses,
+            window=round(settings.ACCOUNT_BRAKE_WINDOW.total_seconds() / 60),
+            minutes=minutes,
+            until=date_format(until, "DATETIME_FORMAT"),
+        )
+
+
+@transaction.atomic
 def user_unlock(*, request, actor, user) -> User:
-    """Lift an admin lock and every django-axes lockout of the account."""
+    """Lift an admin lock, every django-axes lockout and any sign-in pause of the account."""
     from axes.utils import reset
 
     from .backends import axes_username
@@ -285,8 +319,23 @@ def user_unlock(*, request, actor, user) -> User:
     return user
 
 
+@transaction.atomic
+def sign_out_everywhere(*, request, actor, user) -> None:
+    """End every browser session, API token and signed media URL of ``user``."""
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    tokens_revoke(user=user)
+    audit.record(Event.TOKEN_REVOKED, request=request, actor=actor, target=user)
+
+
 def tokens_revoke(*, user) -> int:
-    """Blacklist every outstanding refresh token of ``user`` (access tokens die by the stamp)."""
+    """
+    Blacklist every outstanding refresh token of ``user`` (access tokens die by the stamp)
+    and void every signed media URL issued to them so far (``User.tokens_revoked_at``, read
+    by videos.revocation). Call it whenever the security stamp changes.
+    """
+    User.objects.filter(pk=user.pk).update(tokens_revoked_at=timezone.now())
+    tokens_revoked.send(sender=User, user_id=user.pk)
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
     )
@@ -342,9 +391,13 @@ def password_set_by_admin(*, request, actor, user, temporary_password: str | Non
 
 @transaction.atomic
 def password_force_change(*, request, actor, user) -> None:
-    """Require ``user`` to choose a new password at their next sign-in."""
+    """
+    Require ``user`` to choose a new password at their next sign-in. Until then they get no
+    playlist or key (videos.api.views), and the media URLs already issued to them are void.
+    """
     user.must_change_password = True
     user.save(update_fields=["must_change_password"])
+    tokens_revoke(user=user)
     audit.record(Event.PASSWORD_FORCED, request=request, actor=actor, target=user)
 
 

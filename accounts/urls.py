@@ -18,9 +18,12 @@ urlpatterns = [
     path("profile/", views.profile_view, name="profile"),
     path("settings/", views.settings_view, name="settings"),
     path("security/", views.security_view, name="security"),
+    path("security/confirm/", views.reauth_view, name="reauth"),
     path("security/app/", views.totp_setup_view, name="totp_setup"),
     path("security/email/", views.email_otp_enable_view, name="email_otp_enable"),
+    path("security/email/verify/", views.code_device_verify_view, {"kind": "email"}, name="email_otp_verify"),
     path("security/sms/", views.sms_setup_view, name="sms_setup"),
+    path("security/sms/verify/", views.code_device_verify_view, {"kind": "sms"}, name="sms_verify"),
     path("security/backup-codes/", views.backup_codes_view, name="backup_codes"),
     path("security/remove/", views.device_remove_view, name="device_remove"),
 ]

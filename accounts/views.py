@@ -4,6 +4,8 @@ HTML pages for accounts. Each view validates a form, calls the shared sign-in po
 """
 
 import logging
+from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -30,6 +32,7 @@ from .forms import (
     PasswordChangeForm,
     PasswordResetForm,
     PreferencesForm,
+    ReauthForm,
     RegistrationForm,
     SetPasswordForm,
     SMSDeviceForm,
@@ -98,7 +101,7 @@ def login_view(request):
                     request=request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
                 )
             except LoginRefused as refused:
-                if refused.code == "locked":
+                if refused.code in authentication.LOCKOUT_CODES:
                     return _locked_response(request, refused)
                 form.add_error(None, refused.message)
             else:
@@ -138,7 +141,7 @@ def login_otp_view(request):
             try:
                 device = authentication.otp_verify(request=request, user=user, code=form.cleaned_data["code"])
             except LoginRefused as refused:
-                if refused.code == "locked":
+                if refused.code in authentication.LOCKOUT_CODES:
                     request.session.pop(_PENDING_SESSION_KEY, None)
                     return _locked_response(request, refused)
                 form.add_error("code", refused.message)
@@ -350,8 +353,76 @@ def _mark_verified(request, device) -> None:
         otp_login(request, device)
 
 
+def _reauth_url(next_url: str) -> str:
+    return f"{reverse('accounts:reauth')}?{urlencode({'next': next_url})}"
+
+
+def reauth_required(view):
+    """
+    Adding or removing a second factor, or renewing backup codes, needs the password or a
+    code entered within ``REAUTH_SECONDS``, not a session alone: otherwise ask for it, then
+    come back (to the page; after a POST, to the security page to choose again).
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if authentication.reauth_fresh(request):
+            return view(request, *args, **kwargs)
+        if request.method == "GET":
+            return redirect(_reauth_url(request.get_full_path()))
+        messages.info(request, "Confirm it is you, then choose again.")
+        return redirect(_reauth_url(reverse("accounts:security")))
+
+    return wrapper
+
+
+@sensitive_post_parameters("password", "code")
+@csrf_protect
+@never_cache
+@login_required
+def reauth_view(request):
+    """Prove again who you are (password, or a code from a second factor) before changing them."""
+    user = request.user
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    methods = authentication.otp_methods(user)
+    posted = _posted(request) or {}
+    password_form = ReauthForm(posted if "password" in posted else None)
+    code_form = OTPForm(posted if "code" in posted else None) if methods else None
+    if code_form is not None:
+        code_form.fields["code"].widget.attrs.pop("autofocus", None)
+    if request.method == "POST":
+        if "method" in posted:  # send a code by e-mail or SMS
+            ratelimits.check(request, "otp")
+            messages.info(request, authentication.otp_begin(user, method=posted["method"]))
+            return redirect(_reauth_url(next_url))
+        form, field, group = (code_form, "code", "otp") if "code" in posted else (password_form, "password", "login")
+        ratelimits.check(request, group)
+        if form is not None and form.is_valid():
+            try:
+                authentication.reauthenticate(request=request, user=user, **form.cleaned_data)
+            except LoginRefused as refused:
+                if refused.code in authentication.LOCKOUT_CODES:
+                    logout(request)
+                    return _locked_response(request, refused)
+                form.add_error(field, refused.message)
+            else:
+                return HttpResponseRedirect(_safe_next(request, next_url or reverse("accounts:security")))
+    return render(
+        request,
+        "accounts/reauth.html",
+        {
+            "password_form": password_form,
+            "code_form": code_form,
+            "methods": methods,
+            "next": next_url,
+            "minutes": max(1, settings.REAUTH_SECONDS // 60),
+        },
+    )
+
+
 @sensitive_post_parameters("code")
 @login_required
+@reauth_required
 def totp_setup_view(request):
     user = request.user
     device = otp.totp_start(user)
@@ -377,18 +448,22 @@ def totp_setup_view(request):
 
 @require_POST
 @login_required
+@reauth_required
 def email_otp_enable_view(request):
+    """Start adding e-mail codes: a code goes to the account's address, to be entered next."""
+    ratelimits.check(request, "otp")
     device = otp.email_device_add(request=request, user=request.user)
-    _mark_verified(request, device)
-    codes = None
-    if not BackupCodeDevice.objects.filter(user=request.user).exists():
-        codes = otp.backup_codes_regenerate(request=request, user=request.user)
-    messages.success(request, f"Sign-in codes will be sent to {request.user.email}.")
-    return security_view(request, backup_codes=codes)
+    if device.confirmed:
+        messages.info(request, f"Sign-in codes already go to {request.user.email}.")
+        return redirect("accounts:security")
+    messages.info(request, otp.challenge_send(device))
+    return redirect("accounts:email_otp_verify")
 
 
 @login_required
+@reauth_required
 def sms_setup_view(request):
+    """Start adding SMS codes: a code goes to the number given, to be entered next."""
     form = SMSDeviceForm(_posted(request), initial={"number": request.user.mobile or ""})
     if request.method == "POST" and form.is_valid():
         try:
@@ -396,15 +471,54 @@ def sms_setup_view(request):
         except ValidationError as error:
             form.add_error("number", error)
         else:
+            ratelimits.check(request, "otp")
             device = otp.sms_device_add(request=request, user=request.user, number=number)
-            _mark_verified(request, device)
-            messages.success(request, "Sign-in codes can now be sent by SMS.")
-            return redirect("accounts:security")
+            messages.info(request, otp.challenge_send(device))
+            return redirect("accounts:sms_verify")
     return render(request, "accounts/sms_setup.html", {"form": form})
+
+
+_CODE_DEVICES = {"email": EmailOTPDevice, "sms": SMSOTPDevice}
+
+
+@sensitive_post_parameters("code")
+@login_required
+@reauth_required
+def code_device_verify_view(request, kind: str):
+    """Second step of adding e-mail or SMS codes: the code just sent proves the address or number."""
+    device = _CODE_DEVICES[kind].objects.filter(user=request.user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        return redirect("accounts:security")
+    posted = _posted(request) or {}
+    form = OTPForm(posted if "code" in posted else None)
+    form.fields["code"].help_text = "The 6-digit code we have just sent. It works once, for a few minutes."
+    if request.method == "POST":
+        ratelimits.check(request, "otp")
+        if "resend" in posted:
+            messages.info(request, otp.challenge_send(device))
+            return redirect(request.path)
+        if form.is_valid():
+            codes = otp.code_device_confirm(
+                request=request, user=request.user, device=device, code=form.cleaned_data["code"]
+            )
+            if codes is None:
+                form.add_error(
+                    "code",
+                    "That code is not right or has expired. Wait a few seconds and try again, or send a new one.",
+                )
+            else:
+                device.refresh_from_db()
+                _mark_verified(request, device)
+                where = "to your e-mail address" if kind == "email" else "to your mobile by SMS"
+                messages.success(request, f"Sign-in codes will now be sent {where}.")
+                return security_view(request, backup_codes=codes)
+    destination = request.user.email if kind == "email" else device.number
+    return render(request, "accounts/code_device_verify.html", {"form": form, "kind": kind, "destination": destination})
 
 
 @require_POST
 @login_required
+@reauth_required
 def backup_codes_view(request):
     if not authentication.needs_second_factor(request.user):
         messages.error(request, "Set up an authenticator app or e-mail codes first.")
@@ -416,6 +530,7 @@ def backup_codes_view(request):
 
 @require_POST
 @login_required
+@reauth_required
 def device_remove_view(request):
     try:
         removed = otp.device_remove(request=request, user=request.user, persistent_id=request.POST.get("device", ""))

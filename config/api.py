@@ -16,7 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.authentication import LoginRefused
 from accounts.ratelimits import RateLimited
-from videos.services import is_storage_full
+from videos.services import QuotaExceeded, is_storage_full
 
 logger = logging.getLogger(__name__)
 STORAGE_FULL = "The server's storage is full. Nothing you sent was lost; try again later or tell your IT team."
@@ -24,6 +24,7 @@ STORAGE_FULL = "The server's storage is full. Nothing you sent was lost; try aga
 # LoginRefused codes → HTTP status.
 _LOGIN_STATUS = {
     "locked": status.HTTP_429_TOO_MANY_REQUESTS,
+    "throttled": status.HTTP_429_TOO_MANY_REQUESTS,
     "otp_throttled": status.HTTP_429_TOO_MANY_REQUESTS,
     "invalid_credentials": status.HTTP_401_UNAUTHORIZED,
     "invalid_otp": status.HTTP_401_UNAUTHORIZED,
@@ -35,6 +36,8 @@ def exception_handler(exc, context):
     if is_storage_full(exc):
         logger.error("media storage full", extra={"view": context["view"].__class__.__name__})
         return Response({"detail": getattr(exc, "message", STORAGE_FULL)}, status=status.HTTP_507_INSUFFICIENT_STORAGE)
+    if isinstance(exc, QuotaExceeded):
+        return Response({"detail": exc.message}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, LoginRefused):
         response = Response(
             {"detail": exc.message, "code": exc.code},

@@ -235,6 +235,14 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "otp", "code", "token", "otp_token"]
 AXES_VERBOSE = False
+# The account-wide brake (hardening issue, item 4): the lockout above is per address, so
+# guesses spread over many addresses never meet it. ACCOUNT_BRAKE_FAILURES wrong passwords or
+# codes for one account within ACCOUNT_BRAKE_WINDOW, from any addresses and through any door,
+# pause every sign-in of that account for ACCOUNT_BRAKE_COOLOFF, even with the right password;
+# the holder gets one e-mail (accounts.authentication). 0 failures turns the brake off.
+ACCOUNT_BRAKE_FAILURES = env.int("ACCOUNT_BRAKE_FAILURES", default=20)
+ACCOUNT_BRAKE_WINDOW = timedelta(minutes=env.float("ACCOUNT_BRAKE_WINDOW_MINUTES", default=15))
+ACCOUNT_BRAKE_COOLOFF = timedelta(minutes=env.float("ACCOUNT_BRAKE_COOLOFF_MINUTES", default=15))
 
 # --------------------------------------------------------------------------------------
 # Client address and rate limits
@@ -278,6 +286,10 @@ OTP_RESEND_COOLDOWN_SECONDS = env.int("OTP_RESEND_COOLDOWN_SECONDS", default=30)
 OTP_BACKUP_CODE_COUNT = 10
 # Seconds a password-verified login may wait for its second factor.
 OTP_PENDING_LOGIN_SECONDS = 300
+# Adding or removing a second factor, or renewing backup codes, needs the password or a code
+# from an existing factor entered within this many seconds; signing in counts (hardening
+# issue, item 6: a stolen session alone must not change how the account is protected).
+REAUTH_SECONDS = env.int("REAUTH_SECONDS", default=300)
 # SMS gateway: "console" logs that a message was sent (never its text); "http" posts JSON
 # {"mobile", "message"} with a Bearer token, like the seed's gateway.
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
@@ -421,8 +433,23 @@ NPM_BIN_PATH = env.str("NPM_BIN_PATH", default="npm")
 # --------------------------------------------------------------------------------------
 VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=20 * 1024**3)
 VIDEO_EXTENSIONS = ["mp4", "mov", "m4v", "mkv", "webm", "avi"]
+# Probe limits (integrity-hardening issue, item 9): a source beyond any of them is refused at
+# upload (400 naming the limit), so one file cannot tie up the transcoder for days. Width and
+# height apply to the long and the short side, so portrait and rotated sources get the same
+# allowance: 8K. Endoscopy cameras record 60 fps, slow-motion sources more; surgical cases last
+# 1–6 hours. (A long case must also fit TRANSCODE_TIMEOUT_SECONDS.)
+VIDEO_MAX_WIDTH = env.int("VIDEO_MAX_WIDTH", default=7680)
+VIDEO_MAX_HEIGHT = env.int("VIDEO_MAX_HEIGHT", default=4320)
+VIDEO_MAX_FRAME_RATE = env.float("VIDEO_MAX_FRAME_RATE", default=240)
+VIDEO_MAX_DURATION_SECONDS = env.int("VIDEO_MAX_DURATION_SECONDS", default=12 * 3600)
 # Unfinished resumable uploads are deleted this long after they were started.
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=48)
+# Bytes one person may hold on the media disk: stored originals plus unfinished uploads
+# (videos.services.upload_admit; 413 past it). 0: no quota, only the free-space check.
+UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=500 * 1024**3)
+# Space an upload may not take from the media disk: transcodes, the database and logs need room
+# too. An upload that would leave less free is refused (507) before its first byte.
+MEDIA_FREE_RESERVE_BYTES = env.int("MEDIA_FREE_RESERVE_BYTES", default=1024**3)
 # False: a finished transcode is published at once, with no review step.
 VIDEOS_REQUIRE_APPROVAL = env.bool("VIDEOS_REQUIRE_APPROVAL", default=True)
 FFMPEG_BIN = env.str("FFMPEG_BIN", default="ffmpeg")
@@ -434,10 +461,20 @@ TRANSCODE_TIMEOUT_SECONDS = env.int("TRANSCODE_TIMEOUT_SECONDS", default=int(Q_C
 # A processing video whose worker has been silent this long is marked failed by the reaper.
 TRANSCODE_STALL_SECONDS = env.int("TRANSCODE_STALL_SECONDS", default=15 * 60)
 TRANSCODE_HEARTBEAT_SECONDS = env.float("TRANSCODE_HEARTBEAT_SECONDS", default=30)
+# Where a transcode keeps the video's AES key while FFmpeg runs: a private 0700 folder per job,
+# removed after it, on the worker's own storage and never under MEDIA_ROOT (integrity-hardening
+# issue). Empty: the system temp folder ($TMPDIR, else /tmp).
+TRANSCODE_TMP_DIR = env.str("TRANSCODE_TMP_DIR", default="") or None
 # Signed media URLs live for the video's length plus this margin (a 6-hour case plays to the end).
 HLS_TOKEN_MARGIN_SECONDS = env.int("HLS_TOKEN_MARGIN_SECONDS", default=4 * 3600)
 # Thumbnails on cards and lists.
 IMAGE_TOKEN_SECONDS = env.int("IMAGE_TOKEN_SECONDS", default=6 * 3600)
+# No signed media URL lives longer than this, whatever the video's length (videos.delivery).
+MEDIA_TOKEN_MAX_SECONDS = env.int("MEDIA_TOKEN_MAX_SECONDS", default=24 * 3600)
+# How stale a process's list of withdrawn videos and revoked users may be (videos.revocation):
+# a withdrawal or a revocation stops every signed URL within this many seconds, at the cost
+# of two small queries per process per period instead of one per request.
+MEDIA_REVOCATION_REFRESH_SECONDS = env.float("MEDIA_REVOCATION_REFRESH_SECONDS", default=5)
 # Serve media through nginx: Django answers with X-Accel-Redirect to this internal prefix
 # (see deploy/nginx.conf). Empty: Django streams the file itself.
 MEDIA_ACCEL_REDIRECT_PREFIX = env.str("MEDIA_ACCEL_REDIRECT_PREFIX", default="")
@@ -471,8 +508,23 @@ HEALTHZ_REQUIRE_WORKER = env.bool("HEALTHZ_REQUIRE_WORKER", default=True)
 # --------------------------------------------------------------------------------------
 # E-mail
 # --------------------------------------------------------------------------------------
-EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
-globals().update(env.email_url_config(EMAIL_URL))
+EMAIL_URL = env.str("EMAIL_URL", default="" if PRODUCTION else "consolemail://")
+# Production refuses a backend that prints mail to the log (reset links, sign-in codes) or
+# keeps it from the people it is for (hardening issue, item 7), unless EMAIL_ALLOW_UNSENT
+# says so on purpose, e.g. for a benchmark server no person signs in to.
+EMAIL_ALLOW_UNSENT = env.bool("EMAIL_ALLOW_UNSENT", default=False)
+_EMAIL = env.email_url_config(EMAIL_URL or "consolemail://")
+globals().update(_EMAIL)
+_UNSENT_EMAIL_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend" for name in ("console", "filebased", "locmem", "dummy")
+}
+if PRODUCTION and not EMAIL_ALLOW_UNSENT and (not EMAIL_URL or _EMAIL["EMAIL_BACKEND"] in _UNSENT_EMAIL_BACKENDS):
+    raise ImproperlyConfigured(
+        "EMAIL_URL is not set, or names a backend that sends no mail (console, file, memory or "
+        "dummy): password-reset links and sign-in codes would be printed to the log or lost. "
+        "Set EMAIL_URL to your mail server (e.g. smtp+tls://user:password@smtp.example.org:587), "
+        "or EMAIL_ALLOW_UNSENT=True for a server nobody signs in to."
+    )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Surgical Video Library <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

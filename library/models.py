@@ -5,8 +5,11 @@ playlists, and the viewing sessions that make up the audit of who watched what.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import (
+    Q,
+    functions,  # noqa: F401 (models.functions below)
+)
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from videos.models import Video
@@ -54,9 +57,34 @@ class Favorite(models.Model):
 
 
 class PlaylistQuerySet(models.QuerySet):
+    def listing_for(self, user):
+        """
+        Playlists ``user`` may open, newest change first, with what a list row shows counted
+        over the videos *they* may see: ``item_count``, ``total_seconds`` (clips count their
+        stretch) and ``cover_uuid`` (the first visible item with a poster). Pages and API alike.
+        """
+        visible = Video.objects.visible_to(user).values("pk")
+        seen = Q(items__video__in=visible)
+        length = Coalesce(models.F("items__end_time"), models.F("items__video__duration")) - Coalesce(
+            models.F("items__start_time"), models.Value(0.0)
+        )
+        cover = PlaylistItem.objects.filter(
+            playlist=models.OuterRef("pk"), video__in=visible, video__has_poster=True
+        ).order_by("position", "id")
+        return (
+            self.visible_to(user)
+            .select_related("owner")
+            .annotate(
+                item_count=models.Count("items", filter=seen),
+                total_seconds=Coalesce(models.Sum(length, filter=seen), models.Value(0.0)),
+                cover_uuid=models.Subquery(cover.values("video__uuid")[:1]),
+            )
+            .order_by("-updated_at", "-id")
+        )
+
     def visible_to(self, user):
-        """The user's own playlists and those shared with all signed-in staff."""
-        if not user.is_authenticated:
+        """The user's own playlists and those shared with all signed-in staff (``library.view_playlist``)."""
+        if not (user.is_authenticated and user.is_active and user.has_perm("library.view_playlist")):
             return self.none()
         return self.filter(Q(owner=user) | Q(is_shared=True))
 
@@ -79,7 +107,11 @@ class Playlist(models.Model):
         return self.title
 
     def can_edit(self, user) -> bool:
-        return user.is_authenticated and (self.owner_id == user.pk or user.is_superuser)
+        return (
+            user.is_authenticated
+            and user.has_perm("library.change_playlist")
+            and (self.owner_id == user.pk or user.is_superuser)
+        )
 
 
 class PlaylistItem(models.Model):

@@ -23,8 +23,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -54,26 +53,6 @@ def clock(seconds: float | None) -> str:
 
 def _videos(user):
     return Video.objects.visible_to(user).with_catalogue().with_viewer_state(user)
-
-
-def _playlists(user):
-    """Playlists ``user`` may open, with what a list row shows about the videos they may see."""
-    visible = Video.objects.visible_to(user).values("pk")
-    seen = Q(items__video__in=visible)
-    length = Coalesce(F("items__end_time"), F("items__video__duration")) - Coalesce(F("items__start_time"), Value(0.0))
-    cover = PlaylistItem.objects.filter(playlist=OuterRef("pk"), video__in=visible, video__has_poster=True).order_by(
-        "position", "id"
-    )
-    return (
-        Playlist.objects.visible_to(user)
-        .select_related("owner")
-        .annotate(
-            item_count=Count("items", filter=seen),
-            total_seconds=Coalesce(Sum(length, filter=seen), Value(0.0)),
-            cover_uuid=Subquery(cover.values("video__uuid")[:1]),
-        )
-        .order_by("-updated_at", "-id")
-    )
 
 
 def _playlist(request, pk) -> Playlist:
@@ -201,7 +180,7 @@ class AddToPlaylistForm(StyledForm):
 @login_required
 def playlist_list(request: HttpRequest, form: PlaylistForm | None = None) -> HttpResponse:
     user = request.user
-    playlists = list(_playlists(user))
+    playlists = list(Playlist.objects.listing_for(user))
     for playlist in playlists:
         playlist.cover_url = delivery.image_url(playlist.cover_uuid, user.pk) if playlist.cover_uuid else ""
         playlist.total_seconds = round(playlist.total_seconds)

@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 
-from videos.models import Surgeon, Tag, Video, VideoSurgeon, visible_q
+from videos.models import Surgeon, Tag, Video, VideoSurgeon, may_watch, visible_q
 from videos.search_index import SEARCH_CONFIG, DocumentColumn, sqlite_fts_ready
 
 from .models import SearchSynonym
@@ -434,6 +434,8 @@ def _audience(user) -> str:
     Who sees the same videos as ``user``: everyone with an all-seeing role, or every viewer
     whose own uploads are all published, shares facet counts; anyone else has their own.
     """
+    if not may_watch(user):
+        return "nobody"
     if not visible_q(user):
         return "all"
     unpublished = Video.objects.filter(uploader=user).exclude(status=Video.Status.PUBLISHED)

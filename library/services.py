@@ -30,11 +30,13 @@ def _number(value, field: str) -> float:
 # ------------------------------------------------------------------------------ views
 
 
-def view_record(*, user, video: Video, ip_address: str | None = None) -> ViewEvent:
+def view_record(*, user, video: Video, ip_address: str | None = None) -> tuple[ViewEvent, bool]:
     """
-    Note that ``user`` started watching ``video``. Within ``VIEW_WINDOW_HOURS`` of the last
-    activity the same session continues and nothing is counted; otherwise a new session
-    starts and the video's view count goes up by one (an UPDATE, so no lost increments).
+    Note that ``user`` started playing ``video`` (called by the player when playback starts,
+    never on a page or playlist fetch). Within ``VIEW_WINDOW_HOURS`` of the last activity the
+    same session continues and nothing is counted; otherwise a new session starts and the
+    video's view count goes up by one (an UPDATE, so no lost increments). Returns the session
+    and whether it is new.
     """
     now = timezone.now()
     window = now - timedelta(hours=settings.VIEW_WINDOW_HOURS)
@@ -44,12 +46,12 @@ def view_record(*, user, video: Video, ip_address: str | None = None) -> ViewEve
         )
         if current is not None:
             ViewEvent.objects.filter(pk=current.pk).update(last_seen_at=now)
-            return current
+            return current, False
         event = ViewEvent.objects.create(
             user=user, video=video, started_at=now, last_seen_at=now, ip_address=ip_address
         )
         Video.objects.filter(pk=video.pk).update(views=F("views") + 1)
-    return event
+    return event, True
 
 
 # ------------------------------------------------------------------------------ progress
@@ -154,6 +156,8 @@ def _check_playlist_fields(*, user, title=None, is_shared=None) -> dict:
 
 @transaction.atomic
 def playlist_create(*, user, title: str, description: str = "", is_shared: bool = False) -> Playlist:
+    if not user.has_perm("library.add_playlist"):
+        raise PermissionDenied("Your account has no role that may keep playlists. Ask an administrator.")
     _check_playlist_fields(user=user, title=title, is_shared=is_shared)
     return Playlist.objects.create(
         owner=user, title=title.strip()[:200], description=description or "", is_shared=is_shared

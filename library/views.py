@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from videos import delivery
-from videos.models import Category, Video, visible_q
+from videos.models import Category, Video, may_watch, visible_q
 
 from . import services
 from .models import Favorite, ViewEvent, WatchProgress
@@ -47,10 +47,8 @@ def home(request):
     )
     continuing = list(continuing)
     delivery.attach_poster_urls([entry.video for entry in continuing], user)
-    # Published videos are visible to every signed-in person: no visibility OR, so the
-    # (status, published_at) and (status, views) indexes give the top eight directly.
-    published = Video.objects.published().with_catalogue().with_viewer_state(user)
-    categories = cache.get_or_set(HOME_CATEGORIES_CACHE_KEY, _published_categories, 60)
+    published = Video.objects.published_for(user).with_catalogue().with_viewer_state(user)
+    categories = cache.get_or_set(HOME_CATEGORIES_CACHE_KEY, _published_categories, 60) if may_watch(user) else []
     favorites = [
         f.video
         for f in Favorite.objects.filter(visible, user=user)

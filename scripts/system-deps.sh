@@ -9,7 +9,9 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missi
 { ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; } || missing+=(libmagic1)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [[ "${SVL_BROWSER_TESTS:-}" == "1" ]]; then
+  # The test setup: the browser tests' Chromium, and nginx to check the deploy kit's site for real.
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  { command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]; } || missing+=(nginx)
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

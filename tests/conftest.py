@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.sms import LocmemBackend
+from videos import revocation
 
 from .factories import PASSWORD, UserFactory
 
@@ -18,8 +19,10 @@ def _isolated(settings, tmp_path):
     settings.SMS_BACKEND = "locmem"
     LocmemBackend.outbox.clear()
     cache.clear()
+    revocation.forget()  # another test's withdrawn videos and revoked users are not this one's
     yield
     cache.clear()
+    revocation.forget()
 
 
 @pytest.fixture

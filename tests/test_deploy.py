@@ -215,6 +215,93 @@ def test_nginx_accepts_the_site(tmp_path):
     assert refused.returncode != 0
 
 
+def _nginx_binary():
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_nginx_logs_no_token_and_no_reset_link(tmp_path):
+    """
+    The real nginx, serving the site: signed media URLs (token in the query string) and a
+    password-reset link (token in the path) leave no secret in the access or error log.
+    """
+    import http.client
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    nginx = _nginx_binary()
+    if nginx is None:
+        pytest.skip("nginx is not installed (make test installs it; .ci/run always has it)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=videos.hospital.example",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    plain, tls, upstream = _free_port(), _free_port(), _free_port()  # nothing listens upstream: 502s
+    site = (
+        (DEPLOY / "nginx.conf")
+        .read_text()
+        .replace("/etc/ssl/certs/videos.hospital.example.crt", str(cert))
+        .replace("/etc/ssl/private/videos.hospital.example.key", str(key))
+        .replace("/srv/videos/nginx-body", str(tmp_path / "body"))
+        .replace("/var/log/nginx/", f"{tmp_path}/")
+        .replace("listen [::]:80;", "")
+        .replace("listen [::]:443 ssl http2;", "")
+        .replace("listen 80;", f"listen 127.0.0.1:{plain};")
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{tls} ssl http2;")
+        .replace("server 127.0.0.1:8000", f"server 127.0.0.1:{upstream}")
+    )
+    (tmp_path / "site.conf").write_text(site)
+    mime = "include /etc/nginx/mime.types;" if Path("/etc/nginx/mime.types").exists() else ""
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/main-error.log;\nevents {{}}\n"
+        f"http {{ {mime} access_log {tmp_path}/default-access.log; include {tmp_path}/site.conf; }}\n"
+    )
+    started = subprocess.run(
+        [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "main-error.log")],
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr
+    secrets = ["MEDIATOKEN1.1796.1797..SIGNATURE", "c4x-0123456789abcdef0123", "PLAINTOKEN"]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        for url in [
+            f"https://127.0.0.1:{tls}/api/v1/videos/0b5d7b1e-2f7a-4a65-9d38-6a0b0f1f3c11/hls/720p/seg_00001.ts"
+            f"?token={secrets[0]}",
+            f"https://127.0.0.1:{tls}/accounts/password/reset/MQ/{secrets[1]}/",
+        ]:
+            request = urllib.request.Request(url, headers={"Host": "videos.hospital.example", "Referer": url})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, context=context, timeout=10)  # noqa: S310 (our own test server)
+            assert refused.value.code == 502  # gunicorn is not there; nginx still logs the request
+        # Plain HTTP answers with a redirect to HTTPS, logged by the other server block.
+        connection = http.client.HTTPConnection("127.0.0.1", plain, timeout=10)
+        connection.request("GET", f"/api/v1/videos/x/media/poster.jpg?token={secrets[2]}")
+        assert connection.getresponse().status == 301
+        connection.close()
+    finally:
+        subprocess.run([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-s", "stop"], check=False)
+    access = (tmp_path / "svl.access.log").read_text()
+    assert "/api/v1/videos/0b5d7b1e-2f7a-4a65-9d38-6a0b0f1f3c11/hls/720p/seg_00001.ts" in access
+    assert "/accounts/password/reset/MQ/[redacted]/" in access
+    assert '"GET /api/v1/videos/x/media/poster.jpg HTTP/1.1" 301' in access
+    assert access.count(" 502 ") == 2
+    logged = "".join(path.read_text() for path in tmp_path.glob("*.log"))
+    for secret in secrets:
+        assert secret not in logged, secret
+
+
 # ------------------------------------------------------------------------------ systemd
 
 

@@ -440,6 +440,7 @@ def api_paths(video):
         "reprocess": reverse("api:video_reprocess", args=[video.uuid]),
         "progress": reverse("api:video_progress", args=[video.uuid]),
         "favorite": reverse("api:video_favorite", args=[video.uuid]),
+        "views": reverse("api:video_views", args=[video.uuid]),
         "history": reverse("api:history_entry", args=[video.uuid]),
         "master": reverse("api:hls_master", args=[video.uuid]),
     }
@@ -455,6 +456,7 @@ def api_paths(video):
     "api:video_reprocess",
     "api:video_progress",
     "api:video_favorite",
+    "api:video_views",
     "api:history_entry",
 )
 @pytest.mark.parametrize("which", ["hidden", "rejected"])
@@ -477,6 +479,7 @@ def test_every_video_api_endpoint_is_404_for_anothers_unpublished_video(world, m
         ("post", paths["progress"], {"position": 3}),
         ("put", paths["favorite"], None),
         ("delete", paths["favorite"], None),
+        ("post", paths["views"], None),
         ("delete", paths["history"], None),
         ("get", paths["master"], None),
     ]
@@ -536,7 +539,8 @@ def test_video_list_api_never_returns_anothers_hidden_video(world, mallory):
 
 
 def _token(scope, video, user, ttl=600):
-    return delivery.sign(scope=scope, video_uuid=video.uuid, user_id=user.pk, ttl=ttl)
+    tag = delivery.stamp_tag(user) if scope in ("master", "key", "media") else ""
+    return delivery.sign(scope=scope, video_uuid=video.uuid, user_id=user.pk, ttl=ttl, tag=tag)
 
 
 def hls_urls(video, token):
@@ -595,12 +599,17 @@ def test_media_tokens_with_another_users_id_spliced_in_open_nothing(world):
     anonymous = Client()
     for kind, scope in SCOPE_OF.items():
         owners = _token(scope, world.hidden, world.owner)
-        _, expires, signature = owners.split(".")
-        forged = f"{world.attacker.pk}.{expires}.{signature}"
+        _, issued, expires, tag, signature = owners.split(".")
+        forged = f"{world.attacker.pk}.{issued}.{expires}.{tag}.{signature}"
         response = anonymous.get(hls_urls(world.hidden, forged)[kind])
         assert response.status_code == 401, kind
-        longer = f"{world.owner.pk}.{int(expires) + 86400}.{signature}"
+        longer = f"{world.owner.pk}.{issued}.{int(expires) + 86400}.{tag}.{signature}"
         assert anonymous.get(hls_urls(world.hidden, longer)[kind]).status_code == 401, kind
+        later = f"{world.owner.pk}.{int(issued) + 60_000}.{expires}.{tag}.{signature}"  # issued after a revocation
+        assert anonymous.get(hls_urls(world.hidden, later)[kind]).status_code == 401, kind
+        attackers_tag = delivery.stamp_tag(world.attacker)
+        retagged = f"{world.owner.pk}.{issued}.{expires}.{attackers_tag}.{signature}"
+        assert anonymous.get(hls_urls(world.hidden, retagged)[kind]).status_code == 401, kind
 
 
 def test_key_and_master_recheck_the_user_even_with_a_valid_token(world):

@@ -70,10 +70,11 @@ def test_progress_for_an_invisible_video_is_404(as_viewer, uploader):
 
 def test_views_count_once_per_window_and_sessions_accumulate(api, viewer, uploader):
     v = video(uploader)
-    first = services.view_record(user=viewer, video=v)
-    again = services.view_record(user=viewer, video=v)
+    first, counted = services.view_record(user=viewer, video=v)
+    again, counted_again = services.view_record(user=viewer, video=v)
     v.refresh_from_db()
     assert v.views == 1 and first.pk == again.pk
+    assert (counted, counted_again) == (True, False)
     # Watching adds the time actually spent (not seeks).
     ViewEvent.objects.filter(pk=first.pk).update(last_seen_at=timezone.now() - timedelta(seconds=10))
     services.progress_save(user=viewer, video=v, position=100)

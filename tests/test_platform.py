@@ -140,6 +140,7 @@ def test_check_deploy_is_clean_in_production(tmp_path):
         SECRET_KEY="x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
         ALLOWED_HOSTS="videos.hospital.example",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        EMAIL_URL="smtp+tls://videos@smtp.hospital.example:587",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -22,7 +22,7 @@ from accounts.models import AuditEvent, EmailOTPDevice, SMSOTPDevice
 from accounts.sms import SMSError
 
 from .conftest import totp_code
-from .test_registration import TINY_PDF
+from .test_registration import TINY_PDF, register_with_document
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -65,6 +65,17 @@ def registration(**overrides):
     }
     body.update(overrides)
     return body
+
+
+def sent_code(outbox) -> str:
+    return re.search(r"\b(\d{6})\b", outbox[-1].body).group(1)
+
+
+def add_email_codes(user, outbox) -> None:
+    """Turn on e-mail codes as the security pages do: add, send a code, confirm with it."""
+    device = otp.email_device_add(request=None, user=user)
+    otp.challenge_send(device)
+    assert otp.code_device_confirm(request=None, user=user, device=device, code=sent_code(outbox)) is not None
 
 
 def reset_link_parts(outbox):
@@ -327,7 +338,7 @@ def test_tokens_die_on_every_account_change(api, viewer, password, mailoutbox, c
     assert api.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
-def test_password_only_tokens_stop_working_when_two_factor_is_turned_on(api, viewer, password):
+def test_password_only_tokens_stop_working_when_two_factor_is_turned_on(api, viewer, password, mailoutbox):
     """
     HTML sessions that never passed a second factor are ended once the account has one
     (AccountStateMiddleware); API tokens obtained with the password alone must end too, or
@@ -335,15 +346,17 @@ def test_password_only_tokens_stop_working_when_two_factor_is_turned_on(api, vie
     """
     tokens = sign_in(api, "vera", password)
     otp.email_device_add(request=None, user=viewer)
+    assert bearer(tokens["access"]).get(ME).status_code == 200  # not a factor until its code is entered
+    add_email_codes(viewer, mailoutbox)
     assert bearer(tokens["access"]).get(ME).status_code == 401
     assert api.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
-def test_tokens_from_the_otp_step_survive_adding_another_factor(api, admin_user, password):
+def test_tokens_from_the_otp_step_survive_adding_another_factor(api, admin_user, password, mailoutbox):
     ticket = sign_in(api, "ada", password)["otp_token"]
     code = totp_code(admin_user.totpdevice_set.get())
     tokens = api.post(OTP, {"otp_token": ticket, "code": code}, format="json").json()
-    otp.email_device_add(request=None, user=admin_user)
+    add_email_codes(admin_user, mailoutbox)
     assert bearer(tokens["access"]).get(ME).status_code == 200
 
 
@@ -482,21 +495,21 @@ def test_me_patch_ignores_identity_and_privilege_fields(api, viewer, password):
     assert viewer.full_name == "Vera V"
 
 
-def test_id_document_name_cannot_escape_the_private_folder(api, settings):
+def test_id_document_name_cannot_escape_the_private_folder(client, settings):
     upload = SimpleUploadedFile("../../../../etc/cron.d/evil.pdf", TINY_PDF, content_type="application/pdf")
-    response = api.post(REGISTER, {**registration(), "id_document": upload}, format="multipart")
-    assert response.status_code == 201
-    user = User.objects.get(username="newbie")
+    response = register_with_document(client, upload)
+    assert response.status_code == 302
+    user = User.objects.get(username="newdoc")
     folder = settings.MEDIA_ROOT / "private" / "id-documents"
     assert re.fullmatch(r"[0-9a-f]{32}\.pdf", user.id_document.name)
     assert [p.name for p in folder.iterdir()] == [user.id_document.name]
 
 
-def test_id_document_polyglot_with_html_extension_is_refused(api):
+def test_id_document_polyglot_with_html_extension_is_refused(client):
     upload = SimpleUploadedFile("id.pdf.html", TINY_PDF, content_type="application/pdf")
-    response = api.post(REGISTER, {**registration(), "id_document": upload}, format="multipart")
-    assert response.status_code == 400
-    assert response.json()["id_document"] == ["The ID document must be a PDF, PNG or JPEG file."]
+    response = register_with_document(client, upload)
+    assert response.status_code == 200
+    assert response.context["form"].errors["id_document"] == ["The ID document must be a PDF, PNG or JPEG file."]
 
 
 # --------------------------------------------------------------------------------------
@@ -701,7 +714,7 @@ def test_lock_that_was_set_without_the_service_still_stops_session_api_access(cl
     assert response.json()["detail"] == "This account is locked."
 
 
-def test_password_only_session_ends_when_two_factor_is_turned_on_elsewhere(viewer, password):
+def test_password_only_session_ends_when_two_factor_is_turned_on_elsewhere(viewer, password, mailoutbox):
     from django.test import Client
 
     stolen = Client()
@@ -709,7 +722,9 @@ def test_password_only_session_ends_when_two_factor_is_turned_on_elsewhere(viewe
     assert stolen.get(ME).status_code == 200
     owner = Client()
     owner.post("/accounts/login/", {"username": "vera", "password": password})
-    assert owner.post("/accounts/security/email/").status_code == 200
+    assert owner.post("/accounts/security/email/").status_code == 302
+    assert stolen.get(ME).status_code == 200  # not a factor until its code is entered
+    assert owner.post("/accounts/security/email/verify/", {"code": sent_code(mailoutbox)}).status_code == 200
     assert stolen.get(ME).status_code == 401
     assert stolen.get("/accounts/profile/").status_code == 302
     # The browser that turned it on stays signed in, on pages and the API.

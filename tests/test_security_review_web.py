@@ -222,9 +222,9 @@ def test_next_is_escaped_when_reflected_in_the_login_page(client):
 # --------------------------------------------------------------------------------------
 # IDOR
 # --------------------------------------------------------------------------------------
-def test_device_removal_page_cannot_remove_another_users_device(client, viewer, admin_user):
+def test_device_removal_page_cannot_remove_another_users_device(client, viewer, password, admin_user):
     theirs = admin_user.totpdevice_set.get()
-    client.force_login(viewer)
+    client.post(LOGIN, {"username": "vera", "password": password})  # removing a method needs the password
     response = client.post("/accounts/security/remove/", {"device": theirs.persistent_id}, follow=True)
     assert response.status_code == 200
     assert "That sign-in method was not found." in response.content.decode()
@@ -300,9 +300,10 @@ def test_quoted_local_part_email_is_escaped_in_admin_queue_and_messages(client, 
     assert "quoted" in html
     assert "<script>alert(1)</script>" not in html
     User.objects.filter(pk=user.pk).update(is_active=True, approval_status="approved")
-    client.force_login(user)
-    page = client.post("/accounts/security/email/").content.decode()
-    assert "Sign-in codes will be sent to" in page
+    client.post(LOGIN, {"username": "quoted", "password": "Str0ng!Passw0rd"})
+    page = client.post("/accounts/security/email/", follow=True).content.decode()
+    assert "We have sent a 6-digit code to" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)</script>" not in page
 
 
@@ -588,7 +589,7 @@ def test_hostile_reset_links_show_the_invalid_link_page(client, viewer, path):
     ],
 )
 def test_malformed_signed_in_forms_are_pages_with_errors(client, viewer, password, path, data):
-    client.force_login(viewer)
+    client.post(LOGIN, {"username": "vera", "password": password})  # the security pages need it fresh
     before = User.objects.filter(pk=viewer.pk).values().get()
     response = client.post(path, data)
     assert response.status_code == 200
@@ -596,8 +597,8 @@ def test_malformed_signed_in_forms_are_pages_with_errors(client, viewer, passwor
     assert User.objects.filter(pk=viewer.pk).values().get() == before
 
 
-def test_device_remove_with_garbage_is_a_message(client, viewer):
-    client.force_login(viewer)
+def test_device_remove_with_garbage_is_a_message(client, viewer, password):
+    client.post(LOGIN, {"username": "vera", "password": password})
     response = client.post("/accounts/security/remove/", {"device": "otp_totp.totpdevice/\x00" + "9" * 50}, follow=True)
     assert response.status_code == 200
     assert "That sign-in method was not found." in response.content.decode()
@@ -614,10 +615,14 @@ def test_html_sign_in_when_the_sms_gateway_is_down(client, make_user, password, 
     assert "The code could not be sent just now." in response.content.decode()
 
 
-def test_enrolling_email_codes_signs_out_password_only_api_tokens_but_not_this_browser(client, api, viewer, password):
+def test_enrolling_email_codes_signs_out_password_only_api_tokens_but_not_this_browser(
+    client, api, viewer, password, mailoutbox
+):
     tokens = api.post("/api/v1/auth/token/", {"username": "vera", "password": password}, format="json").json()
     client.post(LOGIN, {"username": "vera", "password": password})
-    assert client.post("/accounts/security/email/").status_code == 200
+    assert client.post("/accounts/security/email/").status_code == 302
+    code = re.search(r"\b(\d{6})\b", mailoutbox[-1].body).group(1)
+    assert client.post("/accounts/security/email/verify/", {"code": code}).status_code == 200
     assert client.get("/accounts/profile/").status_code == 200
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert api.get("/api/v1/auth/me/").status_code == 401

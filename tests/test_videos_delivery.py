@@ -70,6 +70,9 @@ def test_jwt_works_for_the_master(api, viewer, password, published):
 def test_segments_and_variants_cost_no_database_query(client, viewer, published, django_assert_num_queries):
     client.force_login(viewer)  # a session cookie is present, and must not be looked up
     variant_url = uris(client.get(master_path(published)).content.decode())[0]
+    # The first media request of a period loads the process's revocation snapshot (two small
+    # queries, at most once per MEDIA_REVOCATION_REFRESH_SECONDS; test_hardening_access proves it).
+    client.get(variant_url)
     with django_assert_num_queries(0):
         variant = client.get(variant_url)
     segment_url = uris(variant.content.decode())[0]
@@ -125,8 +128,9 @@ def test_forged_foreign_and_expired_tokens_are_refused(
     assert client.get(_swap_token(segment_url, foreign)).status_code == 401
     assert client.get(_swap_token(variant_url, foreign)).status_code == 401
     # Another user's id with this signature.
-    user_id, expires, signature = _token(segment_url).split(".")
-    assert client.get(_swap_token(segment_url, f"{int(user_id) + 1}.{expires}.{signature}")).status_code == 401
+    user_id, issued, expires, tag, signature = _token(segment_url).split(".")
+    spliced = f"{int(user_id) + 1}.{issued}.{expires}.{tag}.{signature}"
+    assert client.get(_swap_token(segment_url, spliced)).status_code == 401
 
 
 def test_a_segment_token_does_not_open_the_key(client, viewer, published):
@@ -143,7 +147,13 @@ def test_key_rechecks_the_user(client, viewer, published):
     client.force_login(viewer)
     text = client.get(uris(client.get(master_path(published)).content.decode())[0]).content.decode()
     account_services.user_set_active(request=None, actor=None, user=viewer, active=False)
-    assert client.get(key_uri(text)).status_code == 404
+    assert client.get(key_uri(text)).status_code == 401  # revoked with the account (videos.revocation)
+    from videos import revocation
+
+    revocation.forget()
+    User = type(viewer)
+    User.objects.filter(pk=viewer.pk).update(tokens_revoked_at=None)
+    assert client.get(key_uri(text)).status_code == 404  # and the key view reads the account anyway
 
 
 def test_key_rechecks_that_the_video_is_still_visible(client, viewer, published, make_user):
@@ -151,7 +161,12 @@ def test_key_rechecks_that_the_video_is_still_visible(client, viewer, published,
     text = client.get(uris(client.get(master_path(published)).content.decode())[0]).content.decode()
     approver = make_user(roles.VIEWER, roles.APPROVER, username="appy2")
     services.video_reject(request=None, user=approver, video=published, reason="Shows a patient's face")
-    assert client.get(key_uri(text)).status_code == 404
+    assert client.get(key_uri(text)).status_code == 401  # withdrawn (videos.revocation)
+    from videos import revocation
+
+    Video.objects.filter(pk=published.pk).update(media_revoked_at=None)
+    revocation.forget()
+    assert client.get(key_uri(text)).status_code == 404  # and the key view checks visibility anyway
 
 
 def test_images_are_signed_and_the_storyboard_links_its_sprite(client, viewer, published):
@@ -275,8 +290,8 @@ def test_every_media_endpoint_refuses_a_missing_expired_or_forged_token(client, 
         if scope_token == "expired":
             return delivery.sign(scope=scope, video_uuid=published.uuid, user_id=viewer.pk, ttl=-1)
         good = delivery.sign(scope=scope, video_uuid=published.uuid, user_id=viewer.pk, ttl=600)
-        _, expires, signature = good.split(".")
-        return f"{viewer.pk + 7}.{expires}.{signature}"
+        _, issued, expires, tag, signature = good.split(".")
+        return f"{viewer.pk + 7}.{issued}.{expires}.{tag}.{signature}"
 
     base = f"/api/v1/videos/{published.uuid}"
     endpoints = {

@@ -11,3 +11,9 @@ class VideosConfig(AppConfig):
         from . import search_index, signals  # noqa: F401  (signals keep search_terms in step)
 
         post_migrate.connect(search_index.on_post_migrate, sender=self)
+
+        from accounts.signals import tokens_revoked
+
+        from . import revocation
+
+        tokens_revoked.connect(revocation.after_commit_forget, dispatch_uid="videos.revocation")

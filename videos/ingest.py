@@ -16,7 +16,7 @@ import magic
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 
 from . import transcoding
 from .hashing import ResumableMD5, available, md5_of_file
@@ -79,6 +79,51 @@ def check_sniff(head: bytes, extension: str) -> None:
         )
 
 
+def check_limits(probe: transcoding.Probe) -> None:
+    """
+    The source must be within VIDEO_MAX_DURATION_SECONDS, VIDEO_MAX_WIDTH × VIDEO_MAX_HEIGHT
+    and VIDEO_MAX_FRAME_RATE, so one upload cannot tie up the transcoder for days. The picture
+    limits apply to the long and the short side: a portrait or rotated recording gets the same
+    allowance as a landscape one.
+    """
+    limit = settings.VIDEO_MAX_DURATION_SECONDS
+    if probe.duration > limit:
+        raise ValidationError(
+            f"The video is {_span(probe.duration, beside=limit)} long; the limit is {_span(limit)} "
+            "(VIDEO_MAX_DURATION_SECONDS).",
+            code="too_long",
+        )
+    picture = f"The picture is {probe.width}×{probe.height} pixels"
+    if max(probe.width, probe.height) > settings.VIDEO_MAX_WIDTH:
+        raise ValidationError(
+            f"{picture}; its longer side may be at most {settings.VIDEO_MAX_WIDTH} pixels (VIDEO_MAX_WIDTH).",
+            code="too_wide",
+        )
+    if min(probe.width, probe.height) > settings.VIDEO_MAX_HEIGHT:
+        raise ValidationError(
+            f"{picture}; its shorter side may be at most {settings.VIDEO_MAX_HEIGHT} pixels (VIDEO_MAX_HEIGHT).",
+            code="too_high",
+        )
+    if probe.frame_rate > settings.VIDEO_MAX_FRAME_RATE:
+        raise ValidationError(
+            f"The video runs at {round(probe.frame_rate, 2):g} frames per second; the limit is "
+            f"{settings.VIDEO_MAX_FRAME_RATE:g} (VIDEO_MAX_FRAME_RATE).",
+            code="frame_rate",
+        )
+
+
+def _span(seconds: float, *, beside: float | None = None) -> str:
+    """``7200`` → "2 hours", ``90`` → "1.5 minutes"; precise enough not to read the same as ``beside``."""
+    unit, size = next(
+        (unit, size) for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)) if seconds >= size or size == 1
+    )
+    for places in (1, 2, 3):
+        value = round(seconds / size, places)
+        if beside is None or value != round(beside / size, places):
+            break
+    return f"{value:g} {unit}{'' if value == 1 else 's'}"
+
+
 def check_file(path: Path, filename: str) -> transcoding.Probe:
     """Run every check on a complete file and return its probe."""
     extension = check_name(filename)
@@ -87,9 +132,15 @@ def check_file(path: Path, filename: str) -> transcoding.Probe:
     with open(path, "rb") as handle:
         check_sniff(handle.read(SNIFF_BYTES), extension)
     try:
-        return transcoding.probe(path)
+        probe = transcoding.probe(path)
     except transcoding.MediaError as error:
         raise ValidationError(str(error), code="unreadable") from None
+    check_limits(probe)
+    try:
+        transcoding.check_complete(path, probe)
+    except transcoding.TruncatedMedia as error:
+        raise ValidationError(str(error), code="truncated") from None
+    return probe
 
 
 def incoming_dir() -> Path:
@@ -125,13 +176,37 @@ class HashingUploadHandler(FileUploadHandler):
     """
     Streams the ``file`` field to disk (never into memory) with a running MD5, and stops the
     upload as soon as it passes ``VIDEO_MAX_UPLOAD_BYTES``.
+
+    Nothing is written before ``admit(user, length)`` has accepted the sender (the upload
+    permission, free space, quota: ``videos.services.upload_admit``), and only one part, named
+    ``file``, is ever written: every other file part is skipped unread. A refusal is kept as
+    ``request.upload_refusal`` for the view to raise. Every temporary file made is listed in
+    ``request.received_files``, so the view deletes them all whatever the outcome.
     """
 
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
+    def __init__(self, request=None, *, admit):
+        super().__init__(request)
+        self.admit = admit
+        self.body_length = 0
+        request.received_files = []
+        request.upload_refusal = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.body_length = content_length or 0
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
+        if field_name != "file" or self.request.received_files or self.request.upload_refusal is not None:
+            raise SkipFile
+        try:
+            self.admit(getattr(self.request, "user", None), self.body_length)
+        except Exception as refusal:  # noqa: BLE001 (kept whole; the view raises it)
+            self.request.upload_refusal = refusal
+            raise SkipFile from None
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         self.file = HashedTemporaryUploadedFile(
             self.file_name, self.content_type, self.charset, self.content_type_extra
         )
+        self.request.received_files.append(self.file)
         self.digest = ResumableMD5() if available() else None
         self.received = 0
 
@@ -144,7 +219,12 @@ class HashingUploadHandler(FileUploadHandler):
             raise StopUpload(connection_reset=False)
         if self.digest is not None:
             self.digest.update(raw_data)
-        self.file.write(raw_data)
+        try:
+            self.file.write(raw_data)
+        except OSError as error:
+            self.file.discard()
+            self.request.upload_refusal = error
+            raise StopUpload(connection_reset=False) from None
         return None
 
     def file_complete(self, file_size):
@@ -153,3 +233,9 @@ class HashingUploadHandler(FileUploadHandler):
         self.file.size = file_size
         self.file.md5 = self.digest.hexdigest() if self.digest is not None else md5_of_file(self.file.name)
         return self.file
+
+
+def discard_received(request) -> None:
+    """Delete every temporary file a multipart request left (a stored video's was moved away already)."""
+    for received in getattr(request, "received_files", ()):
+        received.discard()

@@ -15,8 +15,6 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import roles
-
 
 class CatalogueQuerySet(models.QuerySet):
     def by_names(self, names):
@@ -87,14 +85,28 @@ def _unique_slug(model, name: str) -> str:
     return slug
 
 
+def may_watch(user) -> bool:
+    """
+    Whether ``user`` may see any video at all: signed in, active and holding
+    ``videos.view_video`` (every role grants it). An account whose roles were all removed, or
+    that was created without one, sees nothing, through every door.
+    """
+    return user is not None and user.is_authenticated and user.is_active and user.has_perm("videos.view_video")
+
+
+def sees_all_videos(user) -> bool:
+    """Editors, Approvers and Admins (``videos.view_all_videos``) see videos in every state."""
+    return may_watch(user) and user.has_perm("videos.view_all_videos")
+
+
 def visible_q(user, prefix: str = "") -> models.Q:
     """
     ``visible_to`` as a condition, for rows that point at a video (``prefix="video__"``): a
     join instead of an ``IN (all visible ids)`` subquery, which SQLite would build in full.
     """
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not may_watch(user):
         return models.Q(pk__in=[])
-    if user.is_superuser or user.has_role(roles.EDITOR, roles.APPROVER, roles.ADMIN):
+    if sees_all_videos(user):
         return models.Q()
     return models.Q(**{f"{prefix}status": Video.Status.PUBLISHED}) | models.Q(**{f"{prefix}uploader": user})
 
@@ -103,9 +115,10 @@ class VideoQuerySet(models.QuerySet):
     def visible_to(self, user):
         """
         Videos ``user`` may see (DESIGN §5): Viewers see published ones; uploaders also
-        their own; Editors, Approvers and Admins everything. Anonymous users see nothing.
+        their own; Editors, Approvers and Admins everything. Anonymous users, and accounts
+        without a role (no ``videos.view_video``), see nothing.
         """
-        if user is None or not user.is_authenticated or not user.is_active:
+        if not may_watch(user):
             return self.none()
         return self.filter(visible_q(user))
 
@@ -115,6 +128,14 @@ class VideoQuerySet(models.QuerySet):
 
     def published(self):
         return self.filter(status=Video.Status.PUBLISHED)
+
+    def published_for(self, user):
+        """
+        Published videos ``user`` may see: every one for anyone who may watch, none otherwise.
+        No visibility OR, so the (status, published_at) and (status, views) indexes serve the
+        home page's lists directly.
+        """
+        return self.published() if may_watch(user) else self.none()
 
     def related_to(self, video):
         """
@@ -217,6 +238,10 @@ class Video(models.Model):
     has_poster = models.BooleanField(default=False, editable=False)
     has_storyboard = models.BooleanField(default=False, editable=False)
 
+    # Signed media URLs of this video issued before this moment are void (videos.revocation):
+    # set when the video stops being published.
+    media_revoked_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+
     views = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -254,9 +279,9 @@ class Video(models.Model):
     # ----------------------------------------------------------------- permissions
     def can_edit(self, user) -> bool:
         """Editors and above edit any video; uploaders their own."""
-        if not user.is_authenticated or not user.is_active:
+        if not may_watch(user):
             return False
-        if user.is_superuser or user.has_role(roles.EDITOR, roles.APPROVER, roles.ADMIN):
+        if user.has_perm("videos.change_video"):
             return True
         return self.uploader_id == user.pk and user.has_perm("videos.upload_video")
 

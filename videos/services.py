@@ -17,11 +17,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Value
+from django.db.models import Sum, Value
 from django.db.models.functions import Greatest
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
@@ -31,7 +32,7 @@ from django.utils import timezone
 from accounts import audit, roles
 from accounts.models import AuditEvent
 
-from . import ingest, search_index, transcoding
+from . import ingest, revocation, search_index, transcoding
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon
 
 Event = AuditEvent.Event
@@ -325,26 +326,85 @@ class StorageFull(OSError):
         self.message = message
 
 
-@transaction.atomic
-def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
-    """Begin a resumable upload (tus creation): the name and size rules apply before any byte."""
+class QuotaExceeded(Exception):
+    """The user's uploads would pass ``UPLOAD_QUOTA_BYTES`` (the API answers 413 with ``message``)."""
+
+    def __init__(self, message: str, *, used: int, length: int, quota: int):
+        super().__init__(message)
+        self.message, self.used, self.length, self.quota = message, used, length, quota
+
+    def record(self, *, user, request=None) -> None:
+        """Audit the refusal (outside the transaction that the refusal rolls back)."""
+        audit.record(
+            Event.QUOTA_REFUSED,
+            request=request,
+            actor=user,
+            target=user,
+            used=self.used,
+            length=self.length,
+            quota=self.quota,
+        )
+
+
+def upload_usage(user) -> int:
+    """Bytes ``user`` holds on the media disk: unfinished uploads (their full length) and stored originals."""
+    in_flight = Upload.objects.filter(user=user, completed_at__isnull=True).aggregate(total=Sum("length"))["total"]
+    stored = Video.objects.filter(uploader=user).aggregate(total=Sum("size_bytes"))["total"]
+    return (in_flight or 0) + (stored or 0)
+
+
+def upload_admit(*, user, length: int, folder: str = "uploads") -> None:
+    """
+    Whether ``user`` may start sending ``length`` bytes, decided before the first byte lands
+    (tus creation, and the start of a multipart body): the upload permission, the free space
+    on the media disk and the user's quota. Raises ``PermissionDenied``, ``StorageFull`` or
+    ``QuotaExceeded`` with a message for the person.
+    """
+    if not user.is_authenticated or not user.has_perm("videos.upload_video"):
+        raise PermissionDenied("Your role may not upload videos.")
+    path = Path(settings.MEDIA_ROOT) / folder
+    path.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path).free
+    reserve = settings.MEDIA_FREE_RESERVE_BYTES
+    if free - reserve < length:
+        kept = f" (and {filesizeformat(reserve)} stays free for processing)" if reserve else ""
+        raise StorageFull(
+            f"The server has {filesizeformat(free)} free and this file needs {filesizeformat(length)}{kept}. "
+            "Try again later, or tell your IT team."
+        )
+    quota = settings.UPLOAD_QUOTA_BYTES
+    if quota:
+        used = upload_usage(user)
+        if used + length > quota:
+            raise QuotaExceeded(
+                f"This upload ({filesizeformat(length)}) would take you past your upload quota of "
+                f"{filesizeformat(quota)}: you already hold {filesizeformat(used)} (stored videos and unfinished "
+                "uploads). Delete videos you no longer need, or ask your IT team for more room.",
+                used=used,
+                length=length,
+                quota=quota,
+            )
+
+
+def upload_start(*, request=None, user, filename: str, length: int, metadata: dict) -> Upload:
+    """Begin a resumable upload (tus creation): the name, size, space and quota rules apply before any byte."""
     if not user.has_perm("videos.upload_video"):
         raise PermissionDenied("Your role may not upload videos.")
     filename = ingest.clean_name(filename)
     ingest.check_name(filename)
     ingest.check_size(length)
-    folder = Path(settings.MEDIA_ROOT) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(folder).free
-    if free < length:
-        raise StorageFull(
-            f"The server has {filesizeformat(free)} free and this file needs {filesizeformat(length)}. "
-            "Try again later, or tell your IT team."
-        )
-    upload = Upload.objects.create(user=user, filename=filename, length=length, metadata=metadata)
-    upload.path.parent.mkdir(parents=True, exist_ok=True)
-    upload.path.touch()
-    return upload
+    try:
+        with transaction.atomic():
+            # One creation at a time per user, so two racing creations cannot both fit the quota.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+            upload_admit(user=user, length=length)
+            upload = Upload.objects.create(user=user, filename=filename, length=length, metadata=metadata)
+            upload.path.parent.mkdir(parents=True, exist_ok=True)
+            upload.path.touch()
+            return upload
+    except QuotaExceeded as refused:
+        refused.record(user=user, request=request)
+        raise
 
 
 def upload_discard(*, upload: Upload) -> None:
@@ -387,6 +447,7 @@ def _transition(
         video = Video.objects.select_for_update().get(pk=video.pk)
         if video.status not in allowed_from:
             raise ValidationError(f"A {video.get_status_display().lower()} video cannot be {to}.", code="invalid_state")
+        withdrawn = video.status == Video.Status.PUBLISHED and to != Video.Status.PUBLISHED
         video.status = to
         video.review_note = note[:500]
         fields = ["status", "review_note", "updated_at"]
@@ -394,6 +455,10 @@ def _transition(
             video.published_at = timezone.now()
             fields.append("published_at")
         video.save(update_fields=fields)
+        if withdrawn:
+            # Every frame, playlist and key URL handed out while it was published stops working
+            # (videos.revocation); those who may still see it get fresh ones from the pages.
+            revocation.revoke_video(video.pk)
         audit.record(event, request=request, actor=user, video=str(video.uuid), note=video.review_note)
     return video
 
@@ -639,7 +704,9 @@ def video_transcode(*, video_id: int, token: str) -> str:
     except JobSuperseded:
         return "superseded"
     except transcoding.MediaError as error:
-        _finish_failed(video_id, token, str(error))
+        # A truncated file's duration is where its stream ends: never list one it does not have.
+        duration = error.ends_at if isinstance(error, transcoding.TruncatedMedia) else None
+        _finish_failed(video_id, token, str(error), duration=duration)
         return f"failed: {error}"
     except OSError as error:
         if not is_storage_full(error):
@@ -667,14 +734,6 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
 
-    key, iv = secrets.token_bytes(16), secrets.token_hex(16)
-    key_file, key_info = work / ".key", work / ".keyinfo"
-    key_file.write_bytes(key)
-    key_file.chmod(0o600)
-    # Line 1 is written verbatim into the playlists: a placeholder that delivery.py replaces
-    # with a signed URL. Line 3 is a random IV (FFmpeg would otherwise use zero for every video).
-    key_info.write_text(f"{transcoding_key_placeholder()}\n{key_file}\n{iv}\n")
-
     has_poster = _make_poster(source, work, probe)
     storyboard = transcoding.plan_storyboard(probe)
     _heartbeat(video.pk, token, progress=1)
@@ -688,29 +747,41 @@ def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
             last_saved[0] = now
             _heartbeat(video.pk, token, progress=max(1, percent))
 
-    argv = transcoding.ladder_command(
-        source=source,
-        out_dir=work,
-        probe=probe,
-        rungs=rungs,
-        key_info=key_info,
-        preset=settings.TRANSCODE_PRESET,
-        storyboard=storyboard,
-    )
-    with _heartbeat_thread(video.pk, token, work / rungs[-1].name, probe.duration):
-        result = transcoding.run(
-            argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
+    # The key URI is a placeholder that delivery.py replaces with a signed URL; the IV is random
+    # (FFmpeg would otherwise use zero for every video). Key files stay off MEDIA_ROOT.
+    key, iv = secrets.token_bytes(16), secrets.token_hex(16)
+    with transcoding.key_info_file(key=key, iv=iv, uri=transcoding_key_placeholder()) as key_info:
+        argv = transcoding.ladder_command(
+            source=source,
+            out_dir=work,
+            probe=probe,
+            rungs=rungs,
+            key_info=key_info,
+            preset=settings.TRANSCODE_PRESET,
+            storyboard=storyboard,
         )
-    key_file.unlink(missing_ok=True)
-    key_info.unlink(missing_ok=True)
+        with _heartbeat_thread(video.pk, token, work / rungs[-1].name, probe.duration):
+            result = transcoding.run(
+                argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
+            )
     if result.returncode != 0 or transcoding.out_of_space(result):
         raise transcoding.MediaError(transcoding.failure_reason(result))
-    _check_ladder(work, rungs)
+    held = _check_ladder(work, rungs)
+    transcoding.check_length(probe, held)
     has_storyboard = _finish_storyboard(work, storyboard, probe)
     if not _still_owner(video.pk, token):
         raise JobSuperseded
     _swap_into_place(work, video.hls_dir)
-    _finish_ok(video.pk, token, key=key, iv=iv, rungs=rungs, has_poster=has_poster, has_storyboard=has_storyboard)
+    _finish_ok(
+        video.pk,
+        token,
+        key=key,
+        iv=iv,
+        rungs=rungs,
+        duration=held,
+        has_poster=has_poster,
+        has_storyboard=has_storyboard,
+    )
     return f"ok: {', '.join(rung.name for rung in rungs)}"
 
 
@@ -793,7 +864,8 @@ def _finish_storyboard(work: Path, plan: transcoding.StoryboardPlan, probe: tran
     return True
 
 
-def _check_ladder(work: Path, rungs) -> None:
+def _check_ladder(work: Path, rungs) -> float:
+    """Raise MediaError unless every playlist is complete; return the seconds the ladder holds."""
     master = work / "master.m3u8"
     if not master.exists():
         raise transcoding.MediaError("FFmpeg finished without writing the master playlist.")
@@ -804,6 +876,8 @@ def _check_ladder(work: Path, rungs) -> None:
         playlist = work / rung.name / "index.m3u8"
         if not playlist.exists() or "#EXT-X-ENDLIST" not in playlist.read_text():
             raise transcoding.MediaError(f"The {rung.name} rung is incomplete.")
+    # Every rung has the same segment boundaries (aligned GOPs); the top one speaks for all.
+    return transcoding.playlist_seconds((work / rungs[0].name / "index.m3u8").read_text())
 
 
 def _swap_into_place(work: Path, final: Path) -> None:
@@ -815,7 +889,10 @@ def _swap_into_place(work: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _finish_ok(video_id, token, *, key: bytes, iv: str, rungs, has_poster: bool, has_storyboard: bool) -> None:
+def _finish_ok(
+    video_id, token, *, key: bytes, iv: str, rungs, duration: float, has_poster: bool, has_storyboard: bool
+) -> None:
+    """Record a complete ladder; ``duration`` is what it holds, which is what the video lists."""
     with transaction.atomic():
         video = Video.objects.select_for_update().filter(pk=video_id, job_token=token).first()
         if video is None:
@@ -823,6 +900,7 @@ def _finish_ok(video_id, token, *, key: bytes, iv: str, rungs, has_poster: bool,
         fields = [
             "hls_key",
             "hls_iv",
+            "duration",
             "has_poster",
             "has_storyboard",
             "progress",
@@ -833,6 +911,7 @@ def _finish_ok(video_id, token, *, key: bytes, iv: str, rungs, has_poster: bool,
             "updated_at",
         ]
         video.hls_key, video.hls_iv = key, iv
+        video.duration = duration
         video.has_poster, video.has_storyboard = has_poster, has_storyboard
         video.progress, video.job_token, video.heartbeat_at = 100, None, None
         video.processed_at = timezone.now()
@@ -859,17 +938,26 @@ def _finish_ok(video_id, token, *, key: bytes, iv: str, rungs, has_poster: bool,
         )
 
 
-def _finish_failed(video_id, token, reason: str) -> None:
+def _finish_failed(video_id, token, reason: str, *, duration: float | None = None) -> None:
+    """
+    Record a failed job. ``reason`` is shown to people, so server paths are taken out of it;
+    ``duration`` (a truncated file's real length) replaces the probed one on a first encode.
+    """
     with transaction.atomic():
         video = Video.objects.select_for_update().filter(pk=video_id, job_token=token).first()
         if video is None:
             return
+        named = {str(video.original_file): "the recording"} if video.original_file else {}
+        reason = transcoding.without_paths(reason, named=named)
         video.job_token, video.heartbeat_at = None, None
         fields = ["job_token", "heartbeat_at", "failure_reason", "updated_at"]
         if video.status in (Video.Status.PENDING, Video.Status.PROCESSING):
             video.status = Video.Status.FAILED
             video.failure_reason = reason[:500]
             fields += ["status"]
+            if duration is not None:
+                video.duration = duration
+                fields.append("duration")
         else:
             # A reprocess of a playable video failed: the old ladder stays in service.
             video.failure_reason = f"Reprocessing failed: {reason}"[:500]

@@ -13,6 +13,8 @@ import ctypes
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -46,6 +48,17 @@ class Probe:
     frame_rate: float
     audio_codec: str | None
     frames: int | None = None
+    start: float = 0.0  # where the timestamps begin (≥ 0); see length
+
+    @property
+    def length(self) -> float:
+        """
+        Seconds of picture the header declares, counted from the first timestamp. Containers
+        disagree on ``duration``: MKV and MP4/MOV headers count from zero (a 3 s recording whose
+        timestamps start at 10 s says 13 s), computed ones from the start. Subtracting the start
+        is exact for the first kind and errs towards accepting the second.
+        """
+        return max(0.0, self.duration - self.start)
 
     @property
     def has_audio(self) -> bool:
@@ -127,8 +140,7 @@ def _ffprobe_json(path: Path, *args: str, timeout: int = 120) -> dict:
         raise MediaError("The file could not be read in time (ffprobe timed out).") from None
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
-        # Never show server paths to the uploader.
-        last = (detail[-1] if detail else "ffprobe failed").replace(str(path), "file").replace(str(path.parent), "")
+        last = without_paths(detail[-1] if detail else "ffprobe failed", named={str(path): "file"})
         raise MediaError(f"The file is not a readable video ({last}).")
     try:
         return json.loads(done.stdout or b"{}")
@@ -185,6 +197,10 @@ def probe(path: Path) -> Probe:
         width, height = height, width
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     frames = video.get("nb_frames")
+    try:
+        start = max(0.0, float(fmt.get("start_time") or 0))
+    except ValueError:
+        start = 0.0
     return Probe(
         format_name=fmt.get("format_name", ""),
         duration=duration,
@@ -196,7 +212,168 @@ def probe(path: Path) -> Probe:
         frame_rate=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
         audio_codec=audios[0].get("codec_name") if audios else None,
         frames=int(frames) if str(frames or "").isdigit() else None,
+        start=start if math.isfinite(start) else 0.0,
     )
+
+
+# ------------------------------------------------------------------------------ truncation
+
+
+class TruncatedMedia(MediaError):
+    """The video stream ends well before the length the file's header declares."""
+
+    def __init__(self, *, declared: float, ends_at: float):
+        super().__init__(
+            f"The recording looks truncated: its header says {clock(declared)} but the video stream "
+            f"ends at {clock(ends_at)}. Upload the complete file."
+        )
+        self.declared, self.ends_at = declared, ends_at
+
+
+def clock(seconds: float) -> str:
+    """``0.96`` → "1.0 s", ``754`` → "12:34", ``10800`` → "3:00:00"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def looks_truncated(*, declared: float, held: float) -> bool:
+    """
+    Whether ``held`` seconds fall short of ``declared`` by more than max(0.5 s, min(2 s, 2 %)).
+    The issue asks for "more than ~2 s or 2 % short", so either threshold fails a file: 2 s
+    bounds a 3-hour case (2 % would let 3.6 min go missing), 2 % a short clip. Healthy sources
+    (the test media set, 24/25/30000/1001 fps, MP4/MKV/WebM/AVI, 0.04 s to 61 s, with and
+    without audio) come out of the ladder at most 0.03 s short of their header; the 0.5 s
+    floor keeps frame and AAC-priming rounding of short clips from ever failing one.
+    """
+    return declared - held > max(0.5, min(2.0, 0.02 * declared))
+
+
+def check_length(probe: Probe, held: float) -> None:
+    """Raise TruncatedMedia when ``held`` seconds of picture (from the first timestamp) are short of ``probe.length``."""
+    if looks_truncated(declared=probe.length, held=held):
+        raise TruncatedMedia(declared=probe.length, ends_at=max(0.0, held))
+
+
+# How far before its declared end the ingest check starts reading: a keyframe or two back.
+_TAIL_SECONDS = 10
+
+
+def check_complete(path: Path, probe: Probe) -> None:
+    """
+    Refuse (TruncatedMedia) a file whose video stream ends well before its header says, as a
+    recorder that crashed with the moov at the front leaves it. Reads the packets (no decoding)
+    of the last seconds, which the index lets ffprobe seek to; only when those are missing or
+    end early does it read the whole stream to say where it ends. When ffprobe cannot tell
+    (timed out, no timestamps) the file passes: the transcode's ladder check is the net.
+    """
+    end = _video_end(path, since=max(0.0, probe.duration - _TAIL_SECONDS))
+    if end is None or not looks_truncated(declared=probe.length, held=end - probe.start):
+        return
+    end = _video_end(path, since=None)
+    if end is not None:
+        check_length(probe, end - probe.start)
+
+
+def _video_end(path: Path, *, since: float | None, timeout: float = 120) -> float | None:
+    """
+    Where the first video stream's packets end (file timestamps), reading from ``since``
+    seconds or from the start: 0 when none could be read, None when ffprobe cannot tell.
+    The packet list is read as it comes (a whole 6-hour stream is a million lines), so memory
+    stays flat; ffprobe is killed at ``timeout``.
+    """
+    argv = [
+        settings.FFPROBE_BIN,
+        "-v",
+        "quiet",
+        "-protocol_whitelist",
+        "file",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts_time,dts_time,duration_time",
+        "-of",
+        "compact=p=0",
+        *(["-read_intervals", f"{since:.3f}%"] if since is not None else []),
+        "--",
+        str(path),
+    ]
+    process = subprocess.Popen(  # noqa: S603 (an argv list, no shell)
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    watchdog = threading.Timer(timeout, _kill_quietly, [process])
+    watchdog.daemon = True
+    watchdog.start()
+    end, packets = None, 0
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            packets += 1
+            fields = dict(part.partition("=")[::2] for part in raw.decode(errors="replace").strip().split("|"))
+            at = _seconds(fields.get("pts_time"))
+            at = _seconds(fields.get("dts_time")) if at is None else at
+            if at is not None:
+                at += _seconds(fields.get("duration_time")) or 0.0
+                end = at if end is None else max(end, at)
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            _kill_quietly(process)
+        process.stdout.close()
+        process.wait()
+    if process.returncode != 0 or (packets and end is None):
+        return None  # killed at the timeout, failed, or no timestamps to go by
+    return 0.0 if end is None else end
+
+
+def _seconds(text: str | None) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def playlist_seconds(text: str) -> float:
+    """The length of an HLS media playlist: the sum of its ``#EXTINF`` durations."""
+    return sum(
+        _seconds(line.partition(":")[2].partition(",")[0]) or 0.0
+        for line in text.splitlines()
+        if line.startswith("#EXTINF:")
+    )
+
+
+# ------------------------------------------------------------------------------ messages
+
+# An absolute path: a slash that does not continue a word, a number or another path
+# ("N/A", "kb/s" and "30000/1001" stay), up to whitespace, a quote or a separator.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w/.])/[^\s'\"<>|:,;()\[\]]*")
+
+
+def without_paths(text: str, *, named: dict[str, str] | None = None) -> str:
+    """
+    ``text`` (FFmpeg's stderr, an exception) fit to show people: each path in ``named`` becomes
+    its word ("the recording"), any other absolute path "(path)". Server paths tell an uploader
+    how the server is laid out, and may carry names; MEDIA_ROOT and the temp folders are cut
+    first because they may contain spaces the pattern would stop at.
+    """
+    for path, word in sorted((named or {}).items(), key=lambda item: -len(item[0])):
+        text = text.replace(path, word)
+    roots = {
+        str(root).rstrip("/")
+        for root in (settings.MEDIA_ROOT, settings.TRANSCODE_TMP_DIR, tempfile.gettempdir())
+        if root
+    }
+    for root in sorted(filter(None, roots), key=len, reverse=True):
+        text = text.replace(root, "/")
+    return _ABSOLUTE_PATH.sub(lambda match: "(path)" + ("." if match.group().endswith(".") else ""), text)
 
 
 # ------------------------------------------------------------------------------ commands
@@ -327,6 +504,32 @@ def ladder_command(
 
 
 STORYBOARD_TILES = "storyboard_%05d.jpg"
+
+
+@contextlib.contextmanager
+def key_info_file(*, key: bytes, iv: str, uri: str):
+    """
+    FFmpeg's ``-hls_key_info_file`` (line 1: the key URI written into the playlists; 2: the key
+    file; 3: the IV) and the key, for as long as the ``with`` lasts, in a private folder (0700,
+    files 0600) on the worker's own temp storage (TRANSCODE_TMP_DIR, else the system's): never
+    under MEDIA_ROOT, which other processes and backups read. Removed however the block ends.
+    """
+    if settings.TRANSCODE_TMP_DIR:
+        os.makedirs(settings.TRANSCODE_TMP_DIR, mode=0o700, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="svl-key-", dir=settings.TRANSCODE_TMP_DIR or None))
+    try:
+        key_file, info = folder / "key", folder / "keyinfo"
+        _write_private(key_file, key)
+        _write_private(info, f"{uri}\n{key_file}\n{iv}\n".encode())
+        yield info
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
 
 
 def storyboard_sprite_command(*, tiles: Path, plan: "StoryboardPlan", target: Path) -> list[str]:

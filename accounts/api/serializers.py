@@ -91,7 +91,15 @@ class RegisterInput(serializers.Serializer):
     employee_id = serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True)
     mobile = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
     user_type = serializers.ChoiceField(choices=User.UserType.choices, required=False, default=User.UserType.EMPLOYEE)
-    id_document = serializers.FileField(required=False, allow_null=True, help_text="PDF, PNG or JPEG (multipart).")
+
+    def validate(self, attrs):
+        # The API takes JSON only (accounts.api.views.PublicApiView): say where a document goes
+        # rather than drop it silently.
+        if "id_document" in self.initial_data:
+            raise serializers.ValidationError(
+                {"id_document": "Attach an ID document on the registration page, /accounts/register/."}
+            )
+        return attrs
 
 
 class RegisterOutput(serializers.Serializer):

@@ -9,7 +9,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +26,9 @@ User = get_user_model()
 _LOGIN_ERRORS = {
     401: OpenApiResponse(s.DetailOutput, description="Wrong credentials or code"),
     403: OpenApiResponse(s.DetailOutput, description="Account pending approval, deactivated or locked by an admin"),
-    429: OpenApiResponse(s.DetailOutput, description="Locked out or rate limited; see Retry-After"),
+    429: OpenApiResponse(
+        s.DetailOutput, description="Locked out, sign-in to the account paused, or rate limited; see Retry-After"
+    ),
 }
 
 
@@ -199,9 +201,11 @@ class MeApi(APIView):
 
 
 class RegisterApi(PublicApiView):
-    """Self-registration. The account stays inactive until an Admin approves it."""
-
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    """
+    Self-registration. The account stays inactive until an Admin approves it. JSON only,
+    like every token-less endpoint (a cross-site form could otherwise register from a
+    colleague's browser); an ID document is attached on the registration page.
+    """
 
     @extend_schema(
         request=s.RegisterInput,

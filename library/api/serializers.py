@@ -87,6 +87,11 @@ class ReorderInput(serializers.Serializer):
 # ------------------------------------------------------------------------------ schema-only shapes
 
 
+class ViewStartOutput(serializers.Serializer):
+    counted = serializers.BooleanField(help_text="True: a new viewing session started and the view count went up.")
+    views = serializers.IntegerField(help_text="The video's view count after this call.")
+
+
 class FavoriteStateOutput(serializers.Serializer):
     detail = serializers.CharField()
     is_favorite = serializers.BooleanField()

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("videos/<uuid:video_uuid>/progress/", views.ProgressApi.as_view(), name="video_progress"),
+    path("videos/<uuid:video_uuid>/views/", views.ViewStartApi.as_view(), name="video_views"),
     path("videos/<uuid:video_uuid>/favorite/", views.FavoriteApi.as_view(), name="video_favorite"),
     path("history/", views.HistoryApi.as_view(), name="history"),
     path("history/<uuid:video_uuid>/", views.HistoryEntryApi.as_view(), name="history_entry"),

@@ -3,7 +3,7 @@ Library API: progress, favourites, history and playlists (DESIGN §7). A video t
 not see is a 404 everywhere, and nobody reads or changes another person's library.
 """
 
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Prefetch, Sum
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import DetailOutput
+from accounts.network import client_ip
 from videos.models import Video
 
 from .. import services
@@ -56,6 +57,33 @@ class ProgressApi(APIView):
         return Response(s.ProgressOutput(progress).data)
 
     post = put  # navigator.sendBeacon can only POST
+
+
+class ViewStartApi(APIView):
+    """
+    The player reports that playback started: a viewing session begins (or the current one,
+    within ``VIEW_WINDOW_HOURS``, continues) and a new one counts a view. Fetching a page or a
+    playlist counts nothing, so a cross-site link cannot forge "who watched".
+    """
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ViewStartOutput,
+            404: DetailOutput,
+            409: OpenApiResponse(DetailOutput, description="The video is not ready to play"),
+        },
+    )
+    def post(self, request, video_uuid):
+        video = _video(request, video_uuid)
+        if not video.is_playable:
+            return Response(
+                {"detail": f"The video is not ready to play ({video.get_status_display().lower()})."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        session, counted = services.view_record(user=request.user, video=video, ip_address=client_ip(request._request))
+        video.refresh_from_db(fields=["views"])
+        return Response({"counted": counted, "views": video.views})
 
 
 class FavoriteApi(APIView):
@@ -132,12 +160,7 @@ class FavoriteListApi(generics.ListAPIView):
 
 
 def _playlists(user):
-    return (
-        Playlist.objects.visible_to(user)
-        .select_related("owner")
-        .annotate(item_count=Count("items"))
-        .order_by("-updated_at", "-id")
-    )
+    return Playlist.objects.listing_for(user)
 
 
 def _playlist(request, playlist_id, *, for_edit=False) -> Playlist:

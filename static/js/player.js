@@ -199,6 +199,15 @@
     var speed = root.querySelector("[data-speed]");
     var hls = null;
 
+    // A view (and a viewing session for the audit) starts when playback starts, never when
+    // the page or the playlist loads: opening a page is not watching.
+    if (apiUrl) {
+      video.addEventListener("playing", function reportView() {
+        video.removeEventListener("playing", reportView);
+        api("POST", subUrl("views/"));
+      });
+    }
+
     function say(message) {
       live.textContent = "";
       window.setTimeout(function () { live.textContent = message; }, 30);

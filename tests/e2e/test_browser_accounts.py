@@ -83,3 +83,29 @@ def test_registration_page_in_the_browser(page, live_server, shot):
     page.wait_for_load_state("networkidle")
     assert "/accounts/register/done/" in page.url
     assert page.console_errors == []
+
+
+def test_confirm_it_is_you_then_add_sms_codes_by_keyboard(page, live_server, shot):
+    import re
+
+    from accounts.sms import LocmemBackend
+
+    UserFactory(username="vera", roles=[roles.VIEWER])
+    sign_in(page, live_server, "vera")
+    # A later visit asks for the password again before a sign-in method can be added.
+    page.goto(f"{live_server.url}/accounts/security/confirm/?next=/accounts/security/sms/")
+    assert page.evaluate("document.activeElement.id") == "id_password"  # autofocus
+    shot(page, "reauth")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/accounts/security/sms/")
+    page.get_by_label("Mobile number").fill("+919812345678")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/accounts/security/sms/verify/")
+    shot(page, "sms-verify")
+    code = re.search(r"\b(\d{6})\b", LocmemBackend.outbox[-1][1]).group(1)
+    page.get_by_label("Verification code").fill(code)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Your backup codes").wait_for()
+    assert page.get_by_text("Sign-in codes will now be sent to your mobile by SMS.").is_visible()
+    assert page.console_errors == []

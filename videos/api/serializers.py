@@ -90,7 +90,7 @@ class VideoOutput(serializers.ModelSerializer):
         """A signed master playlist URL any HLS client (Safari, ffmpeg, VLC) can open."""
         if not video.is_playable:
             return None
-        return self.context["request"].build_absolute_uri(delivery.master_url(video, self._user().pk))
+        return self.context["request"].build_absolute_uri(delivery.master_url(video, self._user()))
 
     def get_can_edit(self, video) -> bool:
         return video.can_edit(self._user())
@@ -115,12 +115,31 @@ class VideoSourceOutput(serializers.Serializer):
 class VideoDetailOutput(VideoOutput):
     renditions = RenditionOutput(many=True, read_only=True)
     transcript = serializers.CharField()
-    original_name = serializers.CharField()
-    md5 = serializers.CharField()
+    original_name = serializers.SerializerMethodField()
+    md5 = serializers.SerializerMethodField()
     source = serializers.SerializerMethodField()
 
     class Meta(VideoOutput.Meta):
         fields = [*VideoOutput.Meta.fields, "transcript", "renditions", "original_name", "md5", "source"]
+
+    def _may_see_file(self, video) -> bool:
+        # Recorder file names often carry a patient's name or record number, and the MD5
+        # confirms whether a given file is in the library: the owner and Editors+ only.
+        return video.can_edit(self._user())
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True, help_text="The uploaded file's name; null unless you may edit the video."
+        )
+    )
+    def get_original_name(self, video) -> str | None:
+        return video.original_name if self._may_see_file(video) else None
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="MD5 of the original; null unless you may edit the video.")
+    )
+    def get_md5(self, video) -> str | None:
+        return video.md5 if self._may_see_file(video) else None
 
     @extend_schema_field(VideoSourceOutput)
     def get_source(self, video) -> dict:

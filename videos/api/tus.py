@@ -190,7 +190,9 @@ class UploadCollectionApi(TusView):
         # The rules of a multipart upload's fields, before any byte is sent (the service checks
         # the names against the catalogue again when the upload completes).
         s.VideoMetadataInput(data=video_metadata(metadata)).is_valid(raise_exception=True)
-        upload = services.upload_start(user=request.user, filename=filename, length=length, metadata=metadata)
+        upload = services.upload_start(
+            request=request, user=request.user, filename=filename, length=length, metadata=metadata
+        )
         response = HttpResponse(status=201)
         response["Location"] = request.build_absolute_uri(reverse("api:upload", kwargs={"upload_id": upload.pk}))
         response["Upload-Expires"] = format_datetime(upload.expires_at, usegmt=True)

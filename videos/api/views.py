@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from accounts.api.serializers import DetailOutput
 from library.search import ORDERINGS
 
-from .. import delivery, services
+from .. import delivery, ingest, services
 from ..ingest import HashingUploadHandler
 from ..models import Category, Surgeon, Tag, Video
 from . import serializers as s
@@ -42,10 +42,24 @@ class VideoListCreateApi(generics.ListAPIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body: stream the file to disk and hash it on the way.
+        # Before anything reads the body (the session's CSRF check may, before the permission
+        # is known): stream the one ``file`` part to disk and hash it on the way, once
+        # services.upload_admit has accepted the sender, the free space and the quota.
         if request.method == "POST":
-            request.upload_handlers = [HashingUploadHandler(request)]
+            request.upload_handlers = [
+                HashingUploadHandler(
+                    request, admit=lambda user, length: services.upload_admit(user=user, length=length, folder="tmp")
+                )
+            ]
         return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Whatever happened (a refusal before the view ran, a bad file, a 500), no part
+            # of the body stays on disk unless it became a video.
+            ingest.discard_received(request)
 
     def get_queryset(self):
         from library import search
@@ -132,6 +146,11 @@ class VideoListCreateApi(generics.ListAPIView):
         if not request.user.has_perm("videos.upload_video"):
             raise PermissionDenied("Your role may not upload videos.")
         upload = request.FILES.get("file")
+        refusal = getattr(request._request, "upload_refusal", None)
+        if isinstance(refusal, services.QuotaExceeded):
+            refusal.record(user=request.user, request=request)
+        if refusal is not None:
+            raise refusal
         try:
             if getattr(request._request, "upload_too_large", False):
                 raise ValidationError({"file": ["The file is larger than the upload limit."]})
@@ -155,9 +174,7 @@ class VideoListCreateApi(generics.ListAPIView):
                 video = _visible_video(request, duplicate.video.uuid)
                 return Response({**s.VideoDetailOutput(video, context={"request": request}).data, "duplicate": True})
         finally:
-            for uploaded in request.FILES.getlist("file"):
-                if hasattr(uploaded, "discard"):
-                    uploaded.discard()
+            ingest.discard_received(request._request)
         video = _visible_video(request, video.uuid)
         body = {**s.VideoDetailOutput(video, context={"request": request}).data, "duplicate": False}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -280,11 +297,9 @@ class HlsMasterApi(APIView):
             grant = delivery.verify(token, scope="master", video_uuid=video_uuid)
             if grant is None:
                 raise NotAuthenticated("The playlist link has expired or is not valid.")
-            from django.contrib.auth import get_user_model
-
-            user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()
-            if user is None or user.is_admin_locked:
-                raise NotAuthenticated("The playlist link is no longer valid.")
+            user = _playback_user(grant)
+            if user is None:
+                raise NotAuthenticated("The playlist link is no longer valid. Open the video again for a new one.")
         if not user.is_authenticated:
             raise NotAuthenticated()
         video = get_object_or_404(Video.objects.visible_to(user), uuid=video_uuid)
@@ -293,11 +308,24 @@ class HlsMasterApi(APIView):
                 {"detail": f"The video is not ready to play ({video.get_status_display().lower()})."},
                 status=status.HTTP_409_CONFLICT,
             )
-        from accounts.network import client_ip
-        from library.services import view_record
+        # No view is counted here: fetching a playlist is not watching (a page that merely
+        # loads, or a cross-site link, would forge "who watched"). The player reports the
+        # start of playback (POST videos/<id>/views/).
+        return delivery.playlist_response(delivery.master_playlist(video, user))
 
-        view_record(user=user, video=video, ip_address=client_ip(request._request))
-        return delivery.playlist_response(delivery.master_playlist(video, user.pk))
+
+def _playback_user(grant: delivery.Grant):
+    """
+    The user a ``master`` or ``key`` token was signed for, if they may still play anything:
+    active, approved, not locked, not asked to change their password, and with the same
+    security stamp as when the token was signed. None otherwise.
+    """
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()
+    if user is None or user.is_admin_locked or not user.is_approved or user.needs_password_change:
+        return None
+    return user if delivery.grant_matches(grant, user) else None
 
 
 # ------------------------------------------------------------------------------ media (no database)
@@ -441,7 +469,7 @@ def _storyboard_vtt(request, video_uuid, grant):
     if not path.is_file():
         raise Http404("Not found")
 
-    sprite = delivery.image_url(video_uuid, grant.user_id, "storyboard.jpg")
+    sprite = delivery.image_url(video_uuid, grant.user_id, "storyboard.jpg", parent=grant)
     text = path.read_text().replace("storyboard.jpg#", f"{sprite}#")
     response = HttpResponse(text, content_type="text/vtt")
     response["Cache-Control"] = "private, max-age=3600"
@@ -455,10 +483,8 @@ def hls_key(request, video_uuid):
     grant, refused = _grant(request, video_uuid, "key")
     if refused:
         return refused
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.filter(pk=grant.user_id, is_active=True).first()
-    if user is None or user.is_admin_locked:
+    user = _playback_user(grant)
+    if user is None:
         raise Http404("Not found")
     video = Video.objects.visible_to(user).playable().filter(uuid=video_uuid).only("hls_key").first()
     if video is None or not video.hls_key:
