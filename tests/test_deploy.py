@@ -169,19 +169,15 @@ def test_nginx_site_has_what_the_deployment_relies_on(nginx_site):
     assert blocks(tls, "location", "=", "/healthz") and blocks(tls, "location", "/")
 
 
-def test_nginx_accepts_the_site(tmp_path):
-    """`nginx -t` on the site inside a minimal main config (certificates generated here)."""
-    text = (DEPLOY / "nginx.conf").read_text()
-    nginx = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None
-    )
-    if nginx is None:
-        # No nginx on this machine: the parse above is the check; prove it can fail.
-        unclosed = re.sub(r"(keepalive \d+;\s*)\}", r"\1", text, count=1)
-        assert unclosed != text
-        with pytest.raises(AssertionError, match="unbalanced"):
-            nginx_blocks(nginx_tokens(unclosed))
-        return
+def _nginx_binary():
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None)
+
+
+def _nginx_prefix(tmp_path, site: str) -> list[str]:
+    """
+    ``site`` (the deploy kit's site, edited) inside a minimal main config under ``tmp_path``,
+    with a certificate generated here; returns the nginx arguments that select it.
+    """
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=videos.hospital.example",
@@ -189,34 +185,39 @@ def test_nginx_accepts_the_site(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     site = (
-        text.replace("/etc/ssl/certs/videos.hospital.example.crt", str(cert))
+        site.replace("/etc/ssl/certs/videos.hospital.example.crt", str(cert))
         .replace("/etc/ssl/private/videos.hospital.example.key", str(key))
         .replace("/srv/videos/nginx-body", str(tmp_path / "body"))
     )
     (tmp_path / "site.conf").write_text(site)
     mime = "include /etc/nginx/mime.types;" if Path("/etc/nginx/mime.types").exists() else ""
     (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{ {mime} access_log off; include {tmp_path}/site.conf; }}\n"
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/main-error.log;\nevents {{}}\n"
+        f"http {{ {mime} access_log {tmp_path}/default-access.log; include {tmp_path}/site.conf; }}\n"
     )
-    checked = subprocess.run(
-        [nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
-        capture_output=True,
-        text=True,
-    )
+    return ["-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "main-error.log")]
+
+
+def test_nginx_accepts_the_site(tmp_path):
+    """`nginx -t` on the site inside a minimal main config (certificates generated here)."""
+    text = (DEPLOY / "nginx.conf").read_text()
+    nginx = _nginx_binary()
+    if nginx is None:
+        # No nginx on this machine: the parse above is the check; prove it can fail.
+        unclosed = re.sub(r"(keepalive \d+;\s*)\}", r"\1", text, count=1)
+        assert unclosed != text
+        with pytest.raises(AssertionError, match="unbalanced"):
+            nginx_blocks(nginx_tokens(unclosed))
+        return
+    arguments = _nginx_prefix(tmp_path, text.replace("/var/log/nginx/", f"{tmp_path}/"))
+    checked = subprocess.run([nginx, "-t", "-q", *arguments], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    broken = site.replace("proxy_request_buffering off;", "proxy_request_buffering sometimes;")
-    (tmp_path / "site.conf").write_text(broken)
-    refused = subprocess.run(
-        [nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
-        capture_output=True,
-        text=True,
+    site = (tmp_path / "site.conf").read_text()
+    (tmp_path / "site.conf").write_text(
+        site.replace("proxy_request_buffering off;", "proxy_request_buffering sometimes;")
     )
+    refused = subprocess.run([nginx, "-t", "-q", *arguments], capture_output=True, text=True)
     assert refused.returncode != 0
-
-
-def _nginx_binary():
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None)
 
 
 def _free_port() -> int:
@@ -240,19 +241,10 @@ def test_nginx_logs_no_token_and_no_reset_link(tmp_path):
     nginx = _nginx_binary()
     if nginx is None:
         pytest.skip("nginx is not installed (make test installs it; .ci/run always has it)")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=videos.hospital.example",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
     plain, tls, upstream = _free_port(), _free_port(), _free_port()  # nothing listens upstream: 502s
     site = (
         (DEPLOY / "nginx.conf")
         .read_text()
-        .replace("/etc/ssl/certs/videos.hospital.example.crt", str(cert))
-        .replace("/etc/ssl/private/videos.hospital.example.key", str(key))
-        .replace("/srv/videos/nginx-body", str(tmp_path / "body"))
         .replace("/var/log/nginx/", f"{tmp_path}/")
         .replace("listen [::]:80;", "")
         .replace("listen [::]:443 ssl http2;", "")
@@ -260,17 +252,8 @@ def test_nginx_logs_no_token_and_no_reset_link(tmp_path):
         .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{tls} ssl http2;")
         .replace("server 127.0.0.1:8000", f"server 127.0.0.1:{upstream}")
     )
-    (tmp_path / "site.conf").write_text(site)
-    mime = "include /etc/nginx/mime.types;" if Path("/etc/nginx/mime.types").exists() else ""
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/main-error.log;\nevents {{}}\n"
-        f"http {{ {mime} access_log {tmp_path}/default-access.log; include {tmp_path}/site.conf; }}\n"
-    )
-    started = subprocess.run(
-        [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "main-error.log")],
-        capture_output=True,
-        text=True,
-    )
+    arguments = _nginx_prefix(tmp_path, site)
+    started = subprocess.run([nginx, *arguments], capture_output=True, text=True)
     assert started.returncode == 0, started.stderr
     secrets = ["MEDIATOKEN1.1796.1797..SIGNATURE", "c4x-0123456789abcdef0123", "PLAINTOKEN"]
     context = ssl.create_default_context()
@@ -291,7 +274,7 @@ def test_nginx_logs_no_token_and_no_reset_link(tmp_path):
         assert connection.getresponse().status == 301
         connection.close()
     finally:
-        subprocess.run([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-s", "stop"], check=False)
+        subprocess.run([nginx, *arguments, "-s", "stop"], check=False)
     access = (tmp_path / "svl.access.log").read_text()
     assert "/api/v1/videos/0b5d7b1e-2f7a-4a65-9d38-6a0b0f1f3c11/hls/720p/seg_00001.ts" in access
     assert "/accounts/password/reset/MQ/[redacted]/" in access
