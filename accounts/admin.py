@@ -1,9 +1,7 @@
 """
-Admin for accounts: users with roles, the registration approval queue, and the read-only
-audit trail. Every change goes through :mod:`accounts.services`, like the API.
+Admin for accounts: users with roles and the registration approval queue. Every change goes
+through :mod:`accounts.services`, like the API.
 """
-
-import csv
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,16 +9,16 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
-from config.admin import run_service_action
+from audit.models import AuditEvent
+from core.admin import run_service_action
 
 from . import otp, roles, services
-from .models import AuditEvent, User
+from .models import User
 
 admin.site.unregister(Group)
 
@@ -126,16 +124,6 @@ def _manageable(modeladmin, request, queryset):
             request, f"Only a superuser can change superuser accounts; {skipped} skipped.", messages.WARNING
         )
     return queryset.filter(is_superuser=False)
-
-
-# Leading characters that make a spreadsheet read a CSV cell as a formula (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> str:
-    """A CSV cell that spreadsheets show as text: failed sign-ins put anyone's input here."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 @admin.register(User)
@@ -305,13 +293,12 @@ class UserAdmin(DjangoUserAdmin):
         if "is_superuser" in form.changed_data:
             # Superuser status is the strongest role: audited like any role change (the
             # security stamp includes it, so the user's tokens stop working).
-            from . import audit
+            from audit import trail
 
             services.tokens_revoke(user=obj)
             superuser = ["superuser"]
-            audit.record(
+            trail.record(
                 AuditEvent.Event.ROLE_CHANGE,
-                request=request,
                 actor=request.user,
                 target=obj,
                 added=superuser if obj.is_superuser else [],
@@ -471,66 +458,3 @@ class PendingRegistrationAdmin(admin.ModelAdmin):
 
     approve = UserAdmin.approve
     reject = UserAdmin.reject
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: entries cannot be added, edited or deleted here."""
-
-    list_display = ["created_at", "event", "actor", "target_user", "username", "ip_address", "short_detail"]
-    list_filter = [
-        "event",
-        ("created_at", admin.DateFieldListFilter),
-        ("actor", admin.RelatedOnlyFieldListFilter),
-        ("target_user", admin.RelatedOnlyFieldListFilter),
-    ]
-    search_fields = ["username", "actor__username", "target_user__username", "ip_address", "request_id"]
-    date_hierarchy = "created_at"
-    list_select_related = ["actor", "target_user"]
-    actions = ["export_csv"]
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    @admin.display(description="Detail")
-    def short_detail(self, event):
-        text = ", ".join(f"{k}={v}" for k, v in (event.detail or {}).items())
-        return text[:120]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Export selected events as CSV", permissions=["view"])
-    def export_csv(self, request, queryset):
-        writer = csv.writer(_Echo())
-        header = ["time", "event", "actor", "target", "username", "ip_address", "user_agent", "request_id", "detail"]
-
-        def rows():
-            yield writer.writerow(header)
-            for event in queryset.select_related("actor", "target_user").iterator(chunk_size=2000):
-                row = [
-                    event.created_at.isoformat(),
-                    event.event,
-                    event.actor.username if event.actor else "",
-                    event.target_user.username if event.target_user else "",
-                    event.username,
-                    event.ip_address or "",
-                    event.user_agent,
-                    event.request_id,
-                    event.detail,
-                ]
-                yield writer.writerow([_csv_cell(value) for value in row])
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv")
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
-        return response

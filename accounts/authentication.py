@@ -15,7 +15,6 @@ is added or removed (:func:`reauthenticate`, :func:`reauth_fresh`).
 """
 
 import math
-from dataclasses import dataclass
 from datetime import timedelta
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -31,10 +30,14 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit, otp, services
+from audit import trail
+from audit.models import AuditEvent
+from core.errors import Refused
+from core.network import client_ip
+
+from . import otp, services
 from .backends import axes_username
-from .models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
-from .network import client_ip
+from .models import BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
 
 Event = AuditEvent.Event
 
@@ -48,16 +51,26 @@ LOCKOUT_CODES = frozenset({"locked", "throttled"})
 REAUTH_SESSION_KEY = "accounts_reauth_at"
 
 
-@dataclass
-class LoginRefused(Exception):
+# LoginRefused codes → HTTP status on the API (anything else: 403).
+_STATUS = {
+    "locked": 429,
+    "throttled": 429,
+    "otp_throttled": 429,
+    "invalid_credentials": 401,
+    "invalid_otp": 401,
+    "otp_token_invalid": 401,
+}
+
+
+class LoginRefused(Refused):
     """A sign-in attempt that may not proceed; ``message`` is safe to show the user."""
 
-    message: str
-    code: str
-    retry_after: int | None = None
+    def __init__(self, message: str, code: str, retry_after: int | None = None):
+        super().__init__(message, code=code, retry_after=retry_after)
 
-    def __str__(self):
-        return self.message
+    @property
+    def status(self) -> int:
+        return _STATUS.get(self.code, 403)
 
 
 def _http_request(request):
@@ -235,19 +248,17 @@ def login_check(*, request, username: str, password: str):
     user = authenticate(_http_request(request), username=username, password=password)
     if user is None:
         with transaction.atomic():
-            audit.record(
-                Event.LOGIN_FAILURE, request=request, target=target, username=username, reason="invalid_credentials"
-            )
+            trail.record(Event.LOGIN_FAILURE, target=target, username=username, reason="invalid_credentials")
         _brake_after_failure(request, username, target)
         seconds = lockout_seconds(request, username)
         if seconds is not None:
-            audit.record(Event.LOCKOUT, request=request, target=target, username=username)
+            trail.record(Event.LOCKOUT, target=target, username=username)
             raise LoginRefused(locked_message(seconds), "locked", retry_after=seconds)
         raise LoginRefused(INVALID_CREDENTIALS, "invalid_credentials")
     try:
         confirm_login_allowed(user)
     except LoginRefused as refused:
-        audit.record(Event.LOGIN_FAILURE, request=request, target=user, username=username, reason=refused.code)
+        trail.record(Event.LOGIN_FAILURE, target=user, username=username, reason=refused.code)
         raise
     return user
 
@@ -330,11 +341,11 @@ def otp_verify(*, request, user, code: str):
                     return device
     _count_failure(request, user.username)
     with transaction.atomic():
-        audit.record(Event.OTP_FAILURE, request=request, target=user, username=user.username)
+        trail.record(Event.OTP_FAILURE, target=user, username=user.username)
     _brake_after_failure(request, user.username, user)
     seconds = lockout_seconds(request, user.username)
     if seconds is not None:
-        audit.record(Event.LOCKOUT, request=request, target=user, username=user.username)
+        trail.record(Event.LOCKOUT, target=user, username=user.username)
         raise LoginRefused(locked_message(seconds), "locked", retry_after=seconds)
     if throttled:
         raise LoginRefused("Too many wrong codes. Wait a few seconds and try again.", "otp_throttled", retry_after=2)
@@ -356,9 +367,7 @@ def login_complete(*, request, user, device=None, session: bool, method: str):
         reauth_mark(http_request)
     else:
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-    audit.record(
-        Event.LOGIN_SUCCESS, request=request, actor=user, target=user, method=method, second_factor=bool(device)
-    )
+    trail.record(Event.LOGIN_SUCCESS, actor=user, target=user, method=method, second_factor=bool(device))
 
 
 # --------------------------------------------------------------------------------------

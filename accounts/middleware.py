@@ -12,7 +12,7 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from config.logging import user_id_var
+from core.context import user_id_var
 
 from .ratelimits import RateLimited
 

@@ -19,8 +19,10 @@ from django.template.loader import render_to_string
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit
-from .models import AuditEvent, BackupCode, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice, code_digest
+from audit import trail
+from audit.models import AuditEvent
+
+from .models import BackupCode, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice, code_digest
 from .sms import SMSError, send_sms
 
 logger = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def _first_factor_added(*, request, user, had_factor: bool) -> None:
     get_user_model().objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
     user.refresh_from_db(fields=["token_generation"])
     services.tokens_revoke(user=user)
-    audit.record(Event.TOKEN_REVOKED, request=request, target=user, reason="second_factor_added")
+    trail.record(Event.TOKEN_REVOKED, target=user, reason="second_factor_added")
     if request is not None and hasattr(request, "session") and getattr(request.user, "pk", None) == user.pk:
         update_session_auth_hash(request, user)
 
@@ -122,7 +124,7 @@ def _enrolled(*, request, user, device, method: str) -> list[str]:
     had_factor = _has_factor(user)
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit.record(Event.OTP_ENROL, request=request, target=user, method=method)
+    trail.record(Event.OTP_ENROL, target=user, method=method)
     _first_factor_added(request=request, user=user, had_factor=had_factor)
     if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
         return []
@@ -138,7 +140,7 @@ def backup_codes_regenerate(*, request, user) -> list[str]:
         "".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(settings.OTP_BACKUP_CODE_COUNT)
     ]
     BackupCode.objects.bulk_create(BackupCode(device=device, code_hash=code_digest(code)) for code in codes)
-    audit.record(Event.OTP_ENROL, request=request, target=user, method="backup", count=len(codes))
+    trail.record(Event.OTP_ENROL, target=user, method="backup", count=len(codes))
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
@@ -200,7 +202,7 @@ def device_remove(*, request, user, persistent_id: str) -> bool:
     target.delete()
     if not remaining:
         BackupCodeDevice.objects.filter(user=user).delete()
-    audit.record(Event.OTP_REMOVE, request=request, target=user, device=target.name)
+    trail.record(Event.OTP_REMOVE, target=user, device=target.name)
     return True
 
 
@@ -211,5 +213,5 @@ def devices_reset(*, request, user) -> int:
     for device in devices_for_user(user, confirmed=None):
         device.delete()
         count += 1
-    audit.record(Event.OTP_RESET, request=request, target=user, removed=count)
+    trail.record(Event.OTP_RESET, target=user, removed=count)
     return count

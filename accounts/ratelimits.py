@@ -4,7 +4,7 @@ Rate limits for the account endpoints, on the shared cache (django-ratelimit).
 Views call :func:`check` first thing; it raises :class:`RateLimited` with the seconds to
 wait. The DRF exception handler turns that into 429 + ``Retry-After`` JSON, and
 :class:`accounts.middleware.RateLimitMiddleware` into a 429 page for HTML views.
-Limits are per client address (see :mod:`accounts.network`) and per endpoint group, with
+Limits are per client address (see :mod:`core.network`) and per endpoint group, with
 the rates in ``settings.RATELIMITS``.
 """
 
@@ -15,17 +15,20 @@ from django_ratelimit import ALL
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
 
-from .network import client_ip
+from core.errors import Refused
+from core.network import client_ip
 
 logger = logging.getLogger("svl.ratelimit")
 
 
-class RateLimited(Ratelimited):
-    """Too many requests; ``retry_after`` is the number of seconds to wait."""
+class RateLimited(Refused, Ratelimited):
+    """Too many requests; ``retry_after`` is the number of seconds to wait (429 on the API)."""
+
+    status = 429
 
     def __init__(self, retry_after: int):
-        super().__init__(f"Too many requests. Try again in {retry_after} seconds.")
-        self.retry_after = max(1, int(retry_after))
+        retry_after = max(1, int(retry_after))
+        super().__init__(f"Too many requests. Try again in {retry_after} seconds.", retry_after=retry_after)
 
 
 class RateLimitUnavailable(RateLimited):

@@ -60,7 +60,7 @@ _OWN_PERMISSIONS = {
         "accounts.add_user",
         "accounts.approve_registration",
         "accounts.manage_security",
-        "accounts.view_auditevent",
+        "audit.view_auditevent",
         "auth.view_group",
         "axes.view_accessattempt",
         "axes.delete_accessattempt",

@@ -26,8 +26,11 @@ from django.utils.formats import date_format
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from . import audit, roles
-from .models import AuditEvent, PasswordHistory
+from audit import trail
+from audit.models import AuditEvent
+
+from . import roles
+from .models import PasswordHistory
 from .signals import tokens_revoked
 from .validators import normalise_mobile, validate_id_document
 
@@ -145,9 +148,7 @@ def user_register(
             if id_document is not None:
                 user.id_document.save(id_document.name, id_document, save=False)
                 user.save(update_fields=["id_document"])
-            audit.record(
-                Event.REGISTRATION, request=request, actor=user, target=user, has_document=id_document is not None
-            )
+            trail.record(Event.REGISTRATION, actor=user, target=user, has_document=id_document is not None)
     except IntegrityError:
         # Two registrations raced for the same name; the constraint kept the first.
         raise ValidationError({"username": "That username or e-mail address is already registered."}) from None
@@ -187,7 +188,7 @@ def user_approve(*, request, actor, user) -> User:
     user.rejection_reason = ""
     user.save(update_fields=["approval_status", "is_active", "approved_at", "approved_by", "rejection_reason"])
     user.groups.add(Group.objects.get(name=roles.VIEWER))
-    audit.record(Event.APPROVAL, request=request, actor=actor, target=user)
+    trail.record(Event.APPROVAL, actor=actor, target=user)
     _notify(user_id=user.pk, template="registration_approved", subject="your account is ready")
     return user
 
@@ -202,7 +203,7 @@ def user_reject(*, request, actor, user, reason: str = "") -> User:
     user.is_active = False
     user.rejection_reason = (reason or "").strip()[:500]
     user.save(update_fields=["approval_status", "is_active", "rejection_reason"])
-    audit.record(Event.REJECTION, request=request, actor=actor, target=user, reason=user.rejection_reason)
+    trail.record(Event.REJECTION, actor=actor, target=user, reason=user.rejection_reason)
     _notify(
         user_id=user.pk,
         template="registration_rejected",
@@ -230,9 +231,8 @@ def user_set_roles(*, request, actor, user, role_names: list[str]) -> User:
     user.save(update_fields=["is_staff"])
     user.__dict__.pop("roles", None)
     tokens_revoke(user=user)
-    audit.record(
+    trail.record(
         Event.ROLE_CHANGE,
-        request=request,
         actor=actor,
         target=user,
         added=sorted(after - before),
@@ -257,7 +257,7 @@ def user_set_active(*, request, actor, user, active: bool) -> User:
     user.save(update_fields=["is_active"])
     if not active:
         tokens_revoke(user=user)
-    audit.record(Event.ACTIVATION, request=request, actor=actor, target=user, active=active)
+    trail.record(Event.ACTIVATION, actor=actor, target=user, active=active)
     return user
 
 
@@ -268,7 +268,7 @@ def user_lock(*, request, actor, user, hours: float = 24) -> User:
     user.token_generation += 1
     user.save(update_fields=["locked_until", "token_generation"])
     tokens_revoke(user=user)
-    audit.record(Event.ACCOUNT_LOCK, request=request, actor=actor, target=user, hours=hours)
+    trail.record(Event.ACCOUNT_LOCK, actor=actor, target=user, hours=hours)
     return user
 
 
@@ -281,9 +281,8 @@ def sign_in_pause(*, request, user, username: str, failures: int, addresses: int
     :mod:`accounts.authentication`; the notice names no password, code or address.
     """
     minutes = round(settings.ACCOUNT_BRAKE_COOLOFF.total_seconds() / 60)
-    audit.record(
+    trail.record(
         Event.LOGIN_THROTTLED,
-        request=request,
         target=user,
         username=username,
         failures=failures,
@@ -315,7 +314,7 @@ def user_unlock(*, request, actor, user) -> User:
         user.locked_until = None
         user.save(update_fields=["locked_until"])
     cleared = reset(username=axes_username(None, {"username": user.username}))
-    audit.record(Event.UNLOCK, request=request, actor=actor, target=user, attempts_cleared=cleared)
+    trail.record(Event.UNLOCK, actor=actor, target=user, attempts_cleared=cleared)
     return user
 
 
@@ -325,7 +324,7 @@ def sign_out_everywhere(*, request, actor, user) -> None:
     User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
     user.refresh_from_db(fields=["token_generation"])
     tokens_revoke(user=user)
-    audit.record(Event.TOKEN_REVOKED, request=request, actor=actor, target=user)
+    trail.record(Event.TOKEN_REVOKED, actor=actor, target=user)
 
 
 def tokens_revoke(*, user) -> int:
@@ -371,7 +370,7 @@ def password_change(*, request, user, old_password: str, new_password: str) -> N
         _password_set(user=user, raw_password=new_password)
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.messages}) from exc
-    audit.record(Event.PASSWORD_CHANGE, request=request, actor=user, target=user)
+    trail.record(Event.PASSWORD_CHANGE, actor=user, target=user)
     if request is not None and hasattr(request, "session"):
         # Keep this browser signed in; every other session and token is now invalid.
         update_session_auth_hash(getattr(request, "_request", request), user)
@@ -385,7 +384,7 @@ def password_set_by_admin(*, request, actor, user, temporary_password: str | Non
     """
     password = temporary_password or password_generate()
     _password_set(user=user, raw_password=password, temporary=True)
-    audit.record(Event.PASSWORD_FORCED, request=request, actor=actor, target=user, temporary=True)
+    trail.record(Event.PASSWORD_FORCED, actor=actor, target=user, temporary=True)
     return password
 
 
@@ -398,7 +397,7 @@ def password_force_change(*, request, actor, user) -> None:
     user.must_change_password = True
     user.save(update_fields=["must_change_password"])
     tokens_revoke(user=user)
-    audit.record(Event.PASSWORD_FORCED, request=request, actor=actor, target=user)
+    trail.record(Event.PASSWORD_FORCED, actor=actor, target=user)
 
 
 def password_generate(length: int = 16) -> str:
@@ -435,7 +434,7 @@ def password_reset_request(*, request, email: str) -> None:
         },
     )
     with transaction.atomic():
-        audit.record(Event.PASSWORD_RESET_REQUEST, request=request, target=user)
+        trail.record(Event.PASSWORD_RESET_REQUEST, target=user)
     # Sent directly, not through the job queue, so the token never lands in a table.
     send_mail(
         subject=f"{settings.SITE_NAME}: reset your password", message=body, from_email=None, recipient_list=[user.email]
@@ -466,7 +465,7 @@ def password_reset_confirm(*, request, uidb64: str, token: str, new_password: st
     from axes.utils import reset
 
     reset(username=user.username.lower())
-    audit.record(Event.PASSWORD_RESET, request=request, actor=user, target=user)
+    trail.record(Event.PASSWORD_RESET, actor=user, target=user)
     return user
 
 
@@ -492,7 +491,7 @@ def profile_update(*, request, user, **changes) -> User:
     changed = [field for field in changes]
     if changed:
         user.save(update_fields=changed)
-        audit.record(Event.PROFILE_CHANGE, request=request, target=user, fields=sorted(changed))
+        trail.record(Event.PROFILE_CHANGE, target=user, fields=sorted(changed))
     return user
 
 
@@ -514,5 +513,5 @@ def admin_ensure(*, username: str, email: str, password: str | None) -> tuple[Us
             username=username, email=email, password=password, full_name="Administrator"
         )
         user.groups.set(Group.objects.filter(name__in=roles.ROLES))
-        audit.record(Event.ROLE_CHANGE, target=user, added=list(roles.ROLES), removed=[], via="admin_ensure")
+        trail.record(Event.ROLE_CHANGE, target=user, added=list(roles.ROLES), removed=[], via="admin_ensure")
     return user, generated

@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -23,6 +22,9 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.models import AuditEvent
+from core.redirects import safe_next
 
 from . import authentication, otp, ratelimits, services
 from .authentication import LoginRefused
@@ -37,7 +39,7 @@ from .forms import (
     SetPasswordForm,
     SMSDeviceForm,
 )
-from .models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
+from .models import BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
 from .validators import normalise_mobile
 
 logger = logging.getLogger(__name__)
@@ -45,18 +47,13 @@ _PENDING_SESSION_KEY = "accounts_otp_pending"
 _NEXT_SESSION_KEY = "accounts_login_next"
 
 
+def _home() -> str:
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
 def _posted(request):
     """The POST data for a POST (even an empty one, so its errors show), else None (unbound)."""
     return request.POST if request.method == "POST" else None
-
-
-def _safe_next(request, candidate: str | None) -> str:
-    """``candidate`` if it is a local URL, else the home page (no open redirects)."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse(settings.LOGIN_REDIRECT_URL)
 
 
 def _locked_response(request, refused: LoginRefused):
@@ -91,7 +88,7 @@ def login_view(request):
     """Step one of sign-in: username or e-mail and password (also the admin's login)."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.user.is_authenticated and request.method == "GET":
-        return HttpResponseRedirect(_safe_next(request, next_url))
+        return HttpResponseRedirect(safe_next(request, next_url, fallback=_home()))
     form = LoginForm(_posted(request))
     if request.method == "POST":
         ratelimits.check(request, "login")
@@ -113,7 +110,7 @@ def login_view(request):
                     messages.info(request, message)
                     return redirect("accounts:login_otp")
                 authentication.login_complete(request=request, user=user, session=True, method="password")
-                return HttpResponseRedirect(_safe_next(request, next_url))
+                return HttpResponseRedirect(safe_next(request, next_url, fallback=_home()))
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -151,7 +148,7 @@ def login_otp_view(request):
                 authentication.login_complete(
                     request=request, user=user, device=device, session=True, method="password+otp"
                 )
-                return HttpResponseRedirect(_safe_next(request, next_url))
+                return HttpResponseRedirect(safe_next(request, next_url, fallback=_home()))
     return render(
         request,
         "accounts/login_otp.html",
@@ -174,9 +171,9 @@ def login_otp_resend(request):
 @require_POST
 def logout_view(request):
     if request.user.is_authenticated:
-        from . import audit
+        from audit import trail
 
-        audit.record(AuditEvent.Event.LOGOUT, request=request, target=request.user)
+        trail.record(AuditEvent.Event.LOGOUT, target=request.user)
     logout(request)
     messages.success(request, "You have signed out.")
     return redirect("accounts:login")
@@ -406,7 +403,9 @@ def reauth_view(request):
                     return _locked_response(request, refused)
                 form.add_error(field, refused.message)
             else:
-                return HttpResponseRedirect(_safe_next(request, next_url or reverse("accounts:security")))
+                return HttpResponseRedirect(
+                    safe_next(request, next_url or reverse("accounts:security"), fallback=_home())
+                )
     return render(
         request,
         "accounts/reauth.html",

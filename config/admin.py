@@ -14,27 +14,6 @@ from django.utils.http import urlencode
 from accounts import roles
 
 
-def run_service_action(modeladmin, request, queryset, action, success: str) -> int:
-    """
-    Apply ``action`` (a service call) to each selected object; report refusals per object
-    (ValidationError / PermissionDenied from the service) and the successes in one message.
-    """
-    from django.contrib import messages
-    from django.core.exceptions import ValidationError
-
-    done = 0
-    for obj in queryset:
-        try:
-            action(obj)
-            done += 1
-        except (ValidationError, PermissionDenied) as error:
-            text = " ".join(getattr(error, "messages", [str(error)]))
-            modeladmin.message_user(request, f"{obj}: {text}", messages.ERROR)
-    if done:
-        modeladmin.message_user(request, success.format(count=done), messages.SUCCESS)
-    return done
-
-
 class LibraryAdminSite(admin.AdminSite):
     site_header = "Surgical Video Library administration"
     site_title = "Video Library admin"
@@ -50,12 +29,16 @@ class LibraryAdminSite(admin.AdminSite):
         return not user.otp_required or user.is_verified()
 
     def get_urls(self):
+        from library import audit_views as library_audit
+
         from . import audit_views, dashboard
 
         return [
             path("dashboard/", self.admin_view(dashboard.dashboard_view), name="dashboard"),
             path("audit/users/<int:pk>/", self.admin_view(audit_views.user_activity), name="user_activity"),
-            path("audit/videos/<uuid:uuid>/viewers/", self.admin_view(audit_views.video_viewers), name="video_viewers"),
+            path(
+                "audit/videos/<uuid:uuid>/viewers/", self.admin_view(library_audit.video_viewers), name="video_viewers"
+            ),
             *super().get_urls(),
         ]
 

@@ -191,7 +191,7 @@ def dashboard_view(request):
         "stats": stats,
         "charts": charts,
         "show_users": request.user.has_perm("accounts.view_user"),
-        "show_audit": request.user.has_perm("accounts.view_auditevent"),
+        "show_audit": request.user.has_perm("audit.view_auditevent"),
         "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

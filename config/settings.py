@@ -75,17 +75,19 @@ INSTALLED_APPS = [
     "django_q",
     "tailwind",
     "theme",
+    "core",
+    "audit",
     "accounts",
     "videos",
     "library",
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Signed HLS segments and images answer here (token only, no session or DB).
     "videos.middleware.MediaFastPathMiddleware",
-    "config.middleware.PermissionsPolicyMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -230,7 +232,7 @@ AXES_LOCKOUT_PARAMETERS = (
 AXES_RESET_ON_SUCCESS = True
 # A fixed cool-off, so Retry-After can tell the truth.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.network.client_ip"
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "otp", "code", "token", "otp_token"]
@@ -258,7 +260,7 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # limited account endpoints (429, Retry-After 60) unless this is True.
 RATELIMIT_FAIL_OPEN = env.bool("RATELIMIT_FAIL_OPEN", default=False)
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
+RATELIMIT_IP_META_KEY = "core.network.client_ip"
 # Limits per client address; the seed's numbers where it had them (seed-inventory §5.5).
 RATELIMITS = {
     "login": env.str("RATELIMIT_LOGIN", default="20/5m"),
@@ -322,7 +324,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SIMPLE_JWT = {
@@ -584,14 +586,14 @@ if PRODUCTION:
         SILENCED_SYSTEM_CHECKS.append("security.W021")  # preload is an opt-in commitment
 
 # --------------------------------------------------------------------------------------
-# Logging: JSON lines on stdout with the request id (config/logging.py)
+# Logging: JSON lines on stdout with the request id (core/logging.py)
 # --------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "config.logging.RequestContextFilter"}},
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",

@@ -40,7 +40,7 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 # gunicorn itself believes X-Forwarded-* (scheme) only from these addresses; Django's
-# client address comes from TRUSTED_PROXY_COUNT / TRUSTED_PROXIES (accounts/network.py).
+# client address comes from TRUSTED_PROXY_COUNT / TRUSTED_PROXIES (core/network.py).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_field_size = 16384
 # The gunicornc control socket (gunicorn >= 25) defaults to ~/.gunicorn/gunicorn.ctl, which

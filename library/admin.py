@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from audit.admin import READER_PERMISSION
+from core.admin import clock
+
+from .audit_views import viewevents_csv
 from .models import SearchSynonym, ViewEvent
 
 
@@ -16,7 +20,7 @@ class SearchSynonymAdmin(admin.ModelAdmin):
 class ViewEventAdmin(admin.ModelAdmin):
     """
     Who watched what: part of the audit trail, so it is shown to those who may read the
-    audit trail (``accounts.view_auditevent``) and is read-only for everyone; old sessions
+    audit trail (``audit.view_auditevent``) and is read-only for everyone; old sessions
     are removed only by ``prune_audit``.
     """
 
@@ -44,15 +48,13 @@ class ViewEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Watched", ordering="seconds_watched")
     def watched(self, event):
-        from config.audit_views import duration
-
-        return duration(event.seconds_watched)
+        return clock(event.seconds_watched)
 
     def has_module_permission(self, request):
-        return request.user.has_perm("accounts.view_auditevent") or super().has_module_permission(request)
+        return request.user.has_perm(READER_PERMISSION) or super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("accounts.view_auditevent")
+        return request.user.has_perm(READER_PERMISSION)
 
     def has_add_permission(self, request):
         return False
@@ -65,6 +67,4 @@ class ViewEventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected viewing sessions as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        from config.audit_views import viewevents_csv
-
         return viewevents_csv(queryset, filename="viewing-sessions")

@@ -6,4 +6,12 @@ class LibraryConfig(AppConfig):
     name = "library"
 
     def ready(self):
+        from audit import retention
+
         from . import signals  # noqa: F401  (synonym cache invalidation)
+        from .models import ViewEvent
+
+        # Viewing sessions are kept for the audit ("who watched") and pruned with it.
+        retention.register(
+            "view_events", lambda cutoff: ViewEvent.objects.filter(started_at__lt=cutoff), label="viewing session(s)"
+        )

@@ -27,10 +27,10 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.forms import StyledForm
+from core.redirects import safe_next
 from videos import delivery
 from videos.models import Video
 
@@ -70,15 +70,6 @@ def watch_url(item: PlaylistItem, *, video: Video | None = None, play: bool = Fa
         query["play"] = 1
     video = video or item.video
     return reverse("videos:watch", kwargs={"video_uuid": video.uuid}) + "?" + urlencode(query)
-
-
-def _safe_next(request, fallback: str) -> str:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return fallback
 
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
@@ -142,7 +133,6 @@ class AddToPlaylistForm(StyledForm):
     note = forms.CharField(required=False, max_length=300, label="Note")
 
     def __init__(self, *args, playlists, **kwargs):
-        # Set before the base class runs: StyledForm validates a bound form in __init__.
         self.playlists = {str(p.pk): p for p in playlists}
         super().__init__(*args, **kwargs)
         self.fields["playlist"].widget.choices = [
@@ -409,14 +399,14 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"{len(wanted) - len(videos)} of the chosen videos could not be found.")
     if added:
         messages.success(request, f"Added {added} video{'s' if added != 1 else ''} to “{playlist.title}”.")
-    return HttpResponseRedirect(_safe_next(request, reverse("library:playlist", kwargs={"pk": playlist.pk})))
+    return HttpResponseRedirect(safe_next(request, fallback=reverse("library:playlist", kwargs={"pk": playlist.pk})))
 
 
 def _add_page(request, form, videos, *, status: int) -> HttpResponse:
     return render(
         request,
         "library/playlist_add.html",
-        {"form": form, "videos": videos, "next": _safe_next(request, "")},
+        {"form": form, "videos": videos, "next": safe_next(request)},
         status=status,
     )
 

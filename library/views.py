@@ -10,9 +10,9 @@ from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.redirects import safe_next
 from videos import delivery
 from videos.models import Category, Video, may_watch, visible_q
 
@@ -119,9 +119,7 @@ def favorite_toggle(request, video_uuid):
         services.favorite_set(user=request.user, video=video)
     else:
         services.favorite_unset(user=request.user, video=video)
-    next_url = request.POST.get("next") or ""
-    if next_url and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    next_url = safe_next(request, request.POST.get("next") or "")
+    if next_url:
         return HttpResponseRedirect(next_url)  # a path, never a URL name to reverse
     return redirect("library:favorites")

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts import roles, services
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 from .test_registration import TINY_PDF
 
@@ -42,7 +42,7 @@ def test_editor_sees_admin_but_not_users_or_audit(client, make_user):
     otp_session(client, editor)
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/accounts/user/").status_code == 403
-    assert client.get("/admin/accounts/auditevent/").status_code == 403
+    assert client.get("/admin/audit/auditevent/").status_code == 403
     assert client.get("/admin/accounts/pendingregistration/").status_code == 403
 
 
@@ -50,7 +50,7 @@ def test_admin_role_sees_users_queue_and_audit(staff_client, pending):
     for path in [
         "/admin/accounts/user/",
         "/admin/accounts/pendingregistration/",
-        "/admin/accounts/auditevent/",
+        "/admin/audit/auditevent/",
         f"/admin/accounts/user/{pending.pk}/change/",
     ]:
         assert staff_client.get(path).status_code == 200, path
@@ -150,9 +150,9 @@ def test_temporary_password_action_forces_a_change(staff_client, viewer):
 
 def test_audit_events_cannot_be_added_changed_or_deleted(staff_client, viewer):
     event = AuditEvent.objects.create(event="login_success", target_user=viewer)
-    assert staff_client.get("/admin/accounts/auditevent/add/").status_code == 403
-    assert staff_client.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
-    staff_client.post(f"/admin/accounts/auditevent/{event.pk}/change/", {"event": "logout"})
+    assert staff_client.get("/admin/audit/auditevent/add/").status_code == 403
+    assert staff_client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    staff_client.post(f"/admin/audit/auditevent/{event.pk}/change/", {"event": "logout"})
     event.refresh_from_db()
     assert event.event == "login_success"
     assert AuditEvent.objects.filter(pk=event.pk).exists()
@@ -161,9 +161,7 @@ def test_audit_events_cannot_be_added_changed_or_deleted(staff_client, viewer):
 def test_audit_csv_export(staff_client, viewer):
     services.user_lock(request=None, actor=None, user=viewer)
     event = AuditEvent.objects.get(event="account_lock")
-    response = staff_client.post(
-        "/admin/accounts/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]}
-    )
+    response = staff_client.post("/admin/audit/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv"
     rows = b"".join(response.streaming_content).decode().splitlines()

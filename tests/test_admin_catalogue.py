@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from library.search import SearchParams, search_videos
 from videos import catalogue
 from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon

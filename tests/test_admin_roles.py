@@ -8,7 +8,8 @@ import pytest
 from django.contrib import admin
 
 from accounts import roles
-from accounts.models import AuditEvent, User
+from accounts.models import User
+from audit.models import AuditEvent
 from videos.models import Tag, Video
 
 from .test_admin_accounts import otp_session
@@ -20,7 +21,7 @@ STAFF_ROLES = [roles.EDITOR, roles.APPROVER, roles.ADMIN]
 # Admin screens whose visibility follows another permission than their model's own.
 VIEWED_THROUGH = {
     "accounts.pendingregistration": "accounts.approve_registration",
-    "library.viewevent": "accounts.view_auditevent",
+    "library.viewevent": "audit.view_auditevent",
 }
 
 EDITOR_ENTRIES = {"videos.video", "videos.tag", "videos.category", "videos.surgeon", "library.searchsynonym"}
@@ -31,7 +32,7 @@ EXPECTED_INDEX = {
     | {
         "accounts.user",
         "accounts.pendingregistration",
-        "accounts.auditevent",
+        "audit.auditevent",
         "axes.accessattempt",
         "axes.accessfailurelog",
         "axes.accesslog",
@@ -198,7 +199,7 @@ def test_editor_cannot_open_users_audit_or_axes(client, make_user, viewer):
     for url in [
         "/admin/accounts/user/",
         f"/admin/accounts/user/{viewer.pk}/change/",
-        "/admin/accounts/auditevent/",
+        "/admin/audit/auditevent/",
         "/admin/accounts/pendingregistration/",
         "/admin/axes/accessattempt/",
         "/admin/videos/upload/",

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 
 from accounts import roles, services
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 from .conftest import totp_code
 

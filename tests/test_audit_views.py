@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from library.models import ViewEvent
 from videos.models import Video
 

@@ -27,7 +27,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles, services
 from accounts.authentication import REAUTH_SESSION_KEY
-from accounts.models import AuditEvent, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
+from accounts.models import BackupCodeDevice, EmailOTPDevice, SMSOTPDevice
+from audit.models import AuditEvent
 
 from .conftest import totp_code
 from .test_registration import TINY_PDF

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from videos.models import Upload, Video
 
 from .videos_helpers import media_files

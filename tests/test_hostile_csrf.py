@@ -18,7 +18,8 @@ from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from accounts.api.views import PublicApiView, tokens_for
-from accounts.models import AuditEvent, User
+from accounts.models import User
+from audit.models import AuditEvent
 from library.models import Favorite, Playlist, PlaylistItem, SearchSynonym, WatchProgress
 from videos.models import Category, Surgeon, Tag, Upload, Video
 

@@ -26,7 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from library.models import Favorite, Playlist, PlaylistItem, ViewEvent, WatchProgress
 from videos import delivery, services
 from videos.models import Category, Surgeon, Tag, Upload, Video, VideoSurgeon
@@ -840,7 +840,7 @@ def test_view_on_site_redirect_reveals_nothing_to_non_staff(world, mallory, edit
 ADMIN_OBJECTS = {
     "accounts.user": (lambda w: w.owner.pk, ["editor", "approver"]),
     "accounts.pendingregistration": (lambda w: _pending_user().pk, ["editor", "approver"]),
-    "accounts.auditevent": (
+    "audit.auditevent": (
         lambda w: AuditEvent.objects.create(event="logout", actor=w.owner).pk,
         ["editor", "approver"],
     ),

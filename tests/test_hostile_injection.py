@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from library.models import Favorite, Playlist, PlaylistItem, SearchSynonym, ViewEvent, WatchProgress
 from videos import services
 from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon
@@ -337,9 +337,9 @@ def test_admin_pages_escape_every_field(poisoned):
         "synonym change": (f"/admin/library/searchsynonym/{p.synonym.pk}/change/", {}),
         "user changelist": ("/admin/accounts/user/", {}),
         "user change": (f"/admin/accounts/user/{p.uploader.pk}/change/", {}),
-        "audit changelist": ("/admin/accounts/auditevent/", {"literal_template": True}),
-        "audit change": (f"/admin/accounts/auditevent/{event.pk}/change/", {}),
-        "failed sign-in": (f"/admin/accounts/auditevent/{failed_sign_in.pk}/change/", {}),
+        "audit changelist": ("/admin/audit/auditevent/", {"literal_template": True}),
+        "audit change": (f"/admin/audit/auditevent/{event.pk}/change/", {}),
+        "failed sign-in": (f"/admin/audit/auditevent/{failed_sign_in.pk}/change/", {}),
         "viewing sessions": ("/admin/library/viewevent/", {}),
         "viewing session": (f"/admin/library/viewevent/{view.pk}/change/", {}),
         "uploads": ("/admin/videos/upload/", {"literal_template": True}),

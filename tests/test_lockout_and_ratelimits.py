@@ -4,7 +4,7 @@ import pytest
 from axes.models import AccessAttempt
 
 from accounts import roles, services
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

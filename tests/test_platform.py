@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def json_log():
     """Everything logged during the test, formatted by the production formatter."""
     import io
 
-    from config.logging import JsonFormatter, RequestContextFilter
+    from core.logging import JsonFormatter, RequestContextFilter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -11,7 +11,7 @@ from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from library.models import ViewEvent
 from videos.models import Video
 
@@ -92,14 +92,14 @@ def test_retention_zero_keeps_everything(trail, settings, capsys):
     assert AuditEvent.objects.count() == 4
     assert "kept for ever" in capsys.readouterr().out
     # The scheduled job does nothing either.
-    assert import_string("accounts.retention.audit_prune")()["audit_events"] == 0
+    assert import_string("audit.retention.audit_prune")()["audit_events"] == 0
     assert ViewEvent.objects.count() == 4
 
 
 def test_runs_daily_from_the_job_queue(trail, settings):
-    schedule = Schedule.objects.get(name="accounts: prune audit trail")
+    schedule = Schedule.objects.get(name="audit: prune audit trail")
     assert (schedule.func, schedule.schedule_type, schedule.repeats) == (
-        "accounts.retention.audit_prune",
+        "audit.retention.audit_prune",
         Schedule.DAILY,
         -1,
     )

@@ -9,7 +9,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts import roles, services
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -6,7 +6,7 @@ from django.core import mail
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from videos import services
 from videos.models import Category, Surgeon, Tag, Video
 

@@ -18,8 +18,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import otp, roles, services
-from accounts.models import AuditEvent, EmailOTPDevice, SMSOTPDevice
+from accounts.models import EmailOTPDevice, SMSOTPDevice
 from accounts.sms import SMSError
+from audit.models import AuditEvent
 
 from .conftest import totp_code
 from .test_registration import TINY_PDF, register_with_document
@@ -517,7 +518,7 @@ def test_id_document_polyglot_with_html_extension_is_refused(client):
 # --------------------------------------------------------------------------------------
 @pytest.fixture
 def json_log():
-    from config.logging import JsonFormatter, RequestContextFilter
+    from core.logging import JsonFormatter, RequestContextFilter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

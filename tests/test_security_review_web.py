@@ -16,7 +16,8 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import otp, roles, services
-from accounts.models import AuditEvent, EmailOTPDevice
+from accounts.models import EmailOTPDevice
+from audit.models import AuditEvent
 
 from .conftest import totp_code
 from .test_registration import TINY_PDF
@@ -315,7 +316,7 @@ def make_admin(**kwargs):
 
 def test_failed_sign_in_username_is_escaped_in_the_audit_admin(staff_client):
     Client().post(LOGIN, {"username": XSS[:60], "password": WRONG})
-    html = staff_client.get("/admin/accounts/auditevent/").content.decode()
+    html = staff_client.get("/admin/audit/auditevent/").content.decode()
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert" in html
 
@@ -329,9 +330,7 @@ def test_failed_sign_in_username_is_escaped_in_the_audit_admin(staff_client):
 def test_audit_csv_neutralises_spreadsheet_formulas(staff_client, payload):
     Client().post(LOGIN, {"username": payload, "password": WRONG}, HTTP_USER_AGENT=payload)
     event = AuditEvent.objects.get(event="login_failure")
-    response = staff_client.post(
-        "/admin/accounts/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]}
-    )
+    response = staff_client.post("/admin/audit/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     username, user_agent = rows[1][4], rows[1][6]
@@ -342,9 +341,7 @@ def test_audit_csv_neutralises_spreadsheet_formulas(staff_client, payload):
 def test_audit_csv_leaves_ordinary_values_alone(staff_client, viewer):
     services.user_lock(request=None, actor=None, user=viewer)
     event = AuditEvent.objects.get(event="account_lock")
-    response = staff_client.post(
-        "/admin/accounts/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]}
-    )
+    response = staff_client.post("/admin/audit/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[1][1] == "account_lock"
     assert rows[1][3] == "vera"

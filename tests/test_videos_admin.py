@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from videos.models import Video
 
 from .videos_helpers import ready_video

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from videos.models import Upload, Video
 
 from .videos_helpers import VIDEOS, media_files, upload

@@ -24,7 +24,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from config.admin import run_service_action
+from core.admin import run_service_action
 
 from . import catalogue, delivery, services
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon

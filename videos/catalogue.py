@@ -19,8 +19,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import audit
-from accounts.models import AuditEvent
+from audit import trail
+from audit.models import AuditEvent
 
 from . import search_index
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
@@ -61,9 +61,8 @@ def _check_merge(*, user, model, keep, others) -> list:
 def _finish_merge(*, request, user, model, keep, others, video_ids) -> int:
     model.objects.filter(pk__in=[other.pk for other in others]).delete()
     search_index.refresh(video_ids)
-    audit.record(
+    trail.record(
         Event.CATALOGUE_MERGE,
-        request=request,
         actor=user,
         model=model._meta.model_name,
         kept={"id": keep.pk, "name": keep.name},
@@ -161,9 +160,7 @@ def _finish_bulk(*, request, user, video_ids, field: str, **detail) -> int:
     Video.objects.filter(pk__in=video_ids).update(updated_at=timezone.now())
     search_index.refresh(video_ids)
     for uuid in Video.objects.filter(pk__in=video_ids).order_by("pk").values_list("uuid", flat=True):
-        audit.record(
-            Event.VIDEO_EDIT, request=request, actor=user, video=str(uuid), fields=[field], bulk=True, **detail
-        )
+        trail.record(Event.VIDEO_EDIT, actor=user, video=str(uuid), fields=[field], bulk=True, **detail)
     return len(video_ids)
 
 

@@ -17,11 +17,11 @@ from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import StyledForm
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
+from core.redirects import safe_next
 
 from . import delivery, services
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
@@ -164,7 +164,7 @@ class SurgeonRowForm(StyledForm):
     )
 
     def __init__(self, *args, surgeon_choices=(), **kwargs):
-        # Before StyledForm.__init__, which already validates a bound form.
+        # Before Form.__init__, which copies base_fields into self.fields.
         self.base_fields = {
             **type(self).base_fields,
             "surgeon": forms.ChoiceField(label="Surgeon", required=False, choices=[("", "None"), *surgeon_choices]),
@@ -194,7 +194,7 @@ class VideoEditForm(StyledForm):
 
     def __init__(self, *args, can_create: bool, category_names: list[str], **kwargs):
         # Per-instance fields, so the category widget can depend on the user: set before
-        # StyledForm.__init__, which adds the theme's classes and already validates a bound form.
+        # Form.__init__ copies them and StyledForm.__init__ adds the theme's classes.
         self.base_fields = dict(type(self).base_fields)
         if can_create:
             self.base_fields["category"] = forms.CharField(
@@ -260,15 +260,6 @@ def _changes(video: Video, form: VideoEditForm, surgeons: SurgeonFormSet) -> dic
     return changes
 
 
-def _safe_next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_video(request, video_uuid):
@@ -283,7 +274,7 @@ def edit_video(request, video_uuid):
         for pk, name, specialty in Surgeon.objects.values_list("id", "name", "specialty")
     ]
     form_options = {"can_create": can_create, "category_names": category_names}
-    next_url = _safe_next(request)
+    next_url = safe_next(request)
 
     if request.method == "POST":
         form = VideoEditForm(request.POST, **form_options)

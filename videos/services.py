@@ -4,7 +4,6 @@ workflow, deleting, and the transcoding job itself. Every door (API, pages, admi
 commands, django-q2 tasks) calls these.
 """
 
-import errno
 import logging
 import os
 import secrets
@@ -29,8 +28,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit, roles
-from accounts.models import AuditEvent
+from accounts import roles
+from audit import trail
+from audit.models import AuditEvent
+from core.errors import Refused, StorageFull, is_storage_full  # noqa: F401 (re-exported)
 
 from . import ingest, revocation, search_index, transcoding
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon
@@ -184,7 +185,7 @@ def video_update(*, request, user, video: Video, **data) -> Video:
     video = Video.objects.select_for_update().get(pk=video.pk)
     changed = _apply_metadata(video, clean)
     if changed:
-        audit.record(Event.VIDEO_EDIT, request=request, actor=user, video=str(video.uuid), fields=sorted(changed))
+        trail.record(Event.VIDEO_EDIT, actor=user, video=str(video.uuid), fields=sorted(changed))
     return video
 
 
@@ -272,9 +273,8 @@ def video_create_from_file(
                 video.save()
                 _apply_metadata(video, clean)
                 os.replace(path, target)
-                audit.record(
+                trail.record(
                     Event.VIDEO_UPLOAD,
-                    request=request,
                     actor=user,
                     video=str(video.uuid),
                     size=size,
@@ -313,31 +313,19 @@ def _enqueue_transcode(video: Video) -> None:
 # ------------------------------------------------------------------------------ tus uploads
 
 
-def is_storage_full(error: BaseException) -> bool:
-    """Whether ``error`` is the disk (or the user's quota) running out of space."""
-    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-class StorageFull(OSError):
-    """The media disk cannot take what was asked (the API answers 507 with ``message``)."""
-
-    def __init__(self, message: str):
-        super().__init__(errno.ENOSPC, message)
-        self.message = message
-
-
-class QuotaExceeded(Exception):
+class QuotaExceeded(Refused):
     """The user's uploads would pass ``UPLOAD_QUOTA_BYTES`` (the API answers 413 with ``message``)."""
+
+    status = 413
 
     def __init__(self, message: str, *, used: int, length: int, quota: int):
         super().__init__(message)
-        self.message, self.used, self.length, self.quota = message, used, length, quota
+        self.used, self.length, self.quota = used, length, quota
 
     def record(self, *, user, request=None) -> None:
         """Audit the refusal (outside the transaction that the refusal rolls back)."""
-        audit.record(
+        trail.record(
             Event.QUOTA_REFUSED,
-            request=request,
             actor=user,
             target=user,
             used=self.used,
@@ -459,7 +447,7 @@ def _transition(
             # Every frame, playlist and key URL handed out while it was published stops working
             # (videos.revocation); those who may still see it get fresh ones from the pages.
             revocation.revoke_video(video.pk)
-        audit.record(event, request=request, actor=user, video=str(video.uuid), note=video.review_note)
+        trail.record(event, actor=user, video=str(video.uuid), note=video.review_note)
     return video
 
 
@@ -541,9 +529,8 @@ def video_resubmit(*, request, user, video: Video, metadata: dict | None = None)
             video.published_at = timezone.now()
             fields.append("published_at")
         video.save(update_fields=fields)
-        audit.record(
+        trail.record(
             Event.VIDEO_RESUBMIT,
-            request=request,
             actor=user,
             video=str(video.uuid),
             status=video.status,
@@ -640,7 +627,7 @@ def video_reprocess(*, request, user, video: Video) -> Video:
         video.failure_reason = ""
         fields += ["status", "failure_reason"]
     video.save(update_fields=fields)
-    audit.record(Event.VIDEO_REPROCESS, request=request, actor=user, video=str(video.uuid))
+    trail.record(Event.VIDEO_REPROCESS, actor=user, video=str(video.uuid))
     _enqueue_transcode(video)
     return video
 
@@ -651,7 +638,7 @@ def video_delete(*, request, user, video: Video) -> None:
         raise PermissionDenied("You may not delete this video.")
     paths = [video.hls_dir, video.original_file]
     with transaction.atomic():
-        audit.record(Event.VIDEO_DELETE, request=request, actor=user, video=str(video.uuid), title=video.title)
+        trail.record(Event.VIDEO_DELETE, actor=user, video=str(video.uuid), title=video.title)
         video.delete()
         transaction.on_commit(lambda: _remove_paths(paths))
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt import authentication as jwt_authentication
 
-from config.logging import user_id_var
+from core.context import user_id_var
 
 
 class AccountRestricted(exceptions.PermissionDenied):

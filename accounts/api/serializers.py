@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from core.api import DetailOutput  # noqa: F401 (the views use it as s.DetailOutput)
+
 User = get_user_model()
 
 
@@ -34,10 +36,6 @@ class TokenRefreshInput(serializers.Serializer):
 
 class LogoutInput(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096)
-
-
-class DetailOutput(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class MeOutput(serializers.ModelSerializer):

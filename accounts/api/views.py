@@ -1,7 +1,7 @@
 """
 Accounts API (DESIGN §7): one view per operation — validate input, call the shared
 sign-in policy or a service, serialize the result. Errors are mapped to responses by
-``config.api.exception_handler`` (401/403/429 with ``Retry-After``, 400 with field errors).
+``core.api.exception_handler`` (401/403/429 with ``Retry-After``, 400 with field errors).
 """
 
 from django.contrib.auth import get_user_model
@@ -17,8 +17,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from .. import audit, authentication, ratelimits, services
-from ..models import AuditEvent
+from audit import trail
+from audit.models import AuditEvent
+
+from .. import authentication, ratelimits, services
 from . import serializers as s
 
 User = get_user_model()
@@ -177,7 +179,7 @@ class LogoutApi(PublicApiView):
         with transaction.atomic():
             refresh.blacklist()
             user = User.objects.filter(pk=refresh.get("user_id")).first()
-            audit.record(AuditEvent.Event.LOGOUT, request=request, actor=user, target=user, via="api")
+            trail.record(AuditEvent.Event.LOGOUT, actor=user, target=user, via="api")
         return Response({"detail": "Signed out."})
 
 

@@ -12,8 +12,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import DetailOutput
-from accounts.network import client_ip
+from core.api import DetailOutput
+from core.network import client_ip
 from videos.models import Video
 
 from .. import services

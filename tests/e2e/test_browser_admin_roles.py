@@ -23,7 +23,7 @@ NAMES = {
     "videos.tag": "Tags",
     "library.searchsynonym": "Search synonyms",
     "accounts.user": "Users",
-    "accounts.auditevent": "Audit events",
+    "audit.auditevent": "Audit events",
 }
 
 

@@ -8,7 +8,7 @@ from django.core import mail
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from accounts.models import AuditEvent
+from audit.models import AuditEvent
 from tests.conftest import totp_code
 from tests.e2e import helpers
 from tests.factories import PASSWORD, UserFactory

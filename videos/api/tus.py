@@ -30,7 +30,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from accounts.api.serializers import DetailOutput
+from core.api import DetailOutput
 
 from .. import ingest, services
 from ..hashing import ResumableMD5, available, md5_of_file

@@ -21,7 +21,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.serializers import DetailOutput
+from core.api import DetailOutput
 from library.search import ORDERINGS
 
 from .. import delivery, ingest, services

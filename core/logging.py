@@ -2,17 +2,15 @@
 Structured logging: one JSON object per line on stdout.
 
 Every record carries the current request id and user id (set by
-``config.middleware.RequestIdMiddleware`` in a context variable), so one request can be
-followed across the web process, and the job it enqueues, with ``grep``.
+``core.middleware.RequestIdMiddleware`` in the context variables of ``core.context``), so one
+request can be followed across the web process, and the job it enqueues, with ``grep``.
 """
 
 import json
 import logging
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-user_id_var: ContextVar[int | None] = ContextVar("user_id", default=None)
+from .context import request_id_var, user_id_var
 
 # Attributes every LogRecord has; anything else passed via ``extra=`` is emitted as a field.
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

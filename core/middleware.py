@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 
-from .logging import request_id_var, user_id_var
+from .context import request_id_var, request_var, user_id_var
 
 access_log = logging.getLogger("svl.access")
 
@@ -49,6 +49,7 @@ class RequestIdMiddleware:
         request.id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request_token = request_id_var.set(request.id)
         user_token = user_id_var.set(None)
+        current_token = request_var.set(request)
         started = time.monotonic()
         response = None
         try:
@@ -75,6 +76,7 @@ class RequestIdMiddleware:
             )
             request_id_var.reset(request_token)
             user_id_var.reset(user_token)
+            request_var.reset(current_token)
 
 
 class PermissionsPolicyMiddleware:

@@ -1,7 +1,8 @@
 """
-API-wide plumbing: one exception handler so every error is ``{"detail": ...}`` (plus
-field errors), services' Django exceptions become 400/403/404, and rate limits and lockouts
-become 429 with ``Retry-After``, and a full media disk is a 507 that says so.
+API-wide plumbing: one exception handler so every error is ``{"detail": ...}`` (plus field
+errors). Services' Django exceptions become 400/403/404; a ``core.errors.Refused`` answers with
+its own status, code and ``Retry-After`` (lockouts and rate limits 429, a quota 413); a full
+disk is a 507 that says so.
 """
 
 import logging
@@ -9,48 +10,34 @@ import logging
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.authentication import LoginRefused
-from accounts.ratelimits import RateLimited
-from videos.services import QuotaExceeded, is_storage_full
+from .errors import Refused, is_storage_full
 
 logger = logging.getLogger(__name__)
 STORAGE_FULL = "The server's storage is full. Nothing you sent was lost; try again later or tell your IT team."
 
-# LoginRefused codes → HTTP status.
-_LOGIN_STATUS = {
-    "locked": status.HTTP_429_TOO_MANY_REQUESTS,
-    "throttled": status.HTTP_429_TOO_MANY_REQUESTS,
-    "otp_throttled": status.HTTP_429_TOO_MANY_REQUESTS,
-    "invalid_credentials": status.HTTP_401_UNAUTHORIZED,
-    "invalid_otp": status.HTTP_401_UNAUTHORIZED,
-    "otp_token_invalid": status.HTTP_401_UNAUTHORIZED,
-}
+
+class DetailOutput(serializers.Serializer):
+    """Every error body (and some confirmations): ``{"detail": "..."}``."""
+
+    detail = serializers.CharField()
 
 
 def exception_handler(exc, context):
     if is_storage_full(exc):
         logger.error("media storage full", extra={"view": context["view"].__class__.__name__})
         return Response({"detail": getattr(exc, "message", STORAGE_FULL)}, status=status.HTTP_507_INSUFFICIENT_STORAGE)
-    if isinstance(exc, QuotaExceeded):
-        return Response({"detail": exc.message}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    if isinstance(exc, LoginRefused):
-        response = Response(
-            {"detail": exc.message, "code": exc.code},
-            status=_LOGIN_STATUS.get(exc.code, status.HTTP_403_FORBIDDEN),
-        )
+    if isinstance(exc, Refused):
+        body = {"detail": exc.message, **({"code": exc.code} if exc.code else {})}
+        response = Response(body, status=exc.status)
         if exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
         return response
-    if isinstance(exc, RateLimited):
-        exc = exceptions.Throttled(
-            wait=exc.retry_after, detail=f"Too many requests. Try again in {exc.retry_after} seconds."
-        )
-    elif isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(detail=str(exc) or None)

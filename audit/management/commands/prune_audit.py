@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.retention import BATCH_SIZE, audit_prune
+from audit.retention import BATCH_SIZE, LABELS, audit_prune
 
 
 class Command(BaseCommand):
@@ -31,7 +31,5 @@ class Command(BaseCommand):
             return
         result = audit_prune(days=days, dry_run=dry_run, batch_size=batch_size)
         verb = "Would delete" if dry_run else "Deleted"
-        self.stdout.write(
-            f"{verb} {result['audit_events']} audit event(s) and {result['view_events']} viewing session(s) "
-            f"older than {result['days']} days (before {result['cutoff']})."
-        )
+        counts = " and ".join(f"{result[name]} {label}" for name, label in LABELS.items())
+        self.stdout.write(f"{verb} {counts} older than {result['days']} days (before {result['cutoff']}).")
