@@ -207,6 +207,11 @@ class User(AbstractUser):
         return self.is_superuser or any(name in self.roles for name in names)
 
     @property
+    def may_use_admin(self) -> bool:
+        """Whether Django admin opens for this person (the roles of ``roles.ADMIN_SITE_ROLES``)."""
+        return self.is_active and self.has_role(*roles.ADMIN_SITE_ROLES)
+
+    @property
     def is_approved(self) -> bool:
         return self.approval_status == self.Approval.APPROVED
 

@@ -11,8 +11,6 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
-from accounts import roles
-
 
 class LibraryAdminSite(admin.AdminSite):
     site_header = "Surgical Video Library administration"
@@ -23,7 +21,7 @@ class LibraryAdminSite(admin.AdminSite):
         user = request.user
         if not (user.is_active and user.is_authenticated):
             return False
-        if not (user.is_superuser or user.has_role(*roles.ADMIN_SITE_ROLES)):
+        if not user.may_use_admin:
             return False
         # Staff must have passed the second factor in this session (OTP_REQUIRED_ROLES).
         return not user.otp_required or user.is_verified()

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,7 +118,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.navigation",
+                "config.context_processors.navigation",
             ],
         },
     },
@@ -554,8 +555,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         # No 'unsafe-inline' for scripts: every script is a file under /static/.
         "script-src": ["'self'"],
-        # Tailwind output is a file; no inline styles are needed either.
-        "style-src": ["'self'"],
+        # Tailwind output is a file. NONCE appears only on pages that read request.csp_nonce (the
+        # player's): media-chrome's shadow-DOM <style>s carry it (theme/static_src/src/csp-styles.js).
+        "style-src": ["'self'", NONCE],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'"],
         # hls.js feeds MediaSource through blob: URLs (the seed broke playback without it).

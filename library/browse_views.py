@@ -20,8 +20,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import ListView
 
-from accounts import roles
-from videos import delivery
+from videos import delivery, rights
 from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon
 
 from . import search
@@ -125,11 +124,6 @@ def _terms(params: search.SearchParams) -> list[str]:
     if highlight_terms is not None:
         return highlight_terms(params)
     return [word.strip("\"'").lower() for word in params.q.split() if word.strip("\"'")]
-
-
-def _may_filter_status(user) -> bool:
-    """Whether ``user`` may see videos other than published ones (see ``VideoQuerySet.visible_to``)."""
-    return user.is_superuser or user.has_role(roles.UPLOADER, roles.EDITOR, roles.APPROVER, roles.ADMIN)
 
 
 def _sort_options(keys) -> list[tuple[str, str]]:
@@ -277,7 +271,7 @@ def search_page(request):
     surgeon_names = {row["id"]: row["name"] for row in counts["surgeons"]}
     if set(params.surgeons) - set(surgeon_names):
         surgeon_names.update(Surgeon.objects.filter(pk__in=params.surgeons).values_list("pk", "name"))
-    may_filter_status = _may_filter_status(user)
+    may_filter_status = rights.sees_other_states(user)
     form_fields = _FORM_FIELDS | ({"status"} if may_filter_status else set())
     context = {
         "params": params,

@@ -32,7 +32,8 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
 
-from videos.models import Surgeon, Tag, Video, VideoSurgeon, may_watch, visible_q
+from videos.models import Surgeon, Tag, Video, VideoSurgeon, visible_q
+from videos.rights import may_watch
 from videos.search_index import SEARCH_CONFIG, DocumentColumn, sqlite_fts_ready
 
 from .models import SearchSynonym

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from core.redirects import safe_next
 from videos import delivery
-from videos.models import Category, Video, may_watch, visible_q
+from videos.models import Category, Video, visible_q
+from videos.rights import may_watch
 
 from . import services
 from .models import Favorite, ViewEvent, WatchProgress

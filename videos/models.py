@@ -15,6 +15,9 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import rights
+from .rights import may_watch, sees_all_videos
+
 
 class CatalogueQuerySet(models.QuerySet):
     def by_names(self, names):
@@ -83,20 +86,6 @@ def _unique_slug(model, name: str) -> str:
     while model.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
-
-
-def may_watch(user) -> bool:
-    """
-    Whether ``user`` may see any video at all: signed in, active and holding
-    ``videos.view_video`` (every role grants it). An account whose roles were all removed, or
-    that was created without one, sees nothing, through every door.
-    """
-    return user is not None and user.is_authenticated and user.is_active and user.has_perm("videos.view_video")
-
-
-def sees_all_videos(user) -> bool:
-    """Editors, Approvers and Admins (``videos.view_all_videos``) see videos in every state."""
-    return may_watch(user) and user.has_perm("videos.view_all_videos")
 
 
 def visible_q(user, prefix: str = "") -> models.Q:
@@ -281,21 +270,20 @@ class Video(models.Model):
         """Editors and above edit any video; uploaders their own."""
         if not may_watch(user):
             return False
-        if user.has_perm("videos.change_video"):
-            return True
-        return self.uploader_id == user.pk and user.has_perm("videos.upload_video")
+        return rights.may_edit_any(user) or (self.uploader_id == user.pk and rights.may_upload(user))
 
     def can_delete(self, user) -> bool:
+        """Admins delete any video; its uploader while it is not published."""
         return self.can_edit(user) and (
-            user.has_perm("videos.delete_video")
-            or (self.uploader_id == user.pk and self.status != self.Status.PUBLISHED)
+            rights.may_delete_any(user) or (self.uploader_id == user.pk and self.status != self.Status.PUBLISHED)
         )
 
     def can_review(self, user) -> bool:
-        return user.is_authenticated and user.is_active and user.has_perm("videos.publish_video")
+        """Approvers decide on any video: publish, reject, archive."""
+        return rights.may_review(user)
 
     def can_reprocess(self, user) -> bool:
-        return self.can_edit(user) and (user.has_perm("videos.change_video") or self.uploader_id == user.pk)
+        return self.can_edit(user)
 
     # ----------------------------------------------------------------- state
     @property
@@ -305,6 +293,11 @@ class Video(models.Model):
     @property
     def is_working(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.PROCESSING)
+
+    @property
+    def is_settled(self) -> bool:
+        """Nothing will change by itself: no job holds the video and none is waiting to run."""
+        return not self.is_working and self.job_token is None
 
     # ----------------------------------------------------------------- files
     @property

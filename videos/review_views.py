@@ -23,7 +23,7 @@ from accounts.forms import StyledForm
 from audit.models import AuditEvent
 from core.redirects import safe_next
 
-from . import delivery, services
+from . import delivery, rights, services
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
 
 QUEUE_PAGE_SIZE = 20
@@ -40,7 +40,7 @@ REVIEW_EVENTS = [
 
 
 def _require_reviewer(user) -> None:
-    if not user.has_perm("videos.publish_video"):
+    if not rights.may_review(user):
         raise PermissionDenied("Only approvers may review videos.")
 
 
@@ -267,7 +267,7 @@ def edit_video(request, video_uuid):
     video = get_object_or_404(Video.objects.visible_to(user).with_catalogue(), uuid=video_uuid)
     if not video.can_edit(user):
         raise PermissionDenied("You may not edit this video.")
-    can_create = user.has_perm("videos.add_tag")
+    can_create = rights.may_add_to_catalogue(user, Tag)
     category_names = list(Category.objects.values_list("name", flat=True))
     surgeon_choices = [
         (str(pk), f"{name} ({specialty})" if specialty else name)

@@ -28,12 +28,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import roles
 from audit import trail
 from audit.models import AuditEvent
 from core.errors import Refused, StorageFull, is_storage_full  # noqa: F401 (re-exported)
 
-from . import ingest, revocation, search_index, transcoding
+from . import ingest, revocation, rights, search_index, transcoding
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon
 
 Event = AuditEvent.Event
@@ -51,10 +50,6 @@ class DuplicateVideo(Exception):
 # ------------------------------------------------------------------------------ metadata
 
 METADATA_FIELDS = {"title", "description", "transcript", "category", "tags", "surgeons", "date_of_surgery"}
-
-
-def _is_editor(user) -> bool:
-    return user.is_superuser or user.has_role(roles.EDITOR, roles.APPROVER, roles.ADMIN)
 
 
 def _clean_metadata(*, user, data: dict) -> dict:
@@ -102,7 +97,7 @@ def _clean_metadata(*, user, data: dict) -> dict:
             clean["category"] = None
         else:
             category = Category.objects.filter(name__iexact=name).first()
-            if category is None and not _is_editor(user):
+            if category is None and not rights.may_add_to_catalogue(user, Category):
                 errors["category"] = f"Unknown category “{name}”. Ask an editor to add it."
             clean["category"] = category or name
     if "tags" in data:
@@ -114,7 +109,7 @@ def _clean_metadata(*, user, data: dict) -> dict:
             errors["tags"] = "Tags are at most 60 characters."
         existing = {tag.name.lower(): tag for tag in Tag.objects.by_names(names)}
         missing = [name for name in names if name.lower() not in existing]
-        if missing and not _is_editor(user):
+        if missing and not rights.may_add_to_catalogue(user, Tag):
             errors["tags"] = f"Unknown tag(s): {', '.join(missing)}. Ask an editor to add them."
         clean["tags"] = (list(existing.values()), list(dict.fromkeys(missing)))
     if "surgeons" in data:

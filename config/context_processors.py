@@ -1,0 +1,20 @@
+"""Template context shared by every page: what the signed-in person's rights allow."""
+
+from django.conf import settings
+
+from videos import rights
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    return {
+        "site_name": settings.SITE_NAME,
+        "nav": {
+            "signed_in": signed_in,
+            "can_upload": signed_in and rights.may_upload(user),
+            "can_review": signed_in and rights.may_review(user),
+            "can_admin": signed_in and user.may_use_admin,
+            "theme": user.theme if signed_in else "system",
+        },
+    }
