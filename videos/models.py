@@ -111,6 +111,16 @@ class VideoQuerySet(models.QuerySet):
             return self.none()
         return self.filter(visible_q(user))
 
+    def visible_or_404(self, user, video_uuid) -> "Video":
+        """
+        The video ``video_uuid`` from this queryset if ``user`` may see it, else ``Http404``
+        (never 403: someone who may not see a video cannot learn that it exists). The one
+        lookup every page and API view of a single video starts with.
+        """
+        from django.shortcuts import get_object_or_404
+
+        return get_object_or_404(self.visible_to(user), uuid=video_uuid)
+
     def playable(self):
         """Videos with a finished ladder (awaiting review or published)."""
         return self.filter(status__in=Video.PLAYABLE)
