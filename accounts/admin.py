@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audit.models import AuditEvent
 from core.admin import run_service_action
 
 from . import otp, roles, services
@@ -280,37 +279,25 @@ class UserAdmin(DjangoUserAdmin):
             obj.approval_status = User.Approval.APPROVED
             super().save_model(request, obj, form, change)
             return
-        active = form.cleaned_data.get("is_active")
-        if "is_active" in form.changed_data:
-            # Let the service record and revoke; the plain save below must not overwrite it.
-            obj.is_active = not active
+        # These two are set by their services (which record and revoke), not by the plain save.
+        by_service = {
+            name: form.cleaned_data[name] for name in ("is_active", "is_superuser") if name in form.changed_data
+        }
+        for name, value in by_service.items():
+            setattr(obj, name, not value)
         super().save_model(request, obj, form, change)
-        if "is_active" in form.changed_data:
-            services.user_set_active(request=request, actor=request.user, user=obj, active=active)
+        if "is_active" in by_service:
+            services.user_set_active(actor=request.user, user=obj, active=by_service["is_active"])
+        if "is_superuser" in by_service:
+            services.user_set_superuser(actor=request.user, user=obj, superuser=by_service["is_superuser"])
         if "must_change_password" in form.changed_data and obj.must_change_password:
-            # Like the "Require a new password" action: nothing issued before it keeps playing.
-            services.tokens_revoke(user=obj)
-        if "is_superuser" in form.changed_data:
-            # Superuser status is the strongest role: audited like any role change (the
-            # security stamp includes it, so the user's tokens stop working).
-            from audit import trail
-
-            services.tokens_revoke(user=obj)
-            superuser = ["superuser"]
-            trail.record(
-                AuditEvent.Event.ROLE_CHANGE,
-                actor=request.user,
-                target=obj,
-                added=superuser if obj.is_superuser else [],
-                removed=[] if obj.is_superuser else superuser,
-            )
+            # The "Require a new password" action: recorded, and nothing issued before it plays.
+            services.password_force_change(actor=request.user, user=obj)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if "roles" in form.cleaned_data and request.user.has_perm("accounts.change_user"):
-            services.user_set_roles(
-                request=request, actor=request.user, user=form.instance, role_names=form.cleaned_data["roles"]
-            )
+            services.user_set_roles(actor=request.user, user=form.instance, role_names=form.cleaned_data["roles"])
 
     @admin.action(description="Approve selected registrations", permissions=["approve"])
     def approve(self, request, queryset):
@@ -318,7 +305,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset.filter(approval_status=User.Approval.PENDING),
-            lambda u: services.user_approve(request=request, actor=request.user, user=u),
+            lambda u: services.user_approve(actor=request.user, user=u),
             "{count} account(s) approved.",
         )
 
@@ -328,9 +315,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset.filter(approval_status=User.Approval.PENDING),
-            lambda u: services.user_reject(
-                request=request, actor=request.user, user=u, reason="Rejected by an administrator."
-            ),
+            lambda u: services.user_reject(actor=request.user, user=u, reason="Rejected by an administrator."),
             "{count} registration(s) rejected.",
         )
 
@@ -340,7 +325,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             _manageable(self, request, queryset),
-            lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=True),
+            lambda u: services.user_set_active(actor=request.user, user=u, active=True),
             "{count} account(s) activated.",
         )
 
@@ -350,7 +335,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             _manageable(self, request, queryset),
-            lambda u: services.user_set_active(request=request, actor=request.user, user=u, active=False),
+            lambda u: services.user_set_active(actor=request.user, user=u, active=False),
             "{count} account(s) deactivated.",
         )
 
@@ -360,7 +345,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             _manageable(self, request, queryset.exclude(pk=request.user.pk)),
-            lambda u: services.user_lock(request=request, actor=request.user, user=u),
+            lambda u: services.user_lock(actor=request.user, user=u),
             "{count} account(s) locked.",
         )
 
@@ -370,7 +355,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             queryset,
-            lambda u: services.user_unlock(request=request, actor=request.user, user=u),
+            lambda u: services.user_unlock(actor=request.user, user=u),
             "{count} account(s) unlocked.",
         )
 
@@ -380,7 +365,7 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             _manageable(self, request, queryset),
-            lambda u: otp.devices_reset(request=request, user=u),
+            lambda u: otp.devices_reset(user=u),
             "Two-factor devices removed for {count} account(s).",
         )
 
@@ -390,14 +375,14 @@ class UserAdmin(DjangoUserAdmin):
             self,
             request,
             _manageable(self, request, queryset),
-            lambda u: services.password_force_change(request=request, actor=request.user, user=u),
+            lambda u: services.password_force_change(actor=request.user, user=u),
             "{count} account(s) must change their password.",
         )
 
     @admin.action(description="Set a temporary password (shown once)", permissions=["security"])
     def set_temporary_password(self, request, queryset):
         for user in _manageable(self, request, queryset):
-            password = services.password_set_by_admin(request=request, actor=request.user, user=user)
+            password = services.password_set_by_admin(actor=request.user, user=user)
             self.message_user(
                 request,
                 f"Temporary password for {user.username}: {password} — give it to them in person; "
@@ -408,7 +393,7 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Sign out everywhere (API tokens and browser sessions)", permissions=["security"])
     def revoke_tokens(self, request, queryset):
         def revoke(user):
-            services.sign_out_everywhere(request=request, actor=request.user, user=user)
+            services.sign_out_everywhere(actor=request.user, user=user)
 
         run_service_action(
             self, request, _manageable(self, request, queryset), revoke, "Tokens revoked for {count} account(s)."

@@ -20,7 +20,15 @@ from datetime import timedelta
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model, login, user_logged_in, user_login_failed
+from django.contrib.auth import (
+    HASH_SESSION_KEY,
+    authenticate,
+    get_user_model,
+    login,
+    update_session_auth_hash,
+    user_logged_in,
+    user_login_failed,
+)
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -177,7 +185,7 @@ def _refuse_if_paused(username: str, user) -> None:
         raise LoginRefused(paused_message(seconds), "throttled", retry_after=seconds)
 
 
-def _brake_after_failure(request, username: str, user) -> None:
+def _brake_after_failure(username: str, user) -> None:
     """
     Count the failure just recorded for ``username``/``user``. At ``ACCOUNT_BRAKE_FAILURES``
     within ``ACCOUNT_BRAKE_WINDOW`` from any addresses, pause the account (one audit event,
@@ -202,7 +210,6 @@ def _brake_after_failure(request, username: str, user) -> None:
             if count < limit:
                 return
             services.sign_in_pause(
-                request=request,
                 user=user,
                 username=username,
                 failures=count,
@@ -249,7 +256,7 @@ def login_check(*, request, username: str, password: str):
     if user is None:
         with transaction.atomic():
             trail.record(Event.LOGIN_FAILURE, target=target, username=username, reason="invalid_credentials")
-        _brake_after_failure(request, username, target)
+        _brake_after_failure(username, target)
         seconds = lockout_seconds(request, username)
         if seconds is not None:
             trail.record(Event.LOCKOUT, target=target, username=username)
@@ -342,7 +349,7 @@ def otp_verify(*, request, user, code: str):
     _count_failure(request, user.username)
     with transaction.atomic():
         trail.record(Event.OTP_FAILURE, target=user, username=user.username)
-    _brake_after_failure(request, user.username, user)
+    _brake_after_failure(user.username, user)
     seconds = lockout_seconds(request, user.username)
     if seconds is not None:
         trail.record(Event.LOCKOUT, target=user, username=user.username)
@@ -368,6 +375,17 @@ def login_complete(*, request, user, device=None, session: bool, method: str):
     else:
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
     trail.record(Event.LOGIN_SUCCESS, actor=user, target=user, method=method, second_factor=bool(device))
+
+
+def session_keep(request, user) -> None:
+    """
+    Keep this browser signed in after a service ended ``user``'s sessions (a password change,
+    a first second factor): its session takes the new hash (and a new key); every other
+    session stays ended. Nothing happens when the hash did not change.
+    """
+    http_request = _http_request(request)
+    if http_request.session.get(HASH_SESSION_KEY) != user.get_session_auth_hash():
+        update_session_auth_hash(http_request, user)
 
 
 # --------------------------------------------------------------------------------------

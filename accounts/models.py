@@ -66,9 +66,26 @@ class UserQuerySet(models.QuerySet):
 
 
 class AccountManager(UserManager.from_queryset(UserQuerySet)):
+    # The backend that answers ``has_perm`` (axes' backend, listed first, grants nothing).
+    PERMISSION_BACKEND = "accounts.backends.UsernameOrEmailBackend"
+
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         extra_fields.setdefault("approval_status", User.Approval.APPROVED)
         return super().create_superuser(username, email, password, **extra_fields)
+
+    def with_perm(self, perm, is_active=True, include_superusers=True, backend=None, obj=None):
+        """
+        Django's: the active users ``has_perm(perm)`` is true for (through a group, their own
+        permissions, or as superusers). Django needs ``backend`` named when several are
+        configured; ours is the default.
+        """
+        return super().with_perm(
+            perm,
+            is_active=is_active,
+            include_superusers=include_superusers,
+            backend=backend or self.PERMISSION_BACKEND,
+            obj=obj,
+        )
 
 
 class User(AbstractUser):

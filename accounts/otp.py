@@ -11,10 +11,9 @@ import secrets
 
 import segno
 from django.conf import settings
-from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -22,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit import trail
 from audit.models import AuditEvent
 
+from . import services
 from .models import BackupCode, BackupCodeDevice, EmailOTPDevice, SMSOTPDevice, code_digest
 from .sms import SMSError, send_sms
 
@@ -64,29 +64,6 @@ def challenge_send(device) -> str:
         return CODE_NOT_SENT
 
 
-def _first_factor_added(*, request, user, had_factor: bool) -> None:
-    """
-    When two-step sign-in is turned on, end the API tokens and the other browser sessions
-    that were opened with the password alone; otherwise whoever phished the password keeps
-    them. Bumping ``token_generation`` changes the security stamp (tokens) and the session
-    hash (sessions); the browser that turned it on is kept signed in.
-    """
-    from . import services
-
-    if had_factor:
-        return
-    get_user_model().objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
-    user.refresh_from_db(fields=["token_generation"])
-    services.tokens_revoke(user=user)
-    trail.record(Event.TOKEN_REVOKED, target=user, reason="second_factor_added")
-    if request is not None and hasattr(request, "session") and getattr(request.user, "pk", None) == user.pk:
-        update_session_auth_hash(request, user)
-
-
-def _has_factor(user) -> bool:
-    return user_has_device(user, confirmed=True)
-
-
 def totp_start(user) -> TOTPDevice:
     """Create (or reuse) an unconfirmed authenticator-app device for ``user``."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -107,7 +84,7 @@ def totp_secret_base32(device: TOTPDevice) -> str:
 
 
 @transaction.atomic
-def totp_confirm(*, request, user, device: TOTPDevice, code: str) -> list[str] | None:
+def totp_confirm(*, user, device: TOTPDevice, code: str) -> list[str] | None:
     """
     Confirm an authenticator app with a first code. Returns fresh backup codes when the
     user had none (shown once), an empty list when they already had some, or None when
@@ -116,23 +93,30 @@ def totp_confirm(*, request, user, device: TOTPDevice, code: str) -> list[str] |
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
     if not device.verify_token((code or "").strip()):
         return None
-    return _enrolled(request=request, user=user, device=device, method="totp")
+    return _enrolled(user=user, device=device, method="totp")
 
 
-def _enrolled(*, request, user, device, method: str) -> list[str]:
-    """Confirm a device that has just proved itself; fresh backup codes if the user had none."""
-    had_factor = _has_factor(user)
+def _enrolled(*, user, device, method: str) -> list[str]:
+    """
+    Confirm a device that has just proved itself: the one rule for an authenticator app,
+    e-mail and SMS alike. The first second factor ends the API tokens and browser sessions
+    opened with the password alone (whoever phished the password would keep them); the door
+    keeps its own browser signed in (:func:`accounts.authentication.session_keep`). Returns
+    fresh backup codes when the user had none, else an empty list.
+    """
+    first = not user_has_device(user, confirmed=True)
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     trail.record(Event.OTP_ENROL, target=user, method=method)
-    _first_factor_added(request=request, user=user, had_factor=had_factor)
+    if first:
+        services.sign_out_everywhere(user=user, reason="second_factor_added")
     if BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
         return []
-    return backup_codes_regenerate(request=request, user=user)
+    return backup_codes_regenerate(user=user)
 
 
 @transaction.atomic
-def backup_codes_regenerate(*, request, user) -> list[str]:
+def backup_codes_regenerate(*, user) -> list[str]:
     """Replace the user's backup codes with ten new ones and return them (shown once)."""
     device, _ = BackupCodeDevice.objects.get_or_create(user=user, defaults={"name": "Backup codes", "confirmed": True})
     device.codes.all().delete()
@@ -145,7 +129,7 @@ def backup_codes_regenerate(*, request, user) -> list[str]:
 
 
 @transaction.atomic
-def email_device_add(*, request, user) -> EmailOTPDevice:
+def email_device_add(*, user) -> EmailOTPDevice:
     """
     Start adding e-mail codes: the user's e-mail device, unconfirmed until
     :func:`code_device_confirm` gets the code :func:`challenge_send` mails to it. A device
@@ -156,7 +140,7 @@ def email_device_add(*, request, user) -> EmailOTPDevice:
 
 
 @transaction.atomic
-def sms_device_add(*, request, user, number: str) -> SMSOTPDevice:
+def sms_device_add(*, user, number: str) -> SMSOTPDevice:
     """
     Start adding SMS codes to ``number`` (E.164): an unconfirmed device until
     :func:`code_device_confirm` gets the code :func:`challenge_send` texts to it. A user has
@@ -174,7 +158,7 @@ def sms_device_add(*, request, user, number: str) -> SMSOTPDevice:
 
 
 @transaction.atomic
-def code_device_confirm(*, request, user, device: EmailOTPDevice | SMSOTPDevice, code: str) -> list[str] | None:
+def code_device_confirm(*, user, device: EmailOTPDevice | SMSOTPDevice, code: str) -> list[str] | None:
     """
     Confirm an e-mail or SMS device of ``user`` with the code just sent to it, which proves
     the address or number is theirs. Returns backup codes as :func:`totp_confirm` does, or
@@ -184,11 +168,11 @@ def code_device_confirm(*, request, user, device: EmailOTPDevice | SMSOTPDevice,
     if device.confirmed or not device.verify_token((code or "").strip()):
         return None
     method = "email" if isinstance(device, EmailOTPDevice) else "sms"
-    return _enrolled(request=request, user=user, device=device, method=method)
+    return _enrolled(user=user, device=device, method=method)
 
 
 @transaction.atomic
-def device_remove(*, request, user, persistent_id: str) -> bool:
+def device_remove(*, user, persistent_id: str) -> bool:
     """Remove one of ``user``'s own devices; refuses to remove the last one when 2FA is required."""
     devices = [d for d in devices_for_user(user, confirmed=None) if not isinstance(d, BackupCodeDevice)]
     target = next((d for d in devices if d.persistent_id == persistent_id), None)
@@ -196,8 +180,6 @@ def device_remove(*, request, user, persistent_id: str) -> bool:
         return False
     remaining = [d for d in devices if d.persistent_id != persistent_id and d.confirmed]
     if user.otp_required and not remaining:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError("Your role requires two-factor sign-in: add another method before removing this one.")
     target.delete()
     if not remaining:
@@ -207,7 +189,7 @@ def device_remove(*, request, user, persistent_id: str) -> bool:
 
 
 @transaction.atomic
-def devices_reset(*, request, user) -> int:
+def devices_reset(*, user) -> int:
     """Admin action: remove every second-factor device of ``user``."""
     count = 0
     for device in devices_for_user(user, confirmed=None):

@@ -1,7 +1,9 @@
 """
 Writes on accounts. Every door (HTML views, API views, admin, management commands) calls
 these functions, so each rule exists once. Functions are keyword-only, atomic, audit in
-the same transaction, and send notices after commit.
+the same transaction, and send notices after commit. They never take the request: the audit
+reads who and where from it (``audit.trail``), and a door that must keep its own browser
+signed in after a change does so itself (``accounts.authentication.session_keep``).
 """
 
 import logging
@@ -10,7 +12,7 @@ import string
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
@@ -85,7 +87,6 @@ def _unique_errors(*, username: str, email: str, employee_id: str | None, mobile
 
 def user_register(
     *,
-    request,
     username: str,
     email: str,
     password: str,
@@ -152,9 +153,7 @@ def user_register(
     except IntegrityError:
         # Two registrations raced for the same name; the constraint kept the first.
         raise ValidationError({"username": "That username or e-mail address is already registered."}) from None
-    for approver in (
-        User.objects.filter(is_active=True).filter(models_q_has_perm("accounts.approve_registration")).distinct()
-    ):
+    for approver in User.objects.with_perm("accounts.approve_registration"):
         _notify(
             user_id=approver.pk,
             template="registration_pending",
@@ -165,18 +164,8 @@ def user_register(
     return user
 
 
-def models_q_has_perm(perm: str):
-    """A Q matching active users who hold ``perm`` through a group, or are superusers."""
-    from django.db.models import Q
-
-    app_label, codename = perm.split(".", 1)
-    return Q(is_superuser=True) | Q(
-        groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label
-    )
-
-
 @transaction.atomic
-def user_approve(*, request, actor, user) -> User:
+def user_approve(*, actor, user) -> User:
     """Approve a pending registration: activate the account as a Viewer and tell the user."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.approval_status == User.Approval.APPROVED:
@@ -194,7 +183,7 @@ def user_approve(*, request, actor, user) -> User:
 
 
 @transaction.atomic
-def user_reject(*, request, actor, user, reason: str = "") -> User:
+def user_reject(*, actor, user, reason: str = "") -> User:
     """Reject a pending registration; the account stays inactive and the user is told why."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.approval_status != User.Approval.PENDING:
@@ -217,7 +206,7 @@ def user_reject(*, request, actor, user, reason: str = "") -> User:
 # Roles, activation, locks
 # --------------------------------------------------------------------------------------
 @transaction.atomic
-def user_set_roles(*, request, actor, user, role_names: list[str]) -> User:
+def user_set_roles(*, actor, user, role_names: list[str]) -> User:
     """Give ``user`` exactly ``role_names``. Any change revokes their issued tokens."""
     unknown = set(role_names) - set(roles.ROLES)
     if unknown:
@@ -241,6 +230,30 @@ def user_set_roles(*, request, actor, user, role_names: list[str]) -> User:
     return user
 
 
+@transaction.atomic
+def user_set_superuser(*, actor, user, superuser: bool) -> User:
+    """
+    Grant or remove superuser status, the strongest role: recorded as a role change, and
+    the user's tokens stop working (the security stamp includes it). Only a superuser may.
+    """
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can grant or remove superuser status.")
+    if user.is_superuser == superuser:
+        return user
+    user.is_superuser = superuser
+    user.save(update_fields=["is_superuser"])
+    tokens_revoke(user=user)
+    granted = ["superuser"]
+    trail.record(
+        Event.ROLE_CHANGE,
+        actor=actor,
+        target=user,
+        added=granted if superuser else [],
+        removed=[] if superuser else granted,
+    )
+    return user
+
+
 def user_set_active_check(*, actor, user, active: bool) -> None:
     """Raise ValidationError if ``actor`` may not make ``user`` (in)active (forms call it too)."""
     if actor is not None and actor.pk == user.pk and not active:
@@ -248,7 +261,7 @@ def user_set_active_check(*, actor, user, active: bool) -> None:
 
 
 @transaction.atomic
-def user_set_active(*, request, actor, user, active: bool) -> User:
+def user_set_active(*, actor, user, active: bool) -> User:
     """Activate or deactivate an approved account; deactivation revokes its tokens."""
     if user.is_active == active:
         return user
@@ -262,18 +275,17 @@ def user_set_active(*, request, actor, user, active: bool) -> User:
 
 
 @transaction.atomic
-def user_lock(*, request, actor, user, hours: float = 24) -> User:
-    """Lock an account everywhere for ``hours`` and revoke its tokens and sessions."""
+def user_lock(*, actor, user, hours: float = 24) -> User:
+    """Lock an account everywhere for ``hours`` and end its sessions and tokens."""
     user.locked_until = timezone.now() + timedelta(hours=hours)
-    user.token_generation += 1
-    user.save(update_fields=["locked_until", "token_generation"])
-    tokens_revoke(user=user)
+    user.save(update_fields=["locked_until"])
+    _sign_out(user)
     trail.record(Event.ACCOUNT_LOCK, actor=actor, target=user, hours=hours)
     return user
 
 
 @transaction.atomic
-def sign_in_pause(*, request, user, username: str, failures: int, addresses: int) -> None:
+def sign_in_pause(*, user, username: str, failures: int, addresses: int) -> None:
     """
     Record that signing in to ``user`` (or to the name ``username``, which has no account) is
     paused for ``ACCOUNT_BRAKE_COOLOFF`` after ``failures`` failures from ``addresses``
@@ -304,7 +316,7 @@ def sign_in_pause(*, request, user, username: str, failures: int, addresses: int
 
 
 @transaction.atomic
-def user_unlock(*, request, actor, user) -> User:
+def user_unlock(*, actor, user) -> User:
     """Lift an admin lock, every django-axes lockout and any sign-in pause of the account."""
     from axes.utils import reset
 
@@ -319,12 +331,26 @@ def user_unlock(*, request, actor, user) -> User:
 
 
 @transaction.atomic
-def sign_out_everywhere(*, request, actor, user) -> None:
-    """End every browser session, API token and signed media URL of ``user``."""
+def sign_out_everywhere(*, actor=None, user, reason: str = "") -> None:
+    """
+    End every browser session, API token and signed media URL of ``user`` (an admin's
+    action; ``reason`` when a rule does it, as turning on two-step sign-in does). A door whose
+    own browser must stay signed in refreshes its session afterwards
+    (:func:`accounts.authentication.session_keep`).
+    """
+    _sign_out(user)
+    trail.record(Event.TOKEN_REVOKED, actor=actor, target=user, **({"reason": reason} if reason else {}))
+
+
+def _sign_out(user) -> None:
+    """
+    Bump ``token_generation``, which is in the session hash (``User._get_session_auth_hash``)
+    and the security stamp, so every browser session and access token ends; then revoke
+    the refresh tokens and media URLs. The lock and :func:`sign_out_everywhere` share it.
+    """
     User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
     user.refresh_from_db(fields=["token_generation"])
     tokens_revoke(user=user)
-    trail.record(Event.TOKEN_REVOKED, actor=actor, target=user)
 
 
 def tokens_revoke(*, user) -> int:
@@ -362,8 +388,12 @@ def _password_set(*, user, raw_password: str, temporary: bool = False) -> None:
 
 
 @transaction.atomic
-def password_change(*, request, user, old_password: str, new_password: str) -> None:
-    """The signed-in user changes their own password (the current one is required)."""
+def password_change(*, user, old_password: str, new_password: str) -> None:
+    """
+    The signed-in user changes their own password (the current one is required). Every
+    session and token of theirs ends; the door keeps its own browser signed in
+    (:func:`accounts.authentication.session_keep`).
+    """
     if not user.check_password(old_password or ""):
         raise ValidationError({"old_password": "Your current password is not correct."})
     try:
@@ -371,13 +401,10 @@ def password_change(*, request, user, old_password: str, new_password: str) -> N
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.messages}) from exc
     trail.record(Event.PASSWORD_CHANGE, actor=user, target=user)
-    if request is not None and hasattr(request, "session"):
-        # Keep this browser signed in; every other session and token is now invalid.
-        update_session_auth_hash(getattr(request, "_request", request), user)
 
 
 @transaction.atomic
-def password_set_by_admin(*, request, actor, user, temporary_password: str | None = None) -> str:
+def password_set_by_admin(*, actor, user, temporary_password: str | None = None) -> str:
     """
     Give ``user`` a temporary password they must change at next sign-in, and return it so
     the admin can pass it on out of band. Generated passwords always satisfy the policy.
@@ -389,7 +416,7 @@ def password_set_by_admin(*, request, actor, user, temporary_password: str | Non
 
 
 @transaction.atomic
-def password_force_change(*, request, actor, user) -> None:
+def password_force_change(*, actor, user) -> None:
     """
     Require ``user`` to choose a new password at their next sign-in. Until then they get no
     playlist or key (videos.api.views), and the media URLs already issued to them are void.
@@ -409,7 +436,7 @@ def password_generate(length: int = 16) -> str:
     return "".join(chars)
 
 
-def password_reset_request(*, request, email: str) -> None:
+def password_reset_request(*, email: str) -> None:
     """
     E-mail a reset link if an active account has this address. The caller always answers
     the same way, so the response never reveals whether the account exists.
@@ -452,7 +479,7 @@ def password_reset_user(*, uidb64: str, token: str):
 
 
 @transaction.atomic
-def password_reset_confirm(*, request, uidb64: str, token: str, new_password: str) -> User:
+def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
     """Set a new password from a reset link. The link stops working once used."""
     user = password_reset_user(uidb64=uidb64, token=token)
     if user is None:
@@ -476,7 +503,7 @@ PROFILE_FIELDS = ["full_name", "mobile", "theme", "autoplay_next", "default_qual
 
 
 @transaction.atomic
-def profile_update(*, request, user, **changes) -> User:
+def profile_update(*, user, **changes) -> User:
     """Change the caller's own profile and player preferences (``PROFILE_FIELDS`` only)."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:

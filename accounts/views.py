@@ -193,7 +193,6 @@ def register_view(request):
             data = form.cleaned_data
             try:
                 services.user_register(
-                    request=request,
                     username=data["username"],
                     email=data["email"],
                     password=data["password1"],
@@ -227,7 +226,6 @@ def password_change_view(request):
         if form.is_valid():
             try:
                 services.password_change(
-                    request=request,
                     user=user,
                     old_password=form.cleaned_data["old_password"],
                     new_password=form.cleaned_data["new_password1"],
@@ -237,6 +235,7 @@ def password_change_view(request):
                     error.error_dict["new_password1"] = error.error_dict.pop("new_password")
                 form.add_service_errors(error)
             else:
+                authentication.session_keep(request, user)
                 messages.success(request, "Your password has been changed. Other sessions have been signed out.")
                 return redirect("accounts:profile")
     return render(
@@ -252,7 +251,7 @@ def password_reset_view(request):
     if request.method == "POST":
         ratelimits.check(request, "password_reset")
         if form.is_valid():
-            services.password_reset_request(request=request, email=form.cleaned_data["email"])
+            services.password_reset_request(email=form.cleaned_data["email"])
             # The same answer whether or not the address belongs to an account.
             return redirect("accounts:password_reset_done")
     return render(request, "accounts/password_reset.html", {"form": form})
@@ -272,9 +271,7 @@ def password_reset_confirm_view(request, uidb64, token):
     form = SetPasswordForm(_posted(request))
     if request.method == "POST" and validlink and form.is_valid():
         try:
-            services.password_reset_confirm(
-                request=request, uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password1"]
-            )
+            services.password_reset_confirm(uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password1"])
         except ValidationError as error:
             if hasattr(error, "error_dict") and "new_password" in error.error_dict:
                 error.error_dict["new_password1"] = error.error_dict.pop("new_password")
@@ -315,7 +312,7 @@ def settings_view(request):
     if request.method == "POST" and form.is_valid():
         changes = {field: form.cleaned_data[field] for field in form.changed_data}
         try:
-            services.profile_update(request=request, user=user, **changes)
+            services.profile_update(user=user, **changes)
         except ValidationError as error:
             form.add_service_errors(error)
         else:
@@ -344,10 +341,17 @@ def security_view(request, backup_codes=None):
     )
 
 
-def _mark_verified(request, device) -> None:
-    """A user who just proved a new device is second-factor verified in this session."""
+def _enrolment_done(request, device, codes: list[str], message: str):
+    """
+    After a new second factor proved itself: this browser stays signed in (a first factor
+    ended every other session) and counts as verified by it; show the new backup codes.
+    """
+    authentication.session_keep(request, request.user)
     if not request.user.is_verified():
+        device.refresh_from_db()
         otp_login(request, device)
+    messages.success(request, message)
+    return security_view(request, backup_codes=codes)
 
 
 def _reauth_url(next_url: str) -> str:
@@ -430,14 +434,11 @@ def totp_setup_view(request):
     if request.method == "POST":
         ratelimits.check(request, "otp")
         if form.is_valid():
-            codes = otp.totp_confirm(request=request, user=user, device=device, code=form.cleaned_data["code"])
+            codes = otp.totp_confirm(user=user, device=device, code=form.cleaned_data["code"])
             if codes is None:
                 form.add_error("code", "That code is not right. Check the time on your phone and try again.")
             else:
-                device.refresh_from_db()
-                _mark_verified(request, device)
-                messages.success(request, "Your authenticator app is set up.")
-                return security_view(request, backup_codes=codes)
+                return _enrolment_done(request, device, codes, "Your authenticator app is set up.")
     return render(
         request,
         "accounts/totp_setup.html",
@@ -451,7 +452,7 @@ def totp_setup_view(request):
 def email_otp_enable_view(request):
     """Start adding e-mail codes: a code goes to the account's address, to be entered next."""
     ratelimits.check(request, "otp")
-    device = otp.email_device_add(request=request, user=request.user)
+    device = otp.email_device_add(user=request.user)
     if device.confirmed:
         messages.info(request, f"Sign-in codes already go to {request.user.email}.")
         return redirect("accounts:security")
@@ -471,7 +472,7 @@ def sms_setup_view(request):
             form.add_error("number", error)
         else:
             ratelimits.check(request, "otp")
-            device = otp.sms_device_add(request=request, user=request.user, number=number)
+            device = otp.sms_device_add(user=request.user, number=number)
             messages.info(request, otp.challenge_send(device))
             return redirect("accounts:sms_verify")
     return render(request, "accounts/sms_setup.html", {"form": form})
@@ -497,20 +498,15 @@ def code_device_verify_view(request, kind: str):
             messages.info(request, otp.challenge_send(device))
             return redirect(request.path)
         if form.is_valid():
-            codes = otp.code_device_confirm(
-                request=request, user=request.user, device=device, code=form.cleaned_data["code"]
-            )
+            codes = otp.code_device_confirm(user=request.user, device=device, code=form.cleaned_data["code"])
             if codes is None:
                 form.add_error(
                     "code",
                     "That code is not right or has expired. Wait a few seconds and try again, or send a new one.",
                 )
             else:
-                device.refresh_from_db()
-                _mark_verified(request, device)
                 where = "to your e-mail address" if kind == "email" else "to your mobile by SMS"
-                messages.success(request, f"Sign-in codes will now be sent {where}.")
-                return security_view(request, backup_codes=codes)
+                return _enrolment_done(request, device, codes, f"Sign-in codes will now be sent {where}.")
     destination = request.user.email if kind == "email" else device.number
     return render(request, "accounts/code_device_verify.html", {"form": form, "kind": kind, "destination": destination})
 
@@ -522,7 +518,7 @@ def backup_codes_view(request):
     if not authentication.needs_second_factor(request.user):
         messages.error(request, "Set up an authenticator app or e-mail codes first.")
         return redirect("accounts:security")
-    codes = otp.backup_codes_regenerate(request=request, user=request.user)
+    codes = otp.backup_codes_regenerate(user=request.user)
     messages.success(request, "New backup codes created. The old ones no longer work.")
     return security_view(request, backup_codes=codes)
 
@@ -532,7 +528,7 @@ def backup_codes_view(request):
 @reauth_required
 def device_remove_view(request):
     try:
-        removed = otp.device_remove(request=request, user=request.user, persistent_id=request.POST.get("device", ""))
+        removed = otp.device_remove(user=request.user, persistent_id=request.POST.get("device", ""))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -148,6 +148,21 @@ def test_temporary_password_action_forces_a_change(staff_client, viewer):
     assert viewer.must_change_password
 
 
+def test_requiring_a_new_password_in_the_change_form_is_the_action(staff_client, admin_user, viewer):
+    """The tick box and the "Require a new password" action are one rule: audited alike, media URLs void."""
+    from .test_security_review_web import change_form
+
+    response = staff_client.post(
+        f"/admin/accounts/user/{viewer.pk}/change/", change_form(viewer, must_change_password="on")
+    )
+    assert response.status_code == 302
+    viewer.refresh_from_db()
+    assert viewer.must_change_password
+    assert viewer.tokens_revoked_at is not None
+    event = AuditEvent.objects.get(event="password_forced", target_user=viewer)
+    assert event.actor == admin_user
+
+
 def test_audit_events_cannot_be_added_changed_or_deleted(staff_client, viewer):
     event = AuditEvent.objects.create(event="login_success", target_user=viewer)
     assert staff_client.get("/admin/audit/auditevent/add/").status_code == 403
@@ -159,7 +174,7 @@ def test_audit_events_cannot_be_added_changed_or_deleted(staff_client, viewer):
 
 
 def test_audit_csv_export(staff_client, viewer):
-    services.user_lock(request=None, actor=None, user=viewer)
+    services.user_lock(actor=None, user=viewer)
     event = AuditEvent.objects.get(event="account_lock")
     response = staff_client.post("/admin/audit/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
     assert response.status_code == 200

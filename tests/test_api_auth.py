@@ -77,7 +77,7 @@ def test_inactive_unapproved_and_locked_accounts_are_refused(api, make_user, pas
     make_user(roles.VIEWER, username="gone", is_active=False)
     make_user(username="new", is_active=False, approval_status="pending")
     locked = make_user(roles.VIEWER, username="locked")
-    services.user_lock(request=None, actor=None, user=locked)
+    services.user_lock(actor=None, user=locked)
     assert api.post(TOKEN, {"username": "gone", "password": password}, format="json").json()["code"] == "inactive"
     pending = api.post(TOKEN, {"username": "new", "password": password}, format="json")
     assert pending.status_code == 403
@@ -113,7 +113,7 @@ def test_garbage_refresh_token_is_401(api):
 def test_access_token_stops_working_when_a_role_is_removed(api, uploader, password):
     tokens = sign_in(api, "uma", password)
     assert bearer(api, tokens["access"]).get(ME).status_code == 200
-    services.user_set_roles(request=None, actor=None, user=uploader, role_names=[roles.VIEWER])
+    services.user_set_roles(actor=None, user=uploader, role_names=[roles.VIEWER])
     response = api.get(ME)
     assert response.status_code == 401
     assert api.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
@@ -121,14 +121,14 @@ def test_access_token_stops_working_when_a_role_is_removed(api, uploader, passwo
 
 def test_tokens_of_a_deactivated_user_get_401(api, viewer, password):
     tokens = sign_in(api, "vera", password)
-    services.user_set_active(request=None, actor=None, user=viewer, active=False)
+    services.user_set_active(actor=None, user=viewer, active=False)
     assert bearer(api, tokens["access"]).get(ME).status_code == 401
     assert api.post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
 def test_tokens_of_a_locked_user_get_401(api, viewer, password):
     tokens = sign_in(api, "vera", password)
-    services.user_lock(request=None, actor=None, user=viewer)
+    services.user_lock(actor=None, user=viewer)
     assert bearer(api, tokens["access"]).get(ME).status_code == 401
 
 

@@ -121,7 +121,7 @@ def test_an_account_without_a_role_gets_no_video_key_image_or_playlist(client, a
 def test_removing_every_role_ends_what_was_already_handed_out(client, published, viewer):
     urls = handed_out(client, viewer, published)
     assert statuses(client, urls) == ALL_OK
-    account_services.user_set_roles(request=None, actor=None, user=viewer, role_names=[])
+    account_services.user_set_roles(actor=None, user=viewer, role_names=[])
     assert statuses(client, urls) == {name: 401 for name in ALL_OK}
 
 
@@ -129,17 +129,15 @@ def test_removing_every_role_ends_what_was_already_handed_out(client, published,
 
 
 def _password_change(user):
-    account_services.password_change(
-        request=None, user=user, old_password="Correct-Horse-9!", new_password="Another-Horse-42!"
-    )
+    account_services.password_change(user=user, old_password="Correct-Horse-9!", new_password="Another-Horse-42!")
 
 
 def _sign_out_everywhere(user):
-    account_services.sign_out_everywhere(request=None, actor=None, user=user)
+    account_services.sign_out_everywhere(actor=None, user=user)
 
 
 def _forced_password_change(user):
-    account_services.password_force_change(request=None, actor=None, user=user)
+    account_services.password_force_change(actor=None, user=user)
 
 
 def _lost_approval(user):
@@ -148,11 +146,11 @@ def _lost_approval(user):
 
 
 def _deactivated(user):
-    account_services.user_set_active(request=None, actor=None, user=user, active=False)
+    account_services.user_set_active(actor=None, user=user, active=False)
 
 
 def _locked(user):
-    account_services.user_lock(request=None, actor=None, user=user)
+    account_services.user_lock(actor=None, user=user)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
+from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles, services
@@ -156,7 +157,7 @@ def test_an_unknown_username_gets_the_same_answer_and_no_e_mail(api, viewer, dja
 
 def test_an_admin_unlock_lifts_the_brake(api, viewer, password, admin_user):
     assert brake(api).status_code == 429
-    services.user_unlock(request=None, actor=admin_user, user=viewer)
+    services.user_unlock(actor=admin_user, user=viewer)
     assert api_attempt(api, "vera", password, "10.9.9.9").status_code == 200
 
 
@@ -320,6 +321,57 @@ def test_e_mail_codes_are_confirmed_only_by_the_code_sent(client, viewer, passwo
     device.refresh_from_db()
     assert device.confirmed
     assert AuditEvent.objects.filter(event=Event.OTP_ENROL, target_user=viewer, detail__method="email").count() == 1
+
+
+# --------------------------------------------------------------------------------------
+# The first second factor: one rule for an authenticator app, e-mail and SMS
+# --------------------------------------------------------------------------------------
+def enrol_app(client, sms_outbox):
+    client.get("/accounts/security/app/")
+    device = TOTPDevice.objects.get(confirmed=False)
+    return client.post("/accounts/security/app/", {"code": totp_code(device)})
+
+
+def enrol_email(client, sms_outbox):
+    client.post("/accounts/security/email/")
+    return client.post("/accounts/security/email/verify/", {"code": code_in(mail.outbox[-1].body)})
+
+
+def enrol_sms(client, sms_outbox):
+    client.post("/accounts/security/sms/", {"number": "+91 98123 45678"})
+    return client.post("/accounts/security/sms/verify/", {"code": code_in(sms_outbox[-1][1])})
+
+
+@pytest.mark.parametrize("enrol", [enrol_app, enrol_email, enrol_sms])
+def test_a_first_second_factor_ends_password_only_sign_ins_and_brings_backup_codes(
+    client, api, viewer, password, sms_outbox, enrol
+):
+    elsewhere = sign_in(Client(), "vera", password)
+    tokens = api.post(TOKEN, {"username": "vera", "password": password}, format="json").json()
+    done = enrol(sign_in(client, "vera", password), sms_outbox)
+    assert done.status_code == 200
+    assert len(done.context["backup_codes"]) == 10
+    assert client.get("/accounts/profile/").status_code == 200  # this browser stays signed in
+    assert elsewhere.get("/accounts/profile/").status_code == 302
+    assert api.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/api/v1/auth/me/").status_code == 401
+    revoked = AuditEvent.objects.get(event=Event.TOKEN_REVOKED, target_user=viewer)
+    assert (revoked.actor, revoked.detail) == (viewer, {"reason": "second_factor_added"})
+
+
+def test_a_further_second_factor_ends_nothing_and_keeps_the_backup_codes(client, viewer, password, sms_outbox):
+    first = enrol_email(sign_in(client, "vera", password), sms_outbox)
+    viewer.refresh_from_db()  # the first factor bumped its session hash
+    elsewhere = verified_session(Client(), viewer, EmailOTPDevice.objects.get(user=viewer))
+    codes = BackupCodeDevice.objects.get(user=viewer).codes.values_list("code_hash", flat=True)
+    kept = set(codes)
+    second = enrol_sms(client, sms_outbox)
+    assert (len(first.context["backup_codes"]), second.context["backup_codes"]) == (10, [])
+    assert set(codes) == kept
+    assert elsewhere.get("/accounts/profile/").status_code == 200
+    assert client.get("/accounts/profile/").status_code == 200
+    assert AuditEvent.objects.filter(event=Event.TOKEN_REVOKED).count() == 1
 
 
 # --------------------------------------------------------------------------------------

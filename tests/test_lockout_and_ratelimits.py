@@ -82,7 +82,7 @@ def test_admin_unlock_clears_the_lockout(api, viewer, password, admin_user):
     for _ in range(5):
         attempt(api, "vera", "Wrong-pass-123!")
     assert attempt(api, "vera", password).status_code == 429
-    services.user_unlock(request=None, actor=admin_user, user=viewer)
+    services.user_unlock(actor=admin_user, user=viewer)
     assert attempt(api, "vera", password).status_code == 200
     assert AccessAttempt.objects.filter(username="vera").count() == 0
     assert AuditEvent.objects.filter(event="unlock", target_user=viewer, actor=admin_user).exists()

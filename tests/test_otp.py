@@ -61,7 +61,7 @@ def test_wrong_code_throttles_the_next_try(api, viewer, password, mailoutbox):
 
 
 def test_backup_codes_work_once_each(api, admin_user, password):
-    codes = otp.backup_codes_regenerate(request=None, user=admin_user)
+    codes = otp.backup_codes_regenerate(user=admin_user)
     assert len(codes) == 10 and len(set(codes)) == 10
     ticket = ticket_for(api, "ada", password)
     assert api.post(OTP, {"otp_token": ticket, "code": codes[0]}, format="json").status_code == 200
@@ -74,8 +74,8 @@ def test_backup_codes_work_once_each(api, admin_user, password):
 
 
 def test_regenerating_backup_codes_invalidates_the_old_ones(api, admin_user, password):
-    old = otp.backup_codes_regenerate(request=None, user=admin_user)
-    otp.backup_codes_regenerate(request=None, user=admin_user)
+    old = otp.backup_codes_regenerate(user=admin_user)
+    otp.backup_codes_regenerate(user=admin_user)
     response = api.post(OTP, {"otp_token": ticket_for(api, "ada", password), "code": old[1]}, format="json")
     assert response.status_code == 401
 
@@ -103,18 +103,18 @@ def test_last_factor_cannot_be_removed_when_the_role_requires_one(admin_user):
 
     device = admin_user.totpdevice_set.get()
     with pytest.raises(ValidationError):
-        otp.device_remove(request=None, user=admin_user, persistent_id=device.persistent_id)
+        otp.device_remove(user=admin_user, persistent_id=device.persistent_id)
 
 
 def test_viewer_can_remove_their_only_factor(viewer):
-    device = otp.email_device_add(request=None, user=viewer)
-    assert otp.device_remove(request=None, user=viewer, persistent_id=device.persistent_id)
+    device = otp.email_device_add(user=viewer)
+    assert otp.device_remove(user=viewer, persistent_id=device.persistent_id)
     assert not EmailOTPDevice.objects.filter(user=viewer).exists()
 
 
 def test_other_users_device_cannot_be_removed(viewer, admin_user):
     device = admin_user.totpdevice_set.get()
-    assert otp.device_remove(request=None, user=viewer, persistent_id=device.persistent_id) is False
+    assert otp.device_remove(user=viewer, persistent_id=device.persistent_id) is False
     assert admin_user.totpdevice_set.exists()
 
 

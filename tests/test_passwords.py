@@ -41,15 +41,15 @@ def test_history_refuses_the_last_five_passwords(viewer, password):
     history = [password]
     for n in range(5):
         new = f"Rotation-{n}-Pass!"
-        services.password_change(request=None, user=viewer, old_password=history[-1], new_password=new)
+        services.password_change(user=viewer, old_password=history[-1], new_password=new)
         history.append(new)
     # The current and the four before it are refused…
     for old in history[-5:]:
         with pytest.raises(ValidationError) as error:
-            services.password_change(request=None, user=viewer, old_password=history[-1], new_password=old)
+            services.password_change(user=viewer, old_password=history[-1], new_password=old)
         assert "recently" in str(error.value)
     # …the sixth-newest is allowed again.
-    services.password_change(request=None, user=viewer, old_password=history[-1], new_password=history[0])
+    services.password_change(user=viewer, old_password=history[-1], new_password=history[0])
 
 
 def test_reused_password_via_api_is_400(api, viewer, password):
@@ -92,7 +92,7 @@ def test_generated_passwords_always_pass_the_policy():
 
 
 def test_temporary_password_from_admin_forces_a_change(api, viewer, admin_user):
-    temporary = services.password_set_by_admin(request=None, actor=admin_user, user=viewer)
+    temporary = services.password_set_by_admin(actor=admin_user, user=viewer)
     tokens = api.post("/api/v1/auth/token/", {"username": "vera", "password": temporary}, format="json").json()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert api.get("/api/v1/auth/me/").json()["password_change_required"] is True

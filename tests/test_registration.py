@@ -71,6 +71,22 @@ def test_strong_password_registers_an_inactive_pending_account(api, django_captu
     assert any("registration" in m.subject for m in mail.outbox)
 
 
+def test_a_registration_is_announced_to_whoever_may_approve_it(api, make_user, django_capture_on_commit_callbacks):
+    """Those ``has_perm("accounts.approve_registration")`` is true for, if active: no Viewer, no inactive Admin."""
+    from django.contrib.auth.models import Permission
+
+    make_user(*roles.ROLES, username="adam")
+    make_user(*roles.ROLES, username="gone", is_active=False)
+    make_user(username="root", is_superuser=True)
+    make_user(roles.VIEWER, roles.EDITOR, roles.APPROVER, username="vera")
+    granted = make_user(roles.VIEWER, username="dora")
+    granted.user_permissions.add(Permission.objects.get(codename="approve_registration"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(REGISTER, body(), format="json").status_code == 201
+    told = sorted(address for m in mail.outbox if "awaits approval" in m.subject for address in m.to)
+    assert told == ["adam@hospital.example", "dora@hospital.example", "root@hospital.example"]
+
+
 def test_weak_password_is_rejected_with_each_rule(api):
     response = api.post(REGISTER, body(password="weak"), format="json")
     assert response.status_code == 400
@@ -170,7 +186,7 @@ def test_pending_account_cannot_sign_in_until_approved(api, admin_user, django_c
     assert "awaiting approval" in refused.json()["detail"]
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.user_approve(request=None, actor=admin_user, user=user)
+        services.user_approve(actor=admin_user, user=user)
     user.refresh_from_db()
     assert user.is_active and user.approval_status == "approved"
     assert user.roles == [roles.VIEWER]
@@ -183,7 +199,7 @@ def test_pending_account_cannot_sign_in_until_approved(api, admin_user, django_c
 def test_rejected_account_is_told_so(api, admin_user):
     api.post(REGISTER, body(), format="json")
     user = User.objects.get(username="newdoc")
-    services.user_reject(request=None, actor=admin_user, user=user, reason="Not hospital staff")
+    services.user_reject(actor=admin_user, user=user, reason="Not hospital staff")
     response = api.post("/api/v1/auth/token/", {"username": "newdoc", "password": "Str0ng!Passw0rd"}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "rejected"

@@ -74,9 +74,9 @@ def sent_code(outbox) -> str:
 
 def add_email_codes(user, outbox) -> None:
     """Turn on e-mail codes as the security pages do: add, send a code, confirm with it."""
-    device = otp.email_device_add(request=None, user=user)
+    device = otp.email_device_add(user=user)
     otp.challenge_send(device)
-    assert otp.code_device_confirm(request=None, user=user, device=device, code=sent_code(outbox)) is not None
+    assert otp.code_device_confirm(user=user, device=device, code=sent_code(outbox)) is not None
 
 
 def reset_link_parts(outbox):
@@ -100,7 +100,7 @@ def test_wrong_password_looks_the_same_for_every_kind_of_account(api, make_user,
     make_user(username="waiting", is_active=False, approval_status="pending")
     make_user(username="refused", is_active=False, approval_status="rejected")
     locked = make_user(roles.VIEWER, username="barred")
-    services.user_lock(request=None, actor=None, user=locked)
+    services.user_lock(actor=None, user=locked)
     two_fa = make_user(roles.VIEWER, username="twofa")
     TOTPDevice.objects.create(user=two_fa, name="phone", confirmed=True)
 
@@ -223,7 +223,7 @@ def test_forwarded_header_from_a_peer_that_is_not_our_proxy_is_ignored(api, sett
 # --------------------------------------------------------------------------------------
 def test_otp_ticket_dies_when_the_password_changes(api, admin_user, password):
     ticket = sign_in(api, "ada", password)["otp_token"]
-    services.password_set_by_admin(request=None, actor=None, user=admin_user, temporary_password=NEW_PASSWORD)
+    services.password_set_by_admin(actor=None, user=admin_user, temporary_password=NEW_PASSWORD)
     code = totp_code(admin_user.totpdevice_set.get())
     response = api.post(OTP, {"otp_token": ticket, "code": code}, format="json")
     assert response.status_code == 401
@@ -234,11 +234,11 @@ def test_otp_ticket_dies_when_the_password_changes(api, admin_user, password):
 def test_otp_ticket_dies_when_the_account_changes(api, admin_user, password, change):
     ticket = sign_in(api, "ada", password)["otp_token"]
     if change == "deactivate":
-        services.user_set_active(request=None, actor=None, user=admin_user, active=False)
+        services.user_set_active(actor=None, user=admin_user, active=False)
     elif change == "lock":
-        services.user_lock(request=None, actor=None, user=admin_user)
+        services.user_lock(actor=None, user=admin_user)
     else:
-        services.user_set_roles(request=None, actor=None, user=admin_user, role_names=[roles.VIEWER])
+        services.user_set_roles(actor=None, user=admin_user, role_names=[roles.VIEWER])
     code = totp_code(admin_user.totpdevice_set.get())
     response = api.post(OTP, {"otp_token": ticket, "code": code}, format="json")
     assert response.status_code == 401
@@ -246,7 +246,7 @@ def test_otp_ticket_dies_when_the_account_changes(api, admin_user, password, cha
 
 
 def test_backup_code_is_single_use_across_doors(client, api, admin_user, password):
-    codes = otp.backup_codes_regenerate(request=None, user=admin_user)
+    codes = otp.backup_codes_regenerate(user=admin_user)
     ticket = sign_in(api, "ada", password)["otp_token"]
     assert api.post(OTP, {"otp_token": ticket, "code": codes[0]}, format="json").status_code == 200
     client.post("/accounts/login/", {"username": "ada", "password": password})
@@ -328,7 +328,7 @@ def test_tokens_die_on_every_account_change(api, viewer, password, mailoutbox, c
         done = api.post(RESET_CONFIRM, {"uid": uid, "token": token, "new_password": NEW_PASSWORD}, format="json")
         assert done.status_code == 200
     elif change == "temporary":
-        services.password_set_by_admin(request=None, actor=None, user=viewer)
+        services.password_set_by_admin(actor=None, user=viewer)
     elif change == "superuser":
         User.objects.filter(pk=viewer.pk).update(is_superuser=True)
     elif change == "unapprove":
@@ -346,7 +346,7 @@ def test_password_only_tokens_stop_working_when_two_factor_is_turned_on(api, vie
     someone who phished the password keeps API access after the victim enables 2FA.
     """
     tokens = sign_in(api, "vera", password)
-    otp.email_device_add(request=None, user=viewer)
+    otp.email_device_add(user=viewer)
     assert bearer(tokens["access"]).get(ME).status_code == 200  # not a factor until its code is entered
     add_email_codes(viewer, mailoutbox)
     assert bearer(tokens["access"]).get(ME).status_code == 401
@@ -364,7 +364,7 @@ def test_tokens_from_the_otp_step_survive_adding_another_factor(api, admin_user,
 def test_session_cannot_be_used_by_a_deactivated_user_on_the_api(client, viewer):
     client.force_login(viewer)
     assert client.get(ME).status_code == 200
-    services.user_set_active(request=None, actor=None, user=viewer, active=False)
+    services.user_set_active(actor=None, user=viewer, active=False)
     response = client.get(ME)
     assert response.status_code == 401
 
@@ -696,7 +696,7 @@ def test_pending_account_gets_no_reset_mail(api, mailoutbox):
 def test_admin_locked_users_session_cannot_use_the_api(client, viewer):
     client.force_login(viewer)
     assert client.get(ME).status_code == 200
-    services.user_lock(request=None, actor=None, user=viewer)
+    services.user_lock(actor=None, user=viewer)
     response = client.get(ME)
     assert response.status_code == 401
     assert response.json()["detail"]

@@ -73,7 +73,7 @@ def test_html_login_refusal_is_identical_for_every_kind_of_account(client, make_
     make_user(roles.VIEWER, username="gone", is_active=False)
     make_user(username="waiting", is_active=False, approval_status="pending")
     barred = make_user(roles.VIEWER, username="barred")
-    services.user_lock(request=None, actor=None, user=barred)
+    services.user_lock(actor=None, user=barred)
     pages = {}
     for n, name in enumerate(["nobody", "vera", "gone", "waiting", "barred"]):
         response = client.post(LOGIN, {"username": name, "password": WRONG}, REMOTE_ADDR=f"10.8.0.{n}")
@@ -339,7 +339,7 @@ def test_audit_csv_neutralises_spreadsheet_formulas(staff_client, payload):
 
 
 def test_audit_csv_leaves_ordinary_values_alone(staff_client, viewer):
-    services.user_lock(request=None, actor=None, user=viewer)
+    services.user_lock(actor=None, user=viewer)
     event = AuditEvent.objects.get(event="account_lock")
     response = staff_client.post("/admin/audit/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))

@@ -146,7 +146,7 @@ def test_a_segment_token_does_not_open_the_key(client, viewer, published):
 def test_key_rechecks_the_user(client, viewer, published):
     client.force_login(viewer)
     text = client.get(uris(client.get(master_path(published)).content.decode())[0]).content.decode()
-    account_services.user_set_active(request=None, actor=None, user=viewer, active=False)
+    account_services.user_set_active(actor=None, user=viewer, active=False)
     assert client.get(key_uri(text)).status_code == 401  # revoked with the account (videos.revocation)
     from videos import revocation
 
@@ -194,7 +194,7 @@ def test_signed_master_url_works_for_plain_clients_and_dies_with_the_account(cli
     client.logout()
     path = urlparse(hls_url).path + "?" + urlparse(hls_url).query
     assert client.get(path).status_code == 200
-    account_services.user_lock(request=None, actor=None, user=viewer)
+    account_services.user_lock(actor=None, user=viewer)
     assert client.get(path).status_code == 401
 
 

@@ -201,7 +201,7 @@ def test_admin_open_to_admin_role_after_second_factor(staff_client):
 
 def test_admin_locked_user_session_is_ended(client, viewer):
     client.force_login(viewer)
-    services.user_lock(request=None, actor=None, user=viewer)
+    services.user_lock(actor=None, user=viewer)
     response = client.get("/")
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session

@@ -198,7 +198,7 @@ class MeApi(APIView):
     def patch(self, request):
         data = s.MeUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.profile_update(request=request, user=request.user, **data.validated_data)
+        user = services.profile_update(user=request.user, **data.validated_data)
         return Response(s.MeOutput(user).data)
 
 
@@ -223,7 +223,7 @@ class RegisterApi(PublicApiView):
         ratelimits.check(request, "register")
         data = s.RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(request=request, **data.validated_data)
+        user = services.user_register(**data.validated_data)
         return Response(
             {
                 "id": user.pk,
@@ -250,7 +250,8 @@ class PasswordChangeApi(APIView):
         ratelimits.check(request, "password_change")
         data = s.PasswordChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_change(request=request, user=request.user, **data.validated_data)
+        services.password_change(user=request.user, **data.validated_data)
+        authentication.session_keep(request, request.user)  # a browser calling with its session stays in
         token = getattr(request, "auth", None)
         otp = bool(token.get("otp")) if hasattr(token, "get") else False
         return Response({"detail": "Password changed.", **tokens_for(request.user, otp=otp)})
@@ -268,7 +269,7 @@ class PasswordResetApi(PublicApiView):
         ratelimits.check(request, "password_reset")
         data = s.PasswordResetInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_reset_request(request=request, email=data.validated_data["email"])
+        services.password_reset_request(email=data.validated_data["email"])
         return Response({"detail": "If an account uses this address, a reset link is on its way."})
 
 
@@ -285,7 +286,6 @@ class PasswordResetConfirmApi(PublicApiView):
         data = s.PasswordResetConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.password_reset_confirm(
-            request=request,
             uidb64=data.validated_data["uid"],
             token=data.validated_data["token"],
             new_password=data.validated_data["new_password"],

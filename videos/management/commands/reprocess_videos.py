@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.services import User, models_q_has_perm
+from accounts.models import User
 from videos import services
 from videos.models import Video
 
@@ -25,9 +25,7 @@ class Command(BaseCommand):
         elif failed:
             videos = videos.filter(status=Video.Status.FAILED)
         # The audit trail names an administrator as the actor of a command-line reprocess.
-        actor = (
-            User.objects.filter(is_active=True).filter(models_q_has_perm("videos.change_video")).order_by("pk").first()
-        )
+        actor = User.objects.with_perm("videos.change_video").order_by("pk").first()
         if actor is None:
             raise CommandError("No active administrator or editor exists to act as the reprocessing user.")
         queued = 0
