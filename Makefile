@@ -51,12 +51,14 @@ $(CSS): $(STAMPS)/node $(NPM_DIR)/src/styles.css $(CSS_SOURCES)
 	@touch $@
 
 # Browser libraries come from npm (pinned in package-lock.json), never from a CDN.
-VENDOR := static/vendor/hls.min.js static/vendor/tus.min.js
+VENDOR := static/vendor/media-player.js static/vendor/tus.min.js
 vendor: $(VENDOR)
 # With their source maps: the bundles name them, and production's manifest storage
 # (collectstatic) refuses a reference to a missing file.
-static/vendor/hls.min.js: $(STAMPS)/node
-	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/hls.js/dist/hls.min.js $(NPM_DIR)/node_modules/hls.js/dist/hls.min.js.map static/vendor/
+# The player: media-chrome + hls-video-element + hls.js in one self-contained file (esbuild,
+# an IIFE: no imports between hashed files), with its source map beside it.
+static/vendor/media-player.js: $(STAMPS)/node $(wildcard $(NPM_DIR)/src/*.js)
+	cd $(NPM_DIR) && npm run --silent build:player -- --log-level=warning
 static/vendor/tus.min.js: $(STAMPS)/node
 	@mkdir -p static/vendor && cp $(NPM_DIR)/node_modules/tus-js-client/dist/tus.min.js $(NPM_DIR)/node_modules/tus-js-client/dist/tus.min.js.map static/vendor/
 

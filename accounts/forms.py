@@ -6,6 +6,7 @@ uniqueness, lockout) are enforced by the services they hand the data to, whose
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.forms.boundfield import BoundField
 
 from .validators import ID_DOCUMENT_TYPES
 
@@ -20,23 +21,38 @@ _WIDGET_CLASSES = {
 }
 
 
+class StyledBoundField(BoundField):
+    """
+    Links the widget to its help text and errors under the ids templates/includes/field.html
+    gives them (``<id>_help``, ``<id>_errors``), when the field is rendered: a bound form is
+    validated by ``is_valid()`` (or by reading its errors), never by being built or styled.
+    Django already adds ``aria-invalid`` to a widget with errors.
+    """
+
+    @property
+    def aria_describedby(self):
+        if self.field.widget.attrs.get("aria-describedby"):
+            return None
+        described = []
+        if self.auto_id and not self.is_hidden:
+            if self.help_text:
+                described.append(f"{self.auto_id}_help")
+            if self.errors:
+                described.append(f"{self.auto_id}_errors")
+        return " ".join(described)
+
+
 class StyledForm(forms.Form):
-    """Adds the theme's classes and the ARIA links to help text and errors."""
+    """Adds the theme's classes, and the ARIA links to help text and errors (StyledBoundField)."""
+
+    bound_field_class = StyledBoundField
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             kind = type(widget).__name__.lower().replace("input", "").replace("widget", "")
             widget.attrs.setdefault("class", _WIDGET_CLASSES.get(kind, "input"))
-            described = []
-            if field.help_text:
-                described.append(f"id_{name}_help")
-            if self.is_bound and name in self.errors:
-                described.append(f"id_{name}_errors")
-                widget.attrs["aria-invalid"] = "true"
-            if described:
-                widget.attrs["aria-describedby"] = " ".join(described)
 
     def add_service_errors(self, error) -> None:
         """Attach a service's ValidationError to the matching fields (or the form)."""

@@ -140,7 +140,6 @@ def video_from_file(user, path: Path, *, transcode: bool):
             digest.update(block)
     with transaction.atomic():
         video = services.video_create_from_file(
-            request=None,
             user=user,
             path=path,
             filename="bench.mp4",

@@ -5,8 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from library import views as library_views
+from videos import urls as videos_urls
 
 from . import views
+
+# The watch page is library's (watching), under the videos' address and name (videos:watch).
+videos_pages = [*videos_urls.urlpatterns, path("<uuid:video_uuid>/", library_views.watch_page, name="watch")]
 
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
@@ -22,7 +26,7 @@ urlpatterns = [
     path("privacy/", views.privacy, name="privacy"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
-    path("videos/", include("videos.urls")),
+    path("videos/", include((videos_pages, videos_urls.app_name))),
     path("library/", include("library.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

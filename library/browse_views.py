@@ -3,7 +3,7 @@ Browse pages: the search page (results, clickable facets, active-filter chips), 
 category, tag and surgeon pages with their indexes.
 
 Every list starts from ``Video.objects.visible_to(user)`` (the search through
-``search.search_videos``), so a video someone may not see never appears, and costs a
+``search.run``), so a video someone may not see never appears, and costs a
 constant number of queries whatever the page size (tests/test_browse_pages.py). Links are
 built from the parsed parameters, not the raw query string, so every link on a page names
 the same filters in the same form.
@@ -93,12 +93,11 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _paginate(request, videos, links: _Links) -> dict:
+def _paginate(request, page, links: _Links) -> dict:
     """
-    The requested page of ``videos`` with poster URLs, and its page links. A page number that
-    is not a number gives page 1, one past the end the last page (Paginator.get_page), never an error.
+    ``page`` (of videos; from ``Paginator.get_page``: a page number that is not a number gives
+    page 1, one past the end the last page, never an error) with poster URLs, and its page links.
     """
-    page = Paginator(videos, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = delivery.attach_poster_urls(page.object_list, request.user)
     last = page.paginator.num_pages
     numbers = sorted({1, last, *range(max(1, page.number - 2), min(last, page.number + 2) + 1)})
@@ -116,14 +115,6 @@ def _paginate(request, videos, links: _Links) -> dict:
             "next": links.page(page.number + 1) if page.has_next() else "",
         },
     }
-
-
-def _terms(params: search.SearchParams) -> list[str]:
-    """The words (and synonym phrases) to highlight in the results."""
-    highlight_terms = getattr(search, "highlight_terms", None)
-    if highlight_terms is not None:
-        return highlight_terms(params)
-    return [word.strip("\"'").lower() for word in params.q.split() if word.strip("\"'")]
 
 
 def _sort_options(keys) -> list[tuple[str, str]]:
@@ -264,10 +255,10 @@ def search_page(request):
         }
         return render(request, "library/search.html", context, status=400)
 
-    matched = search.read_matches(search.search_videos(user=user, params=params), user=user, params=params)
+    found = search.run(user=user, params=params)
     pairs = _search_pairs(params)
     links = _Links(request.path, pairs)
-    counts = search.facets(matched, user=user, params=params)
+    counts = found.facets()
     surgeon_names = {row["id"]: row["name"] for row in counts["surgeons"]}
     if set(params.surgeons) - set(surgeon_names):
         surgeon_names.update(Surgeon.objects.filter(pk__in=params.surgeons).values_list("pk", "name"))
@@ -276,7 +267,7 @@ def search_page(request):
     context = {
         "params": params,
         "q": params.q,
-        "terms": _terms(params),
+        "terms": found.terms,
         "facets": _facets(params, counts, links),
         "chips": _chips(params, links, surgeon_names),
         "clear_url": links.url([pair for pair in pairs if pair[0] in ("q", "ordering")]),
@@ -291,9 +282,7 @@ def search_page(request):
             "minutes_min": _number(round(params.duration_min / 60, 2)) if params.duration_min is not None else "",
             "minutes_max": _number(round(params.duration_max / 60, 2)) if params.duration_max is not None else "",
         },
-        **_paginate(
-            request, search.decorate(matched, lambda rows: rows.with_catalogue().with_viewer_state(user)), links
-        ),
+        **_paginate(request, found.page(request.GET.get("page"), per_page=PER_PAGE), links),
     }
     return render(request, "library/search.html", context)
 
@@ -317,7 +306,7 @@ def _listing(request, videos, *, pairs=()) -> dict:
         "ordering": ordering,
         "sort_options": _sort_options(key for key in search.ORDERINGS if key != "relevance"),
         "sort_hidden": [pair for pair in pairs if pair[0] != "ordering"],
-        **_paginate(request, videos, links),
+        **_paginate(request, Paginator(videos, PER_PAGE).get_page(request.GET.get("page")), links),
     }
 
 

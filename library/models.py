@@ -1,6 +1,9 @@
 """
 The library around each user: where they are in a video, what they favourited, their
 playlists, and the viewing sessions that make up the audit of who watched what.
+
+The reads that pages and the API share are QuerySet methods here (``history_for``,
+``listing_for``, ``seconds_watched_by``), so both doors list the same rows in the same order.
 """
 
 from django.conf import settings
@@ -12,7 +15,28 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from videos.models import Video
+from videos.models import Video, visible_q
+
+
+class _UserVideoQuerySet(models.QuerySet):
+    """Rows a user keeps about a video (progress, favourites)."""
+
+    def of(self, user):
+        """``user``'s rows on the videos they may see, each ``video`` ready to show (catalogue, viewer state)."""
+        shown = Video.objects.with_catalogue().with_viewer_state(user)
+        return self.filter(visible_q(user, "video__"), user=user).prefetch_related(
+            models.Prefetch("video", queryset=shown)
+        )
+
+
+class WatchProgressQuerySet(_UserVideoQuerySet):
+    def history_for(self, user):
+        """``user``'s watch history over the videos they may see, last watched first, each ``video`` ready to show."""
+        return self.of(user).order_by("-updated_at", "-id")
+
+    def resumable(self):
+        """Rows worth resuming ("continue watching"): started, not finished, not started over."""
+        return self.filter(completed=False, position__gt=0)
 
 
 class WatchProgress(models.Model):
@@ -25,6 +49,8 @@ class WatchProgress(models.Model):
     completed = models.BooleanField(default=False)
     first_watched_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = WatchProgressQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]
@@ -43,10 +69,18 @@ class WatchProgress(models.Model):
         return int(min(100, self.position / self.duration * 100)) if self.duration else 0
 
 
+class FavoriteQuerySet(_UserVideoQuerySet):
+    def listing_for(self, user):
+        """``user``'s favourites among the videos they may see, newest first, each ``video`` ready to show."""
+        return self.of(user).order_by("-created_at", "-id")
+
+
 class Favorite(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites")
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="favorited_by")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = FavoriteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -82,6 +116,10 @@ class PlaylistQuerySet(models.QuerySet):
             .order_by("-updated_at", "-id")
         )
 
+    def owned_by(self, user):
+        """``user``'s own playlists (the ones they may add to), newest change first."""
+        return self.filter(owner=user).order_by("-updated_at", "-id")
+
     def visible_to(self, user):
         """The user's own playlists and those shared with all signed-in staff (``library.view_playlist``)."""
         if not (user.is_authenticated and user.is_active and user.has_perm("library.view_playlist")):
@@ -114,6 +152,12 @@ class Playlist(models.Model):
         )
 
 
+class PlaylistItemQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Items whose video ``user`` may see (the others stay in the playlist, unseen)."""
+        return self.filter(visible_q(user, "video__"))
+
+
 class PlaylistItem(models.Model):
     """A video in a playlist, optionally only a stretch of it (a teaching reel of key steps)."""
 
@@ -124,6 +168,8 @@ class PlaylistItem(models.Model):
     end_time = models.FloatField(null=True, blank=True, help_text="Seconds; empty = to the end.")
     note = models.CharField(max_length=300, blank=True)
     added_at = models.DateTimeField(default=timezone.now)
+
+    objects = PlaylistItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["playlist", "position", "id"]
@@ -140,6 +186,12 @@ class PlaylistItem(models.Model):
         return f"{self.playlist}: {self.video}"
 
 
+class ViewEventQuerySet(models.QuerySet):
+    def seconds_watched_by(self, user) -> int:
+        """Everything ``user`` has watched, in whole seconds (rounded), over every viewing session."""
+        return round(self.filter(user=user).aggregate(total=models.Sum("seconds_watched"))["total"] or 0)
+
+
 class ViewEvent(models.Model):
     """
     One viewing session (not one row per segment or reload): opened when a user starts a
@@ -152,6 +204,8 @@ class ViewEvent(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
     seconds_watched = models.FloatField(default=0)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = ViewEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -187,3 +241,16 @@ class SearchSynonym(models.Model):
         """The term and its synonyms, normalised (lower case, single spaces), without repeats."""
         members = [self.term, *self.synonyms.split(",")]
         return list(dict.fromkeys(" ".join(m.lower().split()) for m in members if m.strip()))
+
+
+def viewer_state(user) -> dict:
+    """
+    What ``Video.objects.with_viewer_state(user)`` annotates for the library (registered in
+    ``LibraryConfig.ready``): ``is_favorite``, the resume ``position`` and ``watch_completed``.
+    """
+    progress = WatchProgress.objects.filter(user=user, video=models.OuterRef("pk"))
+    return {
+        "is_favorite": models.Exists(Favorite.objects.filter(user=user, video=models.OuterRef("pk"))),
+        "position": models.Subquery(progress.values("position")[:1]),
+        "watch_completed": models.Subquery(progress.values("completed")[:1]),
+    }

@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -36,19 +34,15 @@ from videos.models import Video
 
 from . import services
 from .models import Playlist, PlaylistItem
+from .playback import describe_clip, watch_url
+
+# Re-exported for the watch page (videos.views), which imports it from here until it moves to
+# library and calls library.playback itself.
 
 SHARE_PERMISSION = "library.share_playlist"
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def clock(seconds: float | None) -> str:
-    """Seconds as m:ss or h:mm:ss (as the player shows them)."""
-    seconds = max(0, int(seconds or 0))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _videos(user):
@@ -61,15 +55,6 @@ def _playlist(request, pk) -> Playlist:
 
 def _can_share(user) -> bool:
     return user.has_perm(SHARE_PERMISSION)
-
-
-def watch_url(item: PlaylistItem, *, video: Video | None = None, play: bool = False) -> str:
-    """The watch page of an item, opened from its playlist (``play``: keep playing the next ones)."""
-    query = {"playlist": item.playlist_id, "item": item.pk}
-    if play:
-        query["play"] = 1
-    video = video or item.video
-    return reverse("videos:watch", kwargs={"video_uuid": video.uuid}) + "?" + urlencode(query)
 
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
@@ -223,20 +208,8 @@ def _items(playlist: Playlist, user, *, owner: bool) -> list[PlaylistItem]:
         video = item.visible_video
         item.is_playable = video is not None and video.is_playable
         item.url = watch_url(item, video=video) if video is not None else ""
-        _describe_clip(item, video)
+        describe_clip(item, video)
     return items
-
-
-def _describe_clip(item: PlaylistItem, video: Video | None) -> None:
-    """Set ``length`` (whole seconds played) and ``clip_label`` ("1:30–2:30", or "" for all of it)."""
-    if video is None:
-        item.length, item.clip_label = 0, ""
-        return
-    start = item.start_time or 0
-    end = item.end_time if item.end_time is not None else video.duration
-    item.length = max(0, round(end - start))
-    whole = item.start_time is None and item.end_time is None
-    item.clip_label = "" if whole else f"{clock(start)}–{clock(end)}"
 
 
 @login_required
@@ -357,7 +330,7 @@ def playlist_add(request: HttpRequest) -> HttpResponse:
     wanted = _uuids(source.getlist("video"))
     found = {v.uuid: v for v in Video.objects.visible_to(user).filter(uuid__in=wanted).only("pk", "uuid", "title")}
     videos = [found[key] for key in wanted if key in found]
-    mine = list(Playlist.objects.filter(owner=user).order_by("-updated_at", "-id"))
+    mine = list(Playlist.objects.owned_by(user))
     if request.method != "POST":
         form = AddToPlaylistForm(playlists=mine, initial={"playlist": source.get("playlist", "")})
         return _add_page(request, form, videos, status=200)
@@ -418,9 +391,9 @@ def _add_page(request, form, videos, *, status: int) -> HttpResponse:
 def playlist_play(request: HttpRequest, pk: int) -> HttpResponse:
     """Play all: open the first playable item in play-all mode (the watch page does the rest)."""
     playlist = _playlist(request, pk)
-    visible = Video.objects.visible_to(request.user).playable().values("pk")
     first = (
-        PlaylistItem.objects.filter(playlist=playlist, video__in=visible)
+        PlaylistItem.objects.filter(playlist=playlist, video__status__in=Video.PLAYABLE)
+        .visible_to(request.user)
         .select_related("video")
         .order_by("position", "id")
         .first()
@@ -429,64 +402,3 @@ def playlist_play(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "There is nothing in this playlist you can play yet.")
         return redirect("library:playlist", pk=playlist.pk)
     return redirect(watch_url(first, play=True))
-
-
-@dataclass
-class Playback:
-    """A watch page opened from a playlist: where we are in it and what comes next."""
-
-    playlist: Playlist
-    items: list[PlaylistItem]
-    current: PlaylistItem
-    next: PlaylistItem | None
-    play_all: bool
-
-    @property
-    def index(self) -> int:
-        return self.items.index(self.current) + 1
-
-    @property
-    def next_url(self) -> str:
-        return watch_url(self.next, play=self.play_all) if self.next else ""
-
-    @property
-    def advance_url(self) -> str:
-        """Where the player goes by itself when the item ends (always keeps playing)."""
-        return watch_url(self.next, play=True) if self.next else ""
-
-
-def playlist_playback(request: HttpRequest, video: Video) -> Playback | None:
-    """
-    The playlist context of a watch page (``?playlist=<id>&item=<id>[&play=1]``), or None
-    when the page was not opened from a playlist or the video is not in it. A playlist the
-    user may not open is a 404, as everywhere else.
-    """
-    try:
-        playlist_id = int(request.GET.get("playlist", ""))
-    except ValueError:
-        return None
-    user = request.user
-    playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=playlist_id)
-    items = list(
-        PlaylistItem.objects.filter(playlist=playlist, video__in=Video.objects.visible_to(user).values("pk"))
-        .select_related("video")
-        .order_by("position", "id")
-    )
-    if not items:
-        return None
-    try:
-        item_id = int(request.GET.get("item", ""))
-    except ValueError:
-        item_id = None
-    here = [item for item in items if item.video_id == video.pk]
-    current = next((item for item in here if item.pk == item_id), here[0] if here else None)
-    if current is None:
-        return None
-    play_all = request.GET.get("play") == "1"
-    delivery.attach_poster_urls([item.video for item in items], user)
-    for item in items:
-        item.url = watch_url(item, play=play_all)
-        _describe_clip(item, item.video)
-    after = items[items.index(current) + 1 :]
-    following = next((item for item in after if item.video.is_playable), None)
-    return Playback(playlist=playlist, items=items, current=current, next=following, play_all=play_all)

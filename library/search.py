@@ -1,6 +1,7 @@
 """
 Searching the catalogue: one place for the text match, the filters, the ordering and the
-facet counts, used by the search page and the API.
+facet counts. The search page and the API call ``run(user=, params=)`` (after
+``parse_params``) and show what its ``Results`` give: pages of videos, facets, terms.
 
 The query is split into units — a word, a "quoted phrase", or a phrase from the synonym
 table that editors keep in admin — and each unit may match any of its synonyms. Every unit
@@ -28,9 +29,11 @@ from datetime import date
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils.functional import cached_property
 
 from videos.models import Surgeon, Tag, Video, VideoSurgeon, visible_q
 from videos.rights import may_watch
@@ -224,9 +227,9 @@ def query_units(q: str) -> list[tuple[str, ...]]:
     return [unit for unit in dict.fromkeys(units)][:MAX_UNITS]
 
 
-def highlight_terms(params) -> list[str]:
-    """What to mark in the results: every alternative of every unit, longest first."""
-    terms = {alternative for unit in query_units(params.q) for alternative in unit}
+def highlight_terms(units: list[tuple[str, ...]]) -> list[str]:
+    """What to mark in the results of ``units`` (``query_units``): every alternative of every unit, longest first."""
+    terms = {alternative for unit in units for alternative in unit}
     return sorted(terms, key=lambda term: (-len(term), term))
 
 
@@ -319,12 +322,11 @@ def _postgres(videos, units):
     return videos, rank
 
 
-def search_videos(*, user, params: SearchParams):
-    """The videos ``user`` may see that match ``params``, ordered as asked."""
+def _matching(*, user, params: SearchParams, units):
+    """The videos ``user`` may see that match ``params`` (its query split into ``units``), ordered as asked."""
     videos = Video.objects.visible_to(user)
     if params.status:
         videos = videos.filter(status=params.status)
-    units = query_units(params.q)
     rank = None
     if units:
         match = _postgres if connection.vendor == "postgresql" else _fallback
@@ -399,12 +401,12 @@ class Matches:
         return [found[pk] for pk in wanted if pk in found]
 
 
-def read_matches(videos, *, user, params: SearchParams):
+def _read_matches(videos, *, user, units):
     """
     What to paginate and count facets over: for a text query with up to MATCH_ID_LIMIT
     results, ``videos`` read once as ordered ids (a Matches); otherwise ``videos`` itself.
     """
-    if not query_units(params.q):
+    if not units:
         return videos
     ids = list(videos.values_list("pk", flat=True)[: MATCH_ID_LIMIT + 1])
     if len(ids) > MATCH_ID_LIMIT:
@@ -412,9 +414,60 @@ def read_matches(videos, *, user, params: SearchParams):
     return Matches(ids, Video.objects.visible_to(user))
 
 
-def decorate(source, decorate):
-    """Apply ``decorate`` (select_related, annotations…) to the rows ``source`` pages over."""
-    return source.decorate(decorate) if isinstance(source, Matches) else decorate(source)
+class Results:
+    """
+    One search by ``user``, as both doors show it. The query is split into units once; a text
+    match is read once (``Matches``) for the count, every page and the facets. A Paginator
+    takes the results as they are: ``count()`` and slices give videos ready to show (catalogue
+    and viewer state). ``mine`` keeps the user's own uploads (the API's filter).
+    """
+
+    def __init__(self, *, user, params: SearchParams, mine: bool = False):
+        self.user = user
+        self.params = params
+        self.mine = mine
+        self.units = query_units(params.q)
+        self.terms = highlight_terms(self.units)
+
+    @cached_property
+    def _found(self):
+        videos = _matching(user=self.user, params=self.params, units=self.units)
+        if self.mine:
+            videos = videos.filter(uploader=self.user)
+        return _read_matches(videos, user=self.user, units=self.units)
+
+    @cached_property
+    def _rows(self):
+        def show(videos):
+            return videos.with_catalogue().with_viewer_state(self.user)
+
+        return self._found.decorate(show) if isinstance(self._found, Matches) else show(self._found)
+
+    def count(self) -> int:
+        return self._rows.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        return self._rows[key]
+
+    def __iter__(self):
+        return iter(self._rows[:])
+
+    def page(self, number, *, per_page: int) -> Page:
+        """Page ``number``; one that is not a number gives page 1, one past the end the last (``Paginator.get_page``)."""
+        return Paginator(self, per_page).get_page(number)
+
+    def facets(self) -> dict:
+        """Counts per category, tag, surgeon and duration bucket over everything found (see ``_facets``)."""
+        # Shared counts are keyed by the search parameters; ``mine`` is not one of them.
+        return _facets(self._found, user=self.user, params=None if self.mine else self.params)
+
+
+def run(*, user, params: SearchParams, mine: bool = False) -> Results:
+    """Search the videos ``user`` may see with ``params`` (from ``parse_params``); no video is read until asked."""
+    return Results(user=user, params=params, mine=mine)
 
 
 def _id_set(ids: list[int]):
@@ -449,7 +502,7 @@ def _facet_cache_key(user, params: SearchParams) -> str:
     return f"library:facets:v1:{_audience(user)}:{digest}"
 
 
-def facets(videos, *, user=None, params: SearchParams | None = None) -> dict:
+def _facets(videos, *, user=None, params: SearchParams | None = None) -> dict:
     """
     Counts per category, tag, surgeon and duration bucket for ``videos`` (a QuerySet or
     Matches; four or five queries). A matched set of up to FACET_ID_LIMIT videos is read once

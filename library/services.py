@@ -1,6 +1,7 @@
 """
 Writes on the library: watch progress (resume across devices), views and viewing sessions,
-favourites and playlists. Pages and the API call these functions.
+favourites and playlists. Pages and the API call these functions; none takes the request
+(the client address comes from ``core.context``, as the audit trail's does).
 """
 
 import math
@@ -12,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from core.context import current_request
+from core.network import client_ip
 from videos.models import Video
 
 from .models import Favorite, Playlist, PlaylistItem, ViewEvent, WatchProgress
@@ -30,13 +33,13 @@ def _number(value, field: str) -> float:
 # ------------------------------------------------------------------------------ views
 
 
-def view_record(*, user, video: Video, ip_address: str | None = None) -> tuple[ViewEvent, bool]:
+def view_record(*, user, video: Video) -> tuple[ViewEvent, bool]:
     """
     Note that ``user`` started playing ``video`` (called by the player when playback starts,
     never on a page or playlist fetch). Within ``VIEW_WINDOW_HOURS`` of the last activity the
-    same session continues and nothing is counted; otherwise a new session starts and the
-    video's view count goes up by one (an UPDATE, so no lost increments). Returns the session
-    and whether it is new.
+    same session continues and nothing is counted; otherwise a new session starts, from the
+    current request's client address (none in a job), and the video's view count goes up by
+    one (an UPDATE, so no lost increments). Returns the session and whether it is new.
     """
     now = timezone.now()
     window = now - timedelta(hours=settings.VIEW_WINDOW_HOURS)
@@ -47,8 +50,13 @@ def view_record(*, user, video: Video, ip_address: str | None = None) -> tuple[V
         if current is not None:
             ViewEvent.objects.filter(pk=current.pk).update(last_seen_at=now)
             return current, False
+        request = current_request()
         event = ViewEvent.objects.create(
-            user=user, video=video, started_at=now, last_seen_at=now, ip_address=ip_address
+            user=user,
+            video=video,
+            started_at=now,
+            last_seen_at=now,
+            ip_address=client_ip(request) if request is not None else None,
         )
         Video.objects.filter(pk=video.pk).update(views=F("views") + 1)
     return event, True

@@ -1,8 +1,8 @@
 """
 Curating the catalogue in admin: merging tags, categories and surgeons, bulk tag / category
 / surgeon actions, reject with a reason, the video list (badges, surgeons, constant
-queries) and the video form, all through the services in videos/catalogue.py and
-videos/services.py.
+queries) and the video form, all through the services in videos/services/ (catalogue,
+metadata, review).
 """
 
 import re
@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
 from audit.models import AuditEvent
-from library.search import SearchParams, search_videos
-from videos import catalogue
+from library.search import SearchParams, run
 from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon
+from videos.services import catalogue
 
 from .test_admin_accounts import otp_session
 
@@ -60,7 +60,7 @@ def make_video(uploader):
 
 
 def found(user, q) -> set[str]:
-    return set(search_videos(user=user, params=SearchParams(q=q)).values_list("title", flat=True))
+    return {video.title for video in run(user=user, params=SearchParams(q=q))}
 
 
 def run_action(client, url, action, ids, **data):
@@ -181,14 +181,14 @@ def test_merge_services_check_permissions(rf, make_user):
     uploader = make_user(roles.VIEWER, roles.UPLOADER)
     keep, other = Tag.objects.create(name="Keep"), Tag.objects.create(name="Other")
     with pytest.raises(PermissionDenied):
-        catalogue.merge_tags(request=None, user=uploader, keep=keep, others=[other])
+        catalogue.merge_tags(user=uploader, keep=keep, others=[other])
     editor = make_user(roles.VIEWER, roles.EDITOR)
     with pytest.raises(ValidationError):
-        catalogue.merge_tags(request=None, user=editor, keep=keep, others=[keep])
+        catalogue.merge_tags(user=editor, keep=keep, others=[keep])
     with pytest.raises(ValidationError):
-        catalogue.merge_surgeons(request=None, user=editor, keep=Surgeon.objects.create(name="S"), others=[other])
+        catalogue.merge_surgeons(user=editor, keep=Surgeon.objects.create(name="S"), others=[other])
     assert Tag.objects.count() == 2
-    assert catalogue.merge_tags(request=None, user=editor, keep=keep, others=[other]) == 0
+    assert catalogue.merge_tags(user=editor, keep=keep, others=[other]) == 0
     assert list(Tag.objects.values_list("name", flat=True)) == ["Keep"]
 
 
@@ -237,7 +237,7 @@ def test_bulk_set_category(client, editor, make_video, viewer):
     assert response.status_code == 200 and "category" in response.context["form"].errors
     assert Video.objects.get(pk=v1.pk).category == new
     # The service itself can clear it.
-    assert catalogue.set_category(request=None, user=editor, videos=[v1], category=None) == 1
+    assert catalogue.set_category(user=editor, videos=[v1], category=None) == 1
     v1.refresh_from_db()
     assert v1.category is None and v1.search_terms == ""
 
@@ -273,11 +273,9 @@ def test_bulk_services_need_the_change_permission(make_user, make_video):
     video = make_video("Mine")
     tag = Tag.objects.create(name="T")
     for call in (
-        lambda: catalogue.add_tag(request=None, user=uploader, videos=[video], tag=tag),
-        lambda: catalogue.set_category(request=None, user=uploader, videos=[video], category=None),
-        lambda: catalogue.add_surgeon(
-            request=None, user=uploader, videos=[video], surgeon=Surgeon.objects.create(name="S")
-        ),
+        lambda: catalogue.add_tag(user=uploader, videos=[video], tag=tag),
+        lambda: catalogue.set_category(user=uploader, videos=[video], category=None),
+        lambda: catalogue.add_surgeon(user=uploader, videos=[video], surgeon=Surgeon.objects.create(name="S")),
     ):
         with pytest.raises(PermissionDenied):
             call()

@@ -455,7 +455,7 @@ def test_reprocess_uses_the_transcode_queue_too(api, make_user, media, monkeypat
     transcodes.purge_queue()
     editor = make_user(roles.VIEWER, roles.EDITOR, username="ed")
     with django_capture_on_commit_callbacks(execute=True):
-        services.video_reprocess(request=None, user=editor, video=video)
+        services.video_reprocess(user=editor, video=video)
     assert get_broker().queue_size() == 0
     [(_, payload)] = transcodes.dequeue()
     video.refresh_from_db()

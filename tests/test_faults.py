@@ -18,7 +18,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from videos import services
+from videos import services, transcoding
 from videos.models import Video
 
 from .videos_helpers import ready_video, upload, uris
@@ -199,7 +199,7 @@ def test_sign_in_fails_closed_with_a_message_while_the_cache_is_down(api, client
 
 def test_progress_from_segments_on_disk(tmp_path):
     """What the heartbeat thread reports while FFmpeg's own -progress is silent."""
-    from videos.services import progress_from_segments
+    from videos.transcoding import progress_from_segments
 
     assert progress_from_segments(tmp_path, 60) == 1
     for n in range(5):
@@ -236,11 +236,11 @@ def test_ffmpeg_out_of_space_is_named_in_the_reason(tmp_path):
 def test_a_transcode_on_a_full_disk_fails_with_the_reason_and_leaves_nothing(
     api, uploader, media, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "_make_poster", _enospc)  # the first file the job writes after its key
+    monkeypatch.setattr(transcoding, "make_poster", _enospc)  # the first file the job writes after its key
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
     video.refresh_from_db()
     assert video.status == Video.Status.FAILED
-    assert video.failure_reason == services.transcoding.DISK_FULL_REASON
+    assert video.failure_reason == transcoding.DISK_FULL_REASON
     assert "space" in video.failure_reason and "reprocess" in video.failure_reason
     assert video.original_file.exists()  # the original is untouched
     assert not list(video.hls_dir.parent.glob(".work-*")) and not video.hls_dir.exists()
@@ -273,7 +273,7 @@ def test_tus_patch_on_a_full_disk_is_507_and_resumes_later(api, uploader, media,
     import hashlib
     from urllib.parse import urlparse
 
-    from videos.api import tus
+    from videos.services import uploads
 
     data = media.mp4().read_bytes()
     api.force_authenticate(uploader)
@@ -296,13 +296,13 @@ def test_tus_patch_on_a_full_disk_is_507_and_resumes_later(api, uploader, media,
         )
 
     assert send(0, 100_000).status_code == 204
-    real_write = tus._write_all
+    real_write = uploads._write_all
 
     def fills_up(handle, chunk):
         handle.write(chunk[: len(chunk) // 2])  # part of the chunk lands, then the disk is full
         _enospc()
 
-    monkeypatch.setattr(tus, "_write_all", fills_up)
+    monkeypatch.setattr(uploads, "_write_all", fills_up)
     full = send(100_000)
     assert full.status_code == 507, full.content
     assert "storage is full" in full.json()["detail"] and "byte 100000" in full.json()["detail"]
@@ -310,7 +310,7 @@ def test_tus_patch_on_a_full_disk_is_507_and_resumes_later(api, uploader, media,
     from videos.models import Upload
 
     assert Upload.objects.get().path.stat().st_size == 100_000  # the half chunk was cut off
-    monkeypatch.setattr(tus, "_write_all", real_write)  # space was freed
+    monkeypatch.setattr(uploads, "_write_all", real_write)  # space was freed
     done = send(100_000)
     assert done.status_code == 204, done.content
     assert Video.objects.get(uuid=done["X-Video-Id"]).md5 == hashlib.md5(data).hexdigest()
@@ -340,13 +340,13 @@ def test_a_database_outage_is_503_with_retry_after_and_a_bug_stays_500(viewer, m
 
     from config import health
     from library import views as library_views
-    from videos.api import views as api_views
+    from library.api import views as api_views
 
     def outage(*args, **kwargs):
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
     monkeypatch.setattr(health, "database_ok", lambda: not down)
-    monkeypatch.setattr(api_views.VideoListCreateApi, "list", outage)
+    monkeypatch.setattr(api_views.VideoListApi, "list", outage)
     monkeypatch.setattr(library_views, "_published_categories", outage)
 
     api = APIClient(raise_request_exception=False)

@@ -142,16 +142,22 @@ def test_tus_metadata_is_checked_when_the_upload_is_created(api, make_user, open
     assert _tus_create(api, filename="case.mp4", category="c" * 80, tags="a,b", surgeons="").status_code == 201
 
 
-def test_tus_metadata_surgeons_are_comma_separated_ids(api, uploader):
+def test_tus_metadata_surgeons_are_comma_separated_ids(api, make_user):
     """``surgeons 12`` meant surgeons 1 and 2 (the string was iterated character by character)."""
-    from videos.api import tus
+    from videos.services.metadata import metadata_clean, metadata_given
 
+    editor = make_user(roles.EDITOR, username="eddie")
     twelve = Surgeon.objects.create(pk=12, name="Dr Twelve")
-    assert tus.video_metadata({"surgeons": "12", "tags": "a, b,", "title": "", "filetype": "video/mp4"}) == {
-        "surgeons": ["12"],
-        "tags": ["a", "b"],
-    }
-    assert tus.video_metadata({"surgeons": f"{twelve.pk}, 3"})["surgeons"] == ["12", "3"]
+    three = Surgeon.objects.create(pk=3, name="Dr Three")
+    given = metadata_given({"surgeons": "12", "tags": "a, b,", "title": "", "filetype": "video/mp4"})
+    assert given == {"surgeons": "12", "tags": "a, b,"}
+    clean = metadata_clean(user=editor, data=given)
+    assert clean["surgeons"] == [(twelve, "primary")]
+    assert clean["tags"] == ([], ["a", "b"])
+    assert metadata_clean(user=editor, data={"surgeons": f"{twelve.pk}, 3"})["surgeons"] == [
+        (twelve, "primary"),
+        (three, "primary"),
+    ]
 
 
 @pytest.mark.parametrize("field", ["filename", "title"])
@@ -195,16 +201,16 @@ def test_a_video_deleted_while_being_edited_is_a_404(api, make_user, uploader, o
     ST101: two fuzzing workers sent DELETE and PATCH for one video at the same moment; the PATCH
     found the video, the DELETE removed it, then the service's locking re-read raised DoesNotExist.
     """
-    from videos import services
+    from videos.services import metadata
 
     clip = video(uploader)
-    clean = services._clean_metadata
+    clean = metadata.metadata_clean
 
     def deleted_meanwhile(**kwargs):
         Video.objects.filter(pk=clip.pk).delete()
         return clean(**kwargs)
 
-    monkeypatch.setattr(services, "_clean_metadata", deleted_meanwhile)
+    monkeypatch.setattr(metadata, "metadata_clean", deleted_meanwhile)
     api.force_authenticate(make_user(roles.ADMIN, username="ada"))
     response = api.patch(f"/api/v1/videos/{clip.uuid}/", {"title": "Too late"}, format="json")
     assert response.status_code == 404
@@ -248,7 +254,7 @@ def test_an_upload_discarded_by_another_request_is_a_404(api, uploader, openapi)
     api.force_authenticate(uploader)
     created = _tus_create(api, filename="case.mp4")
     upload = Upload.objects.get()
-    upload.path.unlink()  # what services.upload_discard does first
+    upload.path.unlink()  # what upload_discard does first
     response = api.generic(
         "PATCH",
         urlparse(created["Location"]).path,

@@ -30,7 +30,7 @@ def published(api, uploader, media, django_capture_on_commit_callbacks, make_use
         api, uploader, media.mp4(), django_capture_on_commit_callbacks, title="Lap chole", category="Hepatobiliary"
     )
     approver = make_user(roles.VIEWER, roles.APPROVER, username="appy")
-    services.video_publish(request=None, user=approver, video=video)
+    services.video_publish(user=approver, video=video)
     mail.outbox.clear()
     api.force_authenticate(None)
     video.refresh_from_db()
@@ -189,12 +189,12 @@ def test_withdrawing_a_video_ends_every_frame_handed_out(client, published, view
     assert statuses(client, urls) == ALL_OK
     approver = make_user(roles.VIEWER, roles.APPROVER, username="appy2")
     if withdraw == "archive":
-        services.video_archive(request=None, user=approver, video=published)
+        services.video_archive(user=approver, video=published)
     else:
-        services.video_reject(request=None, user=approver, video=published, reason="A face is visible at 00:42")
+        services.video_reject(user=approver, video=published, reason="A face is visible at 00:42")
     assert statuses(client, urls) == {name: 401 for name in ALL_OK}
     # Published again: the old URLs stay void, fresh ones work.
-    services.video_publish(request=None, user=approver, video=published)
+    services.video_publish(user=approver, video=published)
     assert statuses(client, urls) == {name: 401 for name in ALL_OK}
     assert statuses(client, handed_out(client, viewer, published)) == ALL_OK
 

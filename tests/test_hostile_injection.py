@@ -185,7 +185,7 @@ def poisoned(make_user, django_capture_on_commit_callbacks, mailoutbox):
         video.tags.add(tag)
         VideoSurgeon.objects.create(video=video, surgeon=surgeon)
     with django_capture_on_commit_callbacks(execute=True):
-        services.video_reject(request=None, user=approver, video=rejected, reason=f"{PAYLOAD}\n{JS_URL}")
+        services.video_reject(user=approver, video=rejected, reason=f"{PAYLOAD}\n{JS_URL}")
     rejected.refresh_from_db()
     playlist = Playlist.objects.create(owner=uploader, title=PAYLOAD, description=f"{PAYLOAD} {JS_URL}", is_shared=True)
     PlaylistItem.objects.create(playlist=playlist, video=published, position=0, note=PAYLOAD)
@@ -470,8 +470,8 @@ def test_review_emails_are_plain_text_with_a_one_line_subject(
     video = make_video(uploader, title=title[:200], status=Video.Status.PROCESSED, ladder=False)
     other = make_video(uploader, title=title[:200] + " 2", status=Video.Status.PROCESSED, ladder=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.video_reject(request=None, user=approver, video=video, reason=f"{PAYLOAD}\r\nBcc: x@evil.example")
-        services.video_publish(request=None, user=approver, video=other)
+        services.video_reject(user=approver, video=video, reason=f"{PAYLOAD}\r\nBcc: x@evil.example")
+        services.video_publish(user=approver, video=other)
     assert len(mailoutbox) == 2
     for message in mailoutbox:
         assert "\n" not in message.subject and "\r" not in message.subject

@@ -9,6 +9,7 @@ from accounts import roles
 from audit.models import AuditEvent
 from videos import services
 from videos.models import Category, Surgeon, Tag, Video
+from videos.services import review
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +144,7 @@ def test_review_page_shows_the_player_and_every_detail(client, approver, uploade
     assert response.status_code == 200
     body = response.content.decode()
     assert f'data-master-url="/api/v1/videos/{video.uuid}/hls/master.m3u8"' in body
-    assert "js/player.js" in body and "vendor/hls.min.js" in body
+    assert "js/player.js" in body and "vendor/media-player.js" in body
     for text in [
         "Hepatobiliary",
         "Laparoscopy",
@@ -265,7 +266,7 @@ def test_a_mail_failure_is_logged_and_the_decision_stands(
     def broken(**kwargs):
         raise ConnectionRefusedError("SMTP server down")
 
-    monkeypatch.setattr(services, "send_mail", broken)
+    monkeypatch.setattr(review, "send_mail", broken)
     video = make_video(uploader, 1)
     sign_in(client, approver)
     with django_capture_on_commit_callbacks(execute=True):
@@ -296,7 +297,7 @@ def test_owner_edits_and_resubmits_a_rejected_video(
     Category.objects.create(name="General")
     rao = Surgeon.objects.create(name="Dr Rao")
     video = make_video(uploader, 1)
-    services.video_reject(request=None, user=approver, video=video, reason="Add the surgeon and a better title")
+    services.video_reject(user=approver, video=video, reason="Add the surgeon and a better title")
     sign_in(client, uploader)
 
     page = client.get(edit_url(video))
@@ -353,7 +354,7 @@ def test_owner_edits_and_resubmits_a_rejected_video(
 
 def test_save_without_resubmit_keeps_the_video_rejected(client, approver, uploader):
     video = make_video(uploader, 1)
-    services.video_reject(request=None, user=approver, video=video, reason="Title")
+    services.video_reject(user=approver, video=video, reason="Title")
     sign_in(client, uploader)
     response = client.post(
         edit_url(video),
@@ -369,7 +370,7 @@ def test_save_without_resubmit_keeps_the_video_rejected(client, approver, upload
 def test_resubmit_publishes_at_once_without_approval(client, approver, uploader, settings):
     settings.VIDEOS_REQUIRE_APPROVAL = False
     video = make_video(uploader, 1)
-    services.video_reject(request=None, user=approver, video=video, reason="Title")
+    services.video_reject(user=approver, video=video, reason="Title")
     sign_in(client, uploader)
     response = client.post(
         edit_url(video),
@@ -496,7 +497,7 @@ def test_edit_page_query_count_does_not_grow_with_tags_and_surgeons(
 
 def test_api_resubmit_follows_the_same_rules(api, approver, uploader, make_user, editor):
     video = make_video(uploader, 1)
-    services.video_reject(request=None, user=approver, video=video, reason="Blurred")
+    services.video_reject(user=approver, video=video, reason="Blurred")
     url = f"/api/v1/videos/{video.uuid}/resubmit/"
 
     api.force_authenticate(make_user(roles.VIEWER, roles.UPLOADER, username="otto"))
@@ -515,24 +516,24 @@ def test_api_resubmit_follows_the_same_rules(api, approver, uploader, make_user,
     assert again.status_code == 400
     assert again.json()["detail"] == "Only rejected videos can be resubmitted; this one is awaiting review."
 
-    services.video_reject(request=None, user=approver, video=video, reason="Still blurred")
+    services.video_reject(user=approver, video=video, reason="Still blurred")
     api.force_authenticate(editor)
     assert api.post(url).json()["status"] == "processed"
 
     published = make_video(uploader, 2, status="published")
-    services.video_reject(request=None, user=approver, video=published, reason="Wrong category")
-    services.video_publish(request=None, user=approver, video=published)
+    services.video_reject(user=approver, video=published, reason="Wrong category")
+    services.video_publish(user=approver, video=published)
     api.force_authenticate(make_user(roles.VIEWER, roles.UPLOADER, username="olga"))
     assert api.post(f"/api/v1/videos/{published.uuid}/resubmit/").status_code == 403  # visible, not editable
 
 
 def test_service_refuses_a_resubmit_by_someone_who_cannot_edit(approver, uploader, viewer):
     video = make_video(uploader, 1)
-    services.video_reject(request=None, user=approver, video=video, reason="Blurred")
+    services.video_reject(user=approver, video=video, reason="Blurred")
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.video_resubmit(request=None, user=viewer, video=video)
+        services.video_resubmit(user=viewer, video=video)
     video.refresh_from_db()
     assert video.status == "rejected"
     assert len(mail.outbox) == 0

@@ -39,7 +39,7 @@ def make(uploader, title, *, description="", transcript="", tags=(), category=No
 
 def titles(user, q, **filters):
     query = RequestFactory().get("/", {"q": q, **filters}).GET
-    return [video.title for video in search.search_videos(user=user, params=search.parse_params(query))]
+    return [video.title for video in search.run(user=user, params=search.parse_params(query))]
 
 
 def terms(video):
@@ -129,8 +129,7 @@ def test_query_units_and_highlight_terms():
     assert units[0][0] == "phaco" and "phacoemulsification" in units[0]
     assert units[1] == ("capsule tear",)
     assert units[2][0] == "kids" and "paediatric" in units[2]
-    params = search.SearchParams(q="phaco tear")
-    highlighted = search.highlight_terms(params)
+    highlighted = search.highlight_terms(search.query_units("phaco tear"))
     assert highlighted[0] == "phacoemulsification" and "tear" in highlighted
     assert len(search.query_units(" ".join(f"w{i}" for i in range(20)))) == search.MAX_UNITS
 

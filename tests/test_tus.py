@@ -172,6 +172,11 @@ def test_duplicate_through_tus(as_uploader, media, django_capture_on_commit_call
     assert second["X-Video-Id"] == first["X-Video-Id"]
     assert Video.objects.count() == 1
     assert len([p for p in media_files(settings) if p.parent.name == "originals"]) == 1
+    # A column of the upload, not a flag hidden in the client's metadata.
+    assert sorted(Upload.objects.values_list("duplicate", flat=True)) == [False, True]
+    assert all("_duplicate" not in metadata for metadata in Upload.objects.values_list("metadata", flat=True))
+    upload_id = Upload.objects.get(duplicate=True).pk
+    assert as_uploader.get(f"{UPLOADS}{upload_id}/", **TUS).json()["duplicate"] is True
 
 
 def test_termination_removes_the_upload(as_uploader, media, settings):
@@ -283,3 +288,20 @@ def test_a_dropped_connection_resumes_from_the_last_byte(live_server, api, make_
     assert rest.status_code == 204, rest.text
     video = Video.objects.get(uuid=rest.headers["X-Video-Id"])
     assert video.md5 == hashlib.md5(data).hexdigest()
+
+
+def test_the_migration_moves_a_hidden_duplicate_flag_into_its_column(uploader):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("videos.migrations.0006_upload_duplicate")
+    kept = {"title": "Case", "filetype": "video/mp4"}
+    old = Upload.objects.create(
+        user=uploader, filename="a.mp4", length=1, metadata={**kept, "_duplicate": True}, completed_at=timezone.now()
+    )
+    fresh = Upload.objects.create(user=uploader, filename="b.mp4", length=1, metadata={**kept, "_duplicate": False})
+    untouched = Upload.objects.create(user=uploader, filename="c.mp4", length=1, metadata=kept)
+    migration.move_flag_out_of_metadata(apps, None)
+    rows = {row.pk: (row.duplicate, row.metadata) for row in Upload.objects.all()}
+    assert rows == {old.pk: (True, kept), fresh.pk: (False, kept), untouched.pk: (False, kept)}

@@ -1,5 +1,7 @@
 """The videos API beyond upload: listing, visibility, edits, workflow, catalogue."""
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -55,6 +57,28 @@ def test_viewers_see_published_only_uploaders_also_their_own(api, viewer, upload
     editor = make_user(roles.VIEWER, roles.EDITOR, username="ed")
     api.force_authenticate(editor)
     assert api.get("/api/v1/videos/").json()["count"] == 3
+
+
+@pytest.mark.parametrize(
+    "status,job,playable,settled",
+    [
+        ("pending", False, False, False),
+        ("processing", True, False, False),
+        ("processed", False, True, True),
+        ("published", False, True, True),
+        ("published", True, True, False),  # reprocessing: still plays, but will change by itself
+        ("failed", False, False, True),
+        ("rejected", False, False, True),
+        ("archived", False, False, True),
+    ],
+)
+def test_playable_and_settled_tell_clients_when_to_play_and_stop_polling(api, uploader, status, job, playable, settled):
+    video = make_video(uploader, 1, status=status, job_token=uuid.uuid4() if job else None)
+    api.force_authenticate(uploader)
+    body = api.get(f"/api/v1/videos/{video.uuid}/").json()
+    assert (body["playable"], body["settled"]) == (playable, settled)
+    listed = api.get("/api/v1/videos/").json()["results"][0]
+    assert (listed["playable"], listed["settled"]) == (playable, settled)
 
 
 def test_bad_status_filter_is_400(api, viewer):
@@ -160,7 +184,7 @@ def test_uploader_may_delete_own_unpublished_but_not_published(api, uploader):
 @pytest.mark.parametrize("model,url", [(Tag, "/api/v1/tags/"), (Category, "/api/v1/categories/")])
 def test_a_name_added_by_another_request_meanwhile_is_returned_not_a_500(api, make_user, monkeypatch, model, url):
     """Two editors add "Robotic" at once: the second insert meets the unique name; it gets the first's row."""
-    from videos import services
+    from videos.services import catalogue
 
     editor = make_user(roles.VIEWER, roles.EDITOR, username="ed")
     api.force_authenticate(editor)
@@ -173,7 +197,7 @@ def test_a_name_added_by_another_request_meanwhile_is_returned_not_a_500(api, ma
             return None
         return found_model.objects.filter(name__iexact=name).first()
 
-    monkeypatch.setattr(services, "_catalogue_entry", racing)
+    monkeypatch.setattr(catalogue, "_catalogue_entry", racing)
     response = api.post(url, {"name": "Robotic"}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["name"] == "robotic"  # the row the other request made

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 def published(api, uploader, media, django_capture_on_commit_callbacks, make_user):
     video = ready_video(api, uploader, media.mp4(), django_capture_on_commit_callbacks)
     approver = make_user(roles.VIEWER, roles.APPROVER, username="appy")
-    services.video_publish(request=None, user=approver, video=video)
+    services.video_publish(user=approver, video=video)
     api.force_authenticate(None)
     video.refresh_from_db()
     return video
@@ -160,7 +160,7 @@ def test_key_rechecks_that_the_video_is_still_visible(client, viewer, published,
     client.force_login(viewer)
     text = client.get(uris(client.get(master_path(published)).content.decode())[0]).content.decode()
     approver = make_user(roles.VIEWER, roles.APPROVER, username="appy2")
-    services.video_reject(request=None, user=approver, video=published, reason="Shows a patient's face")
+    services.video_reject(user=approver, video=published, reason="Shows a patient's face")
     assert client.get(key_uri(text)).status_code == 401  # withdrawn (videos.revocation)
     from videos import revocation
 

@@ -1,9 +1,9 @@
 """
 Admin for videos and their catalogue. Every write goes through a service — metadata edits
-through ``services.video_update``, the review workflow through ``video_publish`` /
-``video_reject`` / ``video_archive`` / ``video_reprocess`` / ``video_delete``, merges and bulk
-edits through :mod:`videos.catalogue` — so the rules, permissions and audit entries are the
-ones the API has.
+through ``video_update`` (checked by ``metadata_clean``), the review workflow through
+``video_publish`` / ``video_reject`` / ``video_archive``, ``video_reprocess``, ``video_delete``,
+merges and bulk edits through :mod:`videos.services.catalogue` — so the rules, permissions
+and audit entries are the ones the API has.
 
 What a role sees follows its permissions (accounts/roles.py): Editors edit metadata and
 curate the catalogue (bulk tag / category / surgeon, merges); Approvers also publish,
@@ -26,8 +26,9 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin import run_service_action
 
-from . import catalogue, delivery, services
+from . import delivery
 from .models import Category, Rendition, Surgeon, Tag, Upload, Video, VideoSurgeon
+from .services import catalogue, metadata, review, transcode, uploads
 
 ACTION_TEMPLATE = "admin/videos/action_form.html"
 MERGE_TEMPLATE = "admin/videos/merge.html"
@@ -143,16 +144,16 @@ TECHNICAL_FIELDS = [
 
 
 class VideoAdminForm(forms.ModelForm):
-    """Checks the metadata with the same rules ``video_update`` applies, so a refusal is a form error."""
+    """Checks the metadata with the rules ``video_update`` applies (``metadata_clean``), so a refusal is a form error."""
 
     user = None  # set per request by VideoAdmin.get_form
 
     def clean(self):
         cleaned = super().clean()
         # Fields the form already refused are not checked twice.
-        data = {k: v for k, v in VideoAdmin.metadata_from_form(self, cleaned).items() if k not in self.errors}
+        data = {k: v for k, v in VideoAdmin.metadata_from_form(cleaned).items() if k not in self.errors}
         try:
-            services._clean_metadata(user=self.user, data=data)
+            metadata.metadata_clean(user=self.user, data=data)
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
@@ -301,24 +302,20 @@ class VideoAdmin(admin.ModelAdmin):
         return False  # videos arrive through the upload page or the API
 
     @staticmethod
-    def metadata_from_form(form, cleaned: dict) -> dict:
-        """The changed metadata of the video form, in ``video_update``'s terms (names for tags, category)."""
-        data = {
-            field: cleaned.get(field)
-            for field in form.changed_data
-            if field in {"title", "description", "transcript", "date_of_surgery"}
-        }
-        if "category" in form.changed_data:
-            data["category"] = cleaned["category"].name if cleaned.get("category") else ""
-        if "tags" in form.changed_data:
-            data["tags"] = [tag.name for tag in cleaned.get("tags") or []]
+    def metadata_from_form(cleaned: dict) -> dict:
+        """The video form's metadata in ``metadata_clean``'s terms (names for tags, category); it finds what changed."""
+        data = {field: cleaned[field] for field in metadata.COLUMNS if field in cleaned}
+        if "category" in cleaned:
+            data["category"] = cleaned["category"].name if cleaned["category"] else ""
+        if "tags" in cleaned:
+            data["tags"] = [tag.name for tag in cleaned["tags"]]
         return data
 
     def save_model(self, request, obj, form, change):
         """Nothing yet: ``save_related`` sends the form and the surgeon rows through one ``video_update``."""
 
     def save_related(self, request, form, formsets, change):
-        data = self.metadata_from_form(form, form.cleaned_data)
+        data = self.metadata_from_form(form.cleaned_data)
         for formset in formsets:
             # What formset.save() would report, for the admin's own change history.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
@@ -339,15 +336,17 @@ class VideoAdmin(admin.ModelAdmin):
                     formset.new_objects.append(row.instance)
                 elif row.has_changed():
                     formset.changed_objects.append((row.instance, row.changed_data))
-        services.video_update(request=request, user=request.user, video=form.instance, **data)
+        # Compared with the stored video: the form has already copied its values onto form.instance.
+        stored = Video.objects.with_catalogue().get(pk=form.instance.pk)
+        metadata.video_update(user=request.user, video=stored, **data)
         form.instance.refresh_from_db()
 
     def delete_model(self, request, obj):
-        services.video_delete(request=request, user=request.user, video=obj)
+        uploads.video_delete(user=request.user, video=obj)
 
     def delete_queryset(self, request, queryset):
         for video in queryset:
-            services.video_delete(request=request, user=request.user, video=video)
+            uploads.video_delete(user=request.user, video=video)
 
     # ------------------------------------------------------------------ workflow actions
 
@@ -355,20 +354,18 @@ class VideoAdmin(admin.ModelAdmin):
         """An admin action that runs ``service`` on each selected video, as the API does."""
 
         def action(self, request, queryset):
-            run_service_action(
-                self, request, queryset, lambda v: service(request=request, user=request.user, video=v), success
-            )
+            run_service_action(self, request, queryset, lambda v: service(user=request.user, video=v), success)
 
         return action
 
     publish = admin.action(description="Publish selected videos", permissions=["publish"])(
-        _workflow(services.video_publish, "{count} video(s) published.")
+        _workflow(review.video_publish, "{count} video(s) published.")
     )
     archive = admin.action(description="Archive selected videos", permissions=["publish"])(
-        _workflow(services.video_archive, "{count} video(s) archived.")
+        _workflow(review.video_archive, "{count} video(s) archived.")
     )
     reprocess = admin.action(description="Reprocess selected videos", permissions=["change"])(
-        _workflow(services.video_reprocess, "{count} video(s) queued for reprocessing.")
+        _workflow(transcode.video_reprocess, "{count} video(s) queued for reprocessing.")
     )
     del _workflow
 
@@ -379,7 +376,7 @@ class VideoAdmin(admin.ModelAdmin):
                 self,
                 request,
                 queryset,
-                lambda v: services.video_reject(request=request, user=request.user, video=v, reason=cleaned["reason"]),
+                lambda v: review.video_reject(user=request.user, video=v, reason=cleaned["reason"]),
                 "{count} video(s) rejected.",
             )
 
@@ -404,70 +401,66 @@ class VideoAdmin(admin.ModelAdmin):
     def _ids_only(queryset):
         return queryset.select_related(None).prefetch_related(None).only("pk")
 
-    @admin.action(description="Add a tag to selected videos…", permissions=["change"])
-    def add_tag(self, request, queryset):
-        def apply(cleaned):
-            tag = cleaned["tag"]
-            count = catalogue.add_tag(request=request, user=request.user, videos=self._ids_only(queryset), tag=tag)
-            self.message_user(request, f"Tag “{tag}” added to {count} video(s).", messages.SUCCESS)
+    def _bulk(name, *, form, edit, done, title, intro, submit):
+        """
+        An admin action that asks for one catalogue entry (``form``, given the admin site) and
+        gives it to every selected video through ``edit(user=, videos=, **the form's values)``,
+        a videos.services.catalogue function; ``done`` says how many it changed.
+        """
 
-        return _intermediate(
-            self,
-            request,
-            queryset,
-            action="add_tag",
-            form=tag_form(self.admin_site),
-            apply=apply,
+        def action(self, request, queryset):
+            def apply(cleaned):
+                count = edit(user=request.user, videos=self._ids_only(queryset), **cleaned)
+                self.message_user(request, done.format(count=count, **cleaned), messages.SUCCESS)
+
+            return _intermediate(
+                self,
+                request,
+                queryset,
+                action=name,
+                form=form(self.admin_site),
+                apply=apply,
+                title=title,
+                intro=intro,
+                submit=submit,
+            )
+
+        return action
+
+    add_tag = admin.action(description="Add a tag to selected videos…", permissions=["change"])(
+        _bulk(
+            "add_tag",
+            form=tag_form,
+            edit=catalogue.add_tag,
+            done="Tag “{tag}” added to {count} video(s).",
             title="Add a tag",
             intro="The tag is added to each selected video; their other tags stay.",
             submit="Add tag",
         )
-
-    @admin.action(description="Set the category of selected videos…", permissions=["change"])
-    def set_category(self, request, queryset):
-        def apply(cleaned):
-            category = cleaned["category"]
-            count = catalogue.set_category(
-                request=request, user=request.user, videos=self._ids_only(queryset), category=category
-            )
-            self.message_user(request, f"{count} video(s) moved to “{category}”.", messages.SUCCESS)
-
-        return _intermediate(
-            self,
-            request,
-            queryset,
-            action="set_category",
-            form=category_form(self.admin_site),
-            apply=apply,
+    )
+    set_category = admin.action(description="Set the category of selected videos…", permissions=["change"])(
+        _bulk(
+            "set_category",
+            form=category_form,
+            edit=catalogue.set_category,
+            done="{count} video(s) moved to “{category}”.",
             title="Set the category",
             intro="Each selected video is put in this category.",
             submit="Set category",
         )
-
-    @admin.action(description="Add a surgeon to selected videos…", permissions=["change"])
-    def add_surgeon(self, request, queryset):
-        def apply(cleaned):
-            surgeon = cleaned["surgeon"]
-            count = catalogue.add_surgeon(
-                request=request,
-                user=request.user,
-                videos=self._ids_only(queryset),
-                surgeon=surgeon,
-                role=cleaned["role"],
-            )
-            self.message_user(request, f"{surgeon.name} added to {count} video(s).", messages.SUCCESS)
-
-        return _intermediate(
-            self,
-            request,
-            queryset,
-            action="add_surgeon",
-            form=surgeon_form(self.admin_site),
-            apply=apply,
+    )
+    add_surgeon = admin.action(description="Add a surgeon to selected videos…", permissions=["change"])(
+        _bulk(
+            "add_surgeon",
+            form=surgeon_form,
+            edit=catalogue.add_surgeon,
+            done="{surgeon.name} added to {count} video(s).",
             title="Add a surgeon",
             intro="The surgeon is credited on each selected video; the other surgeons stay.",
             submit="Add surgeon",
         )
+    )
+    del _bulk
 
 
 # ------------------------------------------------------------------------------ catalogue
@@ -485,7 +478,7 @@ class _CatalogueAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     list_display = ["name", "usage"]
     actions = ["merge"]
-    merge_service = None  # a videos.catalogue.merge_* function
+    merge_service = None  # a videos.services.catalogue.merge_* function
 
     class Media:
         css = SVL_CSS
@@ -508,7 +501,7 @@ class _CatalogueAdmin(admin.ModelAdmin):
         def apply(cleaned):
             keep = cleaned["keep"]
             others = [entry for entry in entries if entry.pk != keep.pk]
-            count = type(self).merge_service(request=request, user=request.user, keep=keep, others=others)
+            count = type(self).merge_service(user=request.user, keep=keep, others=others)
             self.message_user(
                 request,
                 f"Merged {len(others)} {opts.verbose_name_plural if len(others) > 1 else opts.verbose_name} "

@@ -37,14 +37,13 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 
-from . import revocation
+from . import revocation, storage
 
 SCOPES = {"media", "key", "image", "master"}
 RUNG_NAME = re.compile(r"^\d{3,4}p$")
 SEGMENT_NAME = re.compile(r"^seg_\d{5}\.ts$")
 IMAGE_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "storyboard.vtt": "text/vtt"}
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
-KEY_PLACEHOLDER = "key.bin"
 _TAG = re.compile(r"^[0-9a-f]{0,16}$")
 
 
@@ -185,7 +184,7 @@ def variant_playlist(*, video_uuid, rung: str, grant: Grant, media_token: str) -
     """A variant playlist with signed segment URIs and a signed key URI (scope ``key``)."""
     if not RUNG_NAME.match(rung):
         raise Http404("Not found")
-    hls_dir = Path(settings.MEDIA_ROOT) / "hls" / str(video_uuid)
+    hls_dir = storage.hls_dir(video_uuid)
     key_token = sign(
         scope="key",
         video_uuid=video_uuid,
@@ -222,7 +221,7 @@ def file_response(relative: str, *, content_type: str | None = None, cache: str 
     Send ``MEDIA_ROOT/relative``: via nginx (X-Accel-Redirect) when configured, else a
     streamed FileResponse. ``relative`` is built from validated parts only.
     """
-    path = Path(settings.MEDIA_ROOT) / relative
+    path = storage.media_root() / relative
     if not path.is_file():
         raise Http404("Not found")
     content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 
-from . import transcoding
+from . import storage, transcoding
 from .hashing import ResumableMD5, available, md5_of_file
 
 # Container families: what libmagic may say for each allowed extension. MP4/MOV/M4V share
@@ -143,18 +143,12 @@ def check_file(path: Path, filename: str) -> transcoding.Probe:
     return probe
 
 
-def incoming_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 class HashedTemporaryUploadedFile(UploadedFile):
     """A multipart file streamed to ``MEDIA_ROOT/tmp`` with its MD5 computed on the way."""
 
     def __init__(self, name, content_type, charset, content_type_extra=None):
         # Closed by Django with the request (or by discard()); deleted once consumed.
-        handle = tempfile.NamedTemporaryFile(suffix=".upload", dir=incoming_dir(), delete=False)  # noqa: SIM115
+        handle = tempfile.NamedTemporaryFile(suffix=".upload", dir=storage.tmp_dir(), delete=False)  # noqa: SIM115
         super().__init__(handle, name, content_type, 0, charset, content_type_extra)
         self.md5 = ""
 
@@ -178,7 +172,7 @@ class HashingUploadHandler(FileUploadHandler):
     upload as soon as it passes ``VIDEO_MAX_UPLOAD_BYTES``.
 
     Nothing is written before ``admit(user, length)`` has accepted the sender (the upload
-    permission, free space, quota: ``videos.services.upload_admit``), and only one part, named
+    permission, free space, quota: ``videos.services.uploads.upload_admit``), and only one part, named
     ``file``, is ever written: every other file part is skipped unread. A refusal is kept as
     ``request.upload_refusal`` for the view to raise. Every temporary file made is listed in
     ``request.received_files``, so the view deletes them all whatever the outcome.

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import rights
+from . import rights, storage
 from .rights import may_watch, sees_all_videos
 
 
@@ -100,6 +100,17 @@ def visible_q(user, prefix: str = "") -> models.Q:
     return models.Q(**{f"{prefix}status": Video.Status.PUBLISHED}) | models.Q(**{f"{prefix}uploader": user})
 
 
+# Functions ``user -> {name: expression}`` that ``VideoQuerySet.with_viewer_state`` applies;
+# library registers its favourites and resume positions in ``LibraryConfig.ready``.
+viewer_state_annotations: list = []
+
+
+def register_viewer_state(annotations) -> None:
+    """Have ``with_viewer_state(user)`` also annotate ``annotations(user)`` (``{name: expression}``); once each."""
+    if annotations not in viewer_state_annotations:
+        viewer_state_annotations.append(annotations)
+
+
 class VideoQuerySet(models.QuerySet):
     def visible_to(self, user):
         """
@@ -164,16 +175,20 @@ class VideoQuerySet(models.QuerySet):
             .order_by("-shared", "-views", "-created_at", "-id")
         )
 
-    def with_viewer_state(self, user):
-        """Annotate ``is_favorite`` and the resume ``position`` for ``user`` (no query per row)."""
-        from library.models import Favorite, WatchProgress
+    def related_for(self, video, user):
+        """Published videos ``user`` may see related to ``video`` (``related_to``), ready to show: one read for page and API."""
+        return self.visible_to(user).published().related_to(video).with_catalogue().with_viewer_state(user)
 
-        progress = WatchProgress.objects.filter(user=user, video=models.OuterRef("pk"))
-        return self.annotate(
-            is_favorite=models.Exists(Favorite.objects.filter(user=user, video=models.OuterRef("pk"))),
-            position=models.Subquery(progress.values("position")[:1]),
-            watch_completed=models.Subquery(progress.values("completed")[:1]),
-        )
+    def with_viewer_state(self, user):
+        """
+        Annotate what the apps above keep per viewer for ``user`` (no query per row): whatever
+        ``register_viewer_state`` was given (library: ``is_favorite``, ``position``,
+        ``watch_completed``), so videos imports none of them.
+        """
+        annotations = {}
+        for annotate in viewer_state_annotations:
+            annotations.update(annotate(user))
+        return self.annotate(**annotations)
 
     def with_catalogue(self):
         """Everything a card or list row shows, in a constant number of queries."""
@@ -312,11 +327,11 @@ class Video(models.Model):
     # ----------------------------------------------------------------- files
     @property
     def hls_dir(self) -> Path:
-        return Path(settings.MEDIA_ROOT) / "hls" / str(self.uuid)
+        return storage.hls_dir(self.uuid)
 
     @property
     def original_file(self) -> Path | None:
-        return Path(settings.MEDIA_ROOT) / self.original_path if self.original_path else None
+        return storage.media_root() / self.original_path if self.original_path else None
 
 
 class VideoSurgeon(models.Model):
@@ -388,6 +403,8 @@ class Upload(models.Model):
     expires_at = models.DateTimeField(default=_upload_expiry)
     completed_at = models.DateTimeField(null=True, blank=True)
     video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The content was already in the library: ``video`` is that one (the client is told so).
+    duplicate = models.BooleanField(default=False)
 
     objects = UploadQuerySet.as_manager()
 
@@ -404,7 +421,7 @@ class Upload(models.Model):
 
     @property
     def path(self) -> Path:
-        return Path(settings.MEDIA_ROOT) / "uploads" / f"{self.id}.part"
+        return storage.upload_file(self.id)
 
     @property
     def is_expired(self) -> bool:

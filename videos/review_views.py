@@ -3,8 +3,9 @@ Curation pages: the approvers' review queue, the review page (watch, then publis
 or archive), and the edit page where an owner or editor corrects a video's details and
 sends a rejected one back for review.
 
-Thin doors: reads go through ``Video.objects.visible_to`` and ``Video.can_*``; every write
-is a ``videos.services`` call, whose ``ValidationError``s come back as form errors.
+Thin doors: reads go through ``Video.objects.visible_or_404`` / ``visible_to`` and
+``Video.can_*``; every write is a ``videos.services`` call, whose ``ValidationError``s come
+back as form errors. The forms only shape the input: the rules are the services'.
 """
 
 from django import forms
@@ -14,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -23,8 +24,9 @@ from accounts.forms import StyledForm
 from audit.models import AuditEvent
 from core.redirects import safe_next
 
-from . import delivery, rights, services
+from . import delivery, rights
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
+from .services import metadata, review
 
 QUEUE_PAGE_SIZE = 20
 REVIEW_EVENTS = [
@@ -83,7 +85,7 @@ class RejectForm(StyledForm):
 def review_video(request, video_uuid):
     user = request.user
     _require_reviewer(user)
-    video = get_object_or_404(Video.objects.visible_to(user).with_catalogue(), uuid=video_uuid)
+    video = Video.objects.with_catalogue().visible_or_404(user, video_uuid)
     reject_form = RejectForm()
     if request.method == "POST":
         action = request.POST.get("action")
@@ -115,14 +117,14 @@ def _decide(request, video: Video, action: str, reject_form: RejectForm) -> str:
     """Take the decision through the service; returns the message, or "" if the reject form is invalid."""
     user = request.user
     if action == "publish":
-        services.video_publish(request=request, user=user, video=video)
+        review.video_publish(user=user, video=video)
         return f"“{video.title}” is published."
     if action == "archive":
-        services.video_archive(request=request, user=user, video=video)
+        review.video_archive(user=user, video=video)
         return f"“{video.title}” is archived."
     if not reject_form.is_valid():
         return ""
-    services.video_reject(request=request, user=user, video=video, reason=reject_form.cleaned_data["reason"])
+    review.video_reject(user=user, video=video, reason=reject_form.cleaned_data["reason"])
     return f"“{video.title}” is rejected; the uploader has been sent your reason."
 
 
@@ -144,9 +146,9 @@ def _review_context(request, video: Video, reject_form: RejectForm) -> dict:
         "api_url": reverse("api:video", kwargs={"video_uuid": video.uuid}),
         "preferences": {"quality": user.default_quality, "speed": user.default_speed, "autoplay": False},
         "reject_form": reject_form,
-        "can_publish": video.status in services.PUBLISH_FROM,
-        "can_reject": video.status in services.REJECT_FROM,
-        "can_archive": video.status in services.ARCHIVE_FROM,
+        "can_publish": video.status in review.PUBLISH_FROM,
+        "can_reject": video.status in review.REJECT_FROM,
+        "can_archive": video.status in review.ARCHIVE_FROM,
         "can_edit": video.can_edit(user),
         "queue_count": _queue(user).count(),
         "next_video": following,
@@ -167,7 +169,9 @@ class SurgeonRowForm(StyledForm):
         # Before Form.__init__, which copies base_fields into self.fields.
         self.base_fields = {
             **type(self).base_fields,
-            "surgeon": forms.ChoiceField(label="Surgeon", required=False, choices=[("", "None"), *surgeon_choices]),
+            "surgeon": forms.ChoiceField(
+                label="Surgeon", required=False, choices=[("", "No surgeon"), *surgeon_choices]
+            ),
         }
         super().__init__(*args, **kwargs)
 
@@ -176,9 +180,14 @@ SurgeonFormSet = forms.formset_factory(SurgeonRowForm, extra=2, max_num=50, abso
 
 
 class VideoEditForm(StyledForm):
-    """The shape of the edit page's input; the rules (catalogue names, dates) are the service's."""
+    """The shape of the edit page's input; the rules (required title, lengths, catalogue names, dates) are ``metadata_clean``'s."""
 
-    title = forms.CharField(label="Title", max_length=200, error_messages={"required": "A title is required."})
+    # Not required here: the service says why an empty title is refused, in one place.
+    title = forms.CharField(
+        label="Title",
+        required=False,
+        widget=forms.TextInput(attrs={"required": True, "maxlength": metadata.TITLE_MAX}),
+    )
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 5}))
     transcript = forms.CharField(
         label="Transcript",
@@ -200,14 +209,17 @@ class VideoEditForm(StyledForm):
             self.base_fields["category"] = forms.CharField(
                 label="Category",
                 required=False,
-                max_length=80,
                 help_text="Pick one, or type a new category.",
-                widget=forms.TextInput(attrs={"autocomplete": "off", "list": "category-options"}),
+                widget=forms.TextInput(
+                    attrs={"autocomplete": "off", "list": "category-options", "maxlength": metadata.CATEGORY_MAX}
+                ),
             )
             tags_help = "Separate tags with commas. New tags are added to the catalogue."
         else:
             self.base_fields["category"] = forms.ChoiceField(
-                label="Category", required=False, choices=[("", "None")] + [(name, name) for name in category_names]
+                label="Category",
+                required=False,
+                choices=[("", "No category")] + [(name, name) for name in category_names],
             )
             tags_help = "Separate tags with commas. Choose from the existing tags; an editor can add new ones."
         self.base_fields["tags"] = forms.CharField(
@@ -232,39 +244,21 @@ class VideoEditForm(StyledForm):
         return self._text("transcript")
 
 
-def _tag_names(text: str) -> list[str]:
-    return list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
-
-
-def _changes(video: Video, form: VideoEditForm, surgeons: SurgeonFormSet) -> dict:
-    """Only what the form changes, so the audit trail names the fields really edited."""
-    data = form.cleaned_data
-    changes = {}
-    for name in ("title", "description", "transcript", "date_of_surgery"):
-        if data[name] != getattr(video, name):
-            changes[name] = data[name]
-    current_category = video.category.name if video.category else ""
-    if (data["category"] or "").strip().lower() != current_category.lower():
-        changes["category"] = data["category"]
-    tags = _tag_names(data["tags"])
-    if sorted(name.lower() for name in tags) != sorted(tag.name.lower() for tag in video.tags.all()):
-        changes["tags"] = tags
+def _metadata(form: VideoEditForm, surgeons: SurgeonFormSet) -> dict:
+    """The page's input in ``metadata_clean``'s terms: every field, so the service finds what changed."""
     rows = [
-        {"id": int(row["surgeon"]), "role": row["role"] or VideoSurgeon.Role.PRIMARY}
+        {"id": row["surgeon"], "role": row["role"] or VideoSurgeon.Role.PRIMARY}
         for row in (row_form.cleaned_data for row_form in surgeons.forms)
         if row.get("surgeon")
     ]
-    current = [{"id": role.surgeon_id, "role": role.role} for role in video.video_surgeons.all()]
-    if rows != current:
-        changes["surgeons"] = rows
-    return changes
+    return {**form.cleaned_data, "surgeons": rows}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_video(request, video_uuid):
     user = request.user
-    video = get_object_or_404(Video.objects.visible_to(user).with_catalogue(), uuid=video_uuid)
+    video = Video.objects.with_catalogue().visible_or_404(user, video_uuid)
     if not video.can_edit(user):
         raise PermissionDenied("You may not edit this video.")
     can_create = rights.may_add_to_catalogue(user, Tag)
@@ -282,12 +276,12 @@ def edit_video(request, video_uuid):
         resubmit = request.POST.get("action") == "resubmit"
         surgeon_errors: list[str] = []
         if form.is_valid() and surgeons.is_valid():
-            changes = _changes(video, form, surgeons)
+            changes = []
             try:
                 if resubmit:
-                    video = services.video_resubmit(request=request, user=user, video=video, metadata=changes)
-                elif changes:
-                    services.video_update(request=request, user=user, video=video, **changes)
+                    video = review.video_resubmit(user=user, video=video, metadata=_metadata(form, surgeons))
+                else:
+                    changes = metadata.video_update(user=user, video=video, **_metadata(form, surgeons))
             except ValidationError as error:
                 if hasattr(error, "error_dict"):
                     surgeon_errors = [m for e in error.error_dict.pop("surgeons", []) for m in e.messages]

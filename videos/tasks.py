@@ -1,18 +1,19 @@
 """django-q2 entry points for videos: load by id, call the service, own only the job policy."""
 
-from . import services
+from .services.transcode import video_transcode, videos_reap_stalled
+from .services.uploads import uploads_purge_expired
 
 
 def transcode(video_id: int, token: str) -> str:
-    """Queued by video_create_from_file / video_reprocess with the video's job token."""
-    return services.video_transcode(video_id=video_id, token=token)
+    """Queued by transcode_enqueue (after an upload, on reprocess) with the video's job token."""
+    return video_transcode(video_id=video_id, token=token)
 
 
 def reap_stalled() -> int:
     """Scheduled every few minutes (see videos/migrations): fail jobs whose worker died."""
-    return services.videos_reap_stalled()
+    return videos_reap_stalled()
 
 
 def purge_expired_uploads() -> int:
     """Scheduled hourly: remove abandoned resumable uploads."""
-    return services.uploads_purge_expired()
+    return uploads_purge_expired()

@@ -11,6 +11,7 @@ choices: ../shared/reference/tech-notes.md §1.
 import contextlib
 import ctypes
 import json
+import logging
 import math
 import os
 import re
@@ -26,9 +27,11 @@ from pathlib import Path
 
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
+
+SEGMENT_SECONDS = 6
 # Containers ffprobe may report for an accepted upload; anything else (hls, concat, image2,
 # tty, lavfi…) is an indirect or non-video input and is refused.
-SEGMENT_SECONDS = 6
 ALLOWED_FORMATS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"}
 
 
@@ -505,9 +508,13 @@ def ladder_command(
 
 STORYBOARD_TILES = "storyboard_%05d.jpg"
 
+# The key URI FFmpeg writes into every variant playlist: a placeholder, which delivery.py
+# replaces with a signed URL per viewer (the key itself never reaches MEDIA_ROOT).
+KEY_PLACEHOLDER = "key.bin"
+
 
 @contextlib.contextmanager
-def key_info_file(*, key: bytes, iv: str, uri: str):
+def key_info_file(*, key: bytes, iv: str, uri: str = KEY_PLACEHOLDER):
     """
     FFmpeg's ``-hls_key_info_file`` (line 1: the key URI written into the playlists; 2: the key
     file; 3: the IV) and the key, for as long as the ``with`` lasts, in a private folder (0700,
@@ -618,6 +625,71 @@ def storyboard_vtt(plan: StoryboardPlan, *, duration: float, image_name: str = "
             "",
         ]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ what the ladder run wrote
+
+
+def rung_codecs(*, audio: bool) -> str:
+    """The ``CODECS`` of a rung ``ladder_command`` encodes (H.264 High, AAC-LC when there is audio)."""
+    return "avc1.640028,mp4a.40.2" if audio else "avc1.640028"
+
+
+def progress_from_segments(rung_dir: Path, duration: float) -> int:
+    """Percent done judged by the segments FFmpeg has written for one rung (``SEGMENT_SECONDS`` each)."""
+    if duration <= 0:
+        return 1
+    written = sum(1 for _ in rung_dir.glob("seg_*.ts"))
+    return int(max(1, min(95, written * SEGMENT_SECONDS / duration * 100)))
+
+
+def check_ladder(out_dir: Path, rungs: list[Rung]) -> float:
+    """Raise MediaError unless every playlist of the ladder is complete; return the seconds it holds."""
+    master = out_dir / "master.m3u8"
+    if not master.exists():
+        raise MediaError("FFmpeg finished without writing the master playlist.")
+    if master.read_text().count("#EXT-X-STREAM-INF") != len(rungs):
+        raise MediaError("The master playlist is incomplete.")
+    for rung in rungs:
+        playlist = out_dir / rung.name / "index.m3u8"
+        if not playlist.exists() or "#EXT-X-ENDLIST" not in playlist.read_text():
+            raise MediaError(f"The {rung.name} rung is incomplete.")
+    # Every rung has the same segment boundaries (aligned GOPs); the top one speaks for all.
+    return playlist_seconds((out_dir / rungs[0].name / "index.m3u8").read_text())
+
+
+def make_poster(*, source: Path, target: Path, probe: Probe) -> bool:
+    """Write the poster frame (from 10 % in, else the first frame); whether there is one."""
+    for at in (probe.duration * 0.1, 0):
+        run_simple(poster_command(source=source, target=target, at=at), timeout=300)
+        if target.exists() and target.stat().st_size > 0:
+            return True
+    return False
+
+
+def join_storyboard(out_dir: Path, plan: "StoryboardPlan", *, duration: float) -> bool:
+    """
+    Join the tiles the ladder run wrote into ``storyboard.jpg`` and write its cues
+    (``storyboard.vtt``); whether there is a storyboard. A full disk is a MediaError; any
+    other failure only leaves the video without scrub previews.
+    """
+    tiles = sorted(out_dir.glob(STORYBOARD_TILES.replace("%05d", "[0-9]*")))
+    if not tiles:
+        return False
+    sprite = out_dir / "storyboard.jpg"
+    result = run_simple(
+        storyboard_sprite_command(tiles=out_dir / STORYBOARD_TILES, plan=plan, target=sprite), timeout=120
+    )
+    for tile in tiles:
+        tile.unlink(missing_ok=True)
+    if out_of_space(result):
+        raise MediaError(DISK_FULL_REASON)
+    if result.returncode != 0 or not sprite.exists() or sprite.stat().st_size == 0:
+        logger.warning("storyboard sprite failed", extra={"reason": failure_reason(result)})
+        sprite.unlink(missing_ok=True)
+        return False
+    (out_dir / "storyboard.vtt").write_text(storyboard_vtt(plan, duration=duration))
+    return True
 
 
 # ------------------------------------------------------------------------------ running

@@ -3,6 +3,8 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    # GET lists and searches (library.search); POST uploads (videos' VideoListCreateApi, subclassed).
+    path("videos/", views.VideoListApi.as_view(), name="videos"),
     path("videos/<uuid:video_uuid>/progress/", views.ProgressApi.as_view(), name="video_progress"),
     path("videos/<uuid:video_uuid>/views/", views.ViewStartApi.as_view(), name="video_views"),
     path("videos/<uuid:video_uuid>/favorite/", views.FavoriteApi.as_view(), name="video_favorite"),

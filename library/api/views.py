@@ -1,34 +1,96 @@
 """
-Library API: progress, favourites, history and playlists (DESIGN §7). A video the caller may
-not see is a 404 everywhere, and nobody reads or changes another person's library.
+Library API: the video list and search, progress, favourites, history and playlists (DESIGN §7).
+A video the caller may not see is a 404 everywhere, and nobody reads or changes another
+person's library.
 """
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, mixins, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import DetailOutput
-from core.network import client_ip
+from videos.api import serializers as video_serializers
+from videos.api.views import VideoListCreateApi
 from videos.models import Video
 
-from .. import services
+from .. import search, services
 from ..models import Favorite, Playlist, PlaylistItem, ViewEvent, WatchProgress
 from . import serializers as s
 
 _NO_SUCH_PAGE = OpenApiResponse(DetailOutput, description="No such page")
 
 
-def _video(request, video_uuid) -> Video:
-    return get_object_or_404(Video.objects.visible_to(request.user), uuid=video_uuid)
-
-
 def _videos_for(user):
     return Video.objects.with_catalogue().with_viewer_state(user)
+
+
+# GET searches through library.search as the search page does; POST (upload) is videos'.
+class VideoListApi(mixins.ListModelMixin, VideoListCreateApi):
+    """List the videos you may see (newest first), or upload one (multipart: ``file`` + metadata)."""
+
+    serializer_class = video_serializers.VideoOutput
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, kind, required=False, description=text, enum=choices)
+            for name, kind, choices, text in [
+                (
+                    "q",
+                    OpenApiTypes.STR,
+                    None,
+                    "words to find in title, description, transcript, tags, category and surgeons",
+                ),
+                ("tags", OpenApiTypes.STR, None, "tag names (repeat or comma-separate)"),
+                ("tags_mode", OpenApiTypes.STR, ["any", "all"], "any (default) or all"),
+                ("surgeons", OpenApiTypes.STR, None, "surgeon ids (repeat or comma-separate)"),
+                ("category", OpenApiTypes.STR, None, "category names"),
+                ("duration_min", OpenApiTypes.NUMBER, None, "seconds"),
+                ("duration_max", OpenApiTypes.NUMBER, None, "seconds"),
+                ("date_from", OpenApiTypes.DATE, None, "date of surgery from"),
+                ("date_to", OpenApiTypes.DATE, None, "date of surgery to"),
+                ("uploaded_from", OpenApiTypes.DATE, None, "upload date from"),
+                ("uploaded_to", OpenApiTypes.DATE, None, "upload date to"),
+                ("uploader", OpenApiTypes.STR, None, "username"),
+                ("status", OpenApiTypes.STR, list(Video.Status.values), "only videos in this status"),
+                ("ordering", OpenApiTypes.STR, list(search.ORDERINGS), "relevance (default: by rank, then newest)"),
+                ("facets", OpenApiTypes.STR, ["0", "1"], "0 to leave out facet counts"),
+                ("mine", OpenApiTypes.BOOL, None, "true (or 1) for your own uploads only"),
+            ]
+        ],
+        responses={
+            200: video_serializers.VideoPageOutput,
+            400: OpenApiResponse(DetailOutput, description="A malformed filter (named in the body)"),
+            404: OpenApiResponse(DetailOutput, description="No such page"),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        """Search and filter; the response adds ``facets`` (counts for the current query)."""
+        return self.list(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        query = request.query_params
+        found = search.run(
+            user=request.user, params=search.parse_params(query), mine=query.get("mine") in {"1", "true"}
+        )
+        page = self.paginate_queryset(found)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if query.get("facets") != "0":
+            response.data["facets"] = found.facets()
+        return response
+
+
+def _progress(video: Video, progress: WatchProgress | None) -> Response:
+    """``progress`` in ``video``, or where a first play starts when nothing is kept."""
+    if progress is None:
+        return Response(
+            {"position": 0, "duration": video.duration, "completed": False, "percent": 0, "updated_at": None}
+        )
+    return Response(s.ProgressOutput(progress).data)
 
 
 class ProgressApi(APIView):
@@ -36,25 +98,15 @@ class ProgressApi(APIView):
 
     @extend_schema(responses={200: s.ProgressOutput, 404: DetailOutput})
     def get(self, request, video_uuid):
-        video = _video(request, video_uuid)
-        progress = WatchProgress.objects.filter(user=request.user, video=video).first()
-        if progress is None:
-            return Response(
-                {"position": 0, "duration": video.duration, "completed": False, "percent": 0, "updated_at": None}
-            )
-        return Response(s.ProgressOutput(progress).data)
+        video = Video.objects.visible_or_404(request.user, video_uuid)
+        return _progress(video, WatchProgress.objects.filter(user=request.user, video=video).first())
 
     @extend_schema(request=s.ProgressInput, responses={200: s.ProgressOutput, 400: DetailOutput, 404: DetailOutput})
     def put(self, request, video_uuid):
-        video = _video(request, video_uuid)
+        video = Video.objects.visible_or_404(request.user, video_uuid)
         data = s.ProgressInput(data=request.data)
         data.is_valid(raise_exception=True)
-        progress = services.progress_save(user=request.user, video=video, **data.validated_data)
-        if progress is None:
-            return Response(
-                {"position": 0, "duration": video.duration, "completed": False, "percent": 0, "updated_at": None}
-            )
-        return Response(s.ProgressOutput(progress).data)
+        return _progress(video, services.progress_save(user=request.user, video=video, **data.validated_data))
 
     post = put  # navigator.sendBeacon can only POST
 
@@ -75,13 +127,13 @@ class ViewStartApi(APIView):
         },
     )
     def post(self, request, video_uuid):
-        video = _video(request, video_uuid)
+        video = Video.objects.visible_or_404(request.user, video_uuid)
         if not video.is_playable:
             return Response(
                 {"detail": f"The video is not ready to play ({video.get_status_display().lower()})."},
                 status=status.HTTP_409_CONFLICT,
             )
-        session, counted = services.view_record(user=request.user, video=video, ip_address=client_ip(request._request))
+        session, counted = services.view_record(user=request.user, video=video)
         video.refresh_from_db(fields=["views"])
         return Response({"counted": counted, "views": video.views})
 
@@ -91,12 +143,12 @@ class FavoriteApi(APIView):
 
     @extend_schema(request=None, responses={200: s.FavoriteStateOutput, 404: DetailOutput})
     def put(self, request, video_uuid):
-        services.favorite_set(user=request.user, video=_video(request, video_uuid))
+        services.favorite_set(user=request.user, video=Video.objects.visible_or_404(request.user, video_uuid))
         return Response({"detail": "Added to favourites.", "is_favorite": True})
 
     @extend_schema(responses={200: s.FavoriteStateOutput, 404: DetailOutput})
     def delete(self, request, video_uuid):
-        services.favorite_unset(user=request.user, video=_video(request, video_uuid))
+        services.favorite_unset(user=request.user, video=Video.objects.visible_or_404(request.user, video_uuid))
         return Response({"detail": "Removed from favourites.", "is_favorite": False})
 
 
@@ -106,14 +158,7 @@ class HistoryApi(generics.ListAPIView):
     serializer_class = s.HistoryEntryOutput
 
     def get_queryset(self):
-        user = self.request.user
-        visible = Video.objects.visible_to(user).values("pk")
-        return (
-            WatchProgress.objects.filter(user=user, video__in=visible)
-            .select_related(None)
-            .prefetch_related(Prefetch("video", queryset=_videos_for(user)))
-            .order_by("-updated_at")
-        )
+        return WatchProgress.objects.history_for(self.request.user)
 
     @extend_schema(responses={200: s.HistoryPageOutput, 404: _NO_SUCH_PAGE})
     def get(self, request, *args, **kwargs):
@@ -121,8 +166,7 @@ class HistoryApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
-        total = ViewEvent.objects.filter(user=request.user).aggregate(total=Sum("seconds_watched"))["total"] or 0
-        response.data["total_seconds_watched"] = round(total)
+        response.data["total_seconds_watched"] = ViewEvent.objects.seconds_watched_by(request.user)
         return response
 
     @extend_schema(operation_id="history_clear", responses={204: None})
@@ -134,7 +178,7 @@ class HistoryApi(generics.ListAPIView):
 class HistoryEntryApi(APIView):
     @extend_schema(operation_id="history_entry_destroy", responses={204: None, 404: DetailOutput})
     def delete(self, request, video_uuid):
-        video = _video(request, video_uuid)
+        video = Video.objects.visible_or_404(request.user, video_uuid)
         if not services.history_remove(user=request.user, video_id=video.pk):
             raise NotFound("This video is not in your history.")
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -146,13 +190,7 @@ class FavoriteListApi(generics.ListAPIView):
     serializer_class = s.FavoriteOutput
 
     def get_queryset(self):
-        user = self.request.user
-        visible = Video.objects.visible_to(user).values("pk")
-        return (
-            Favorite.objects.filter(user=user, video__in=visible)
-            .prefetch_related(Prefetch("video", queryset=_videos_for(user)))
-            .order_by("-created_at", "-id")
-        )
+        return Favorite.objects.listing_for(self.request.user)
 
     @extend_schema(responses={200: s.FavoriteOutput(many=True), 404: _NO_SUCH_PAGE})
     def get(self, request, *args, **kwargs):
@@ -232,7 +270,8 @@ class PlaylistItemsApi(generics.ListAPIView):
         user = self.request.user
         playlist = _playlist(self.request, self.kwargs["playlist_id"])
         return (
-            PlaylistItem.objects.filter(playlist=playlist, video__in=Video.objects.visible_to(user).values("pk"))
+            PlaylistItem.objects.filter(playlist=playlist)
+            .visible_to(user)
             .prefetch_related(Prefetch("video", queryset=_videos_for(user)))
             .order_by("position", "id")
         )

@@ -79,7 +79,7 @@ def run(report: Report, *, quick: bool) -> None:
                 _resize(media, used)
                 from videos import services
 
-                video = services.video_reprocess(request=None, user=user, video=video)
+                video = services.video_reprocess(user=user, video=video)
                 OrmQ.objects.all().delete()
                 report.step(f"MEDIA_ROOT resized to {used / 1e6:.2f} MB: full before the reprocess starts")
                 _transcode_on_full_disk(

@@ -353,7 +353,6 @@ def queue_video(user, path: Path, *, filename: str = "case.mp4"):
     md5, size = md5_file(path), path.stat().st_size
     with transaction.atomic():
         video = services.video_create_from_file(
-            request=None,
             user=user,
             path=path,
             filename=filename,

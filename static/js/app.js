@@ -6,8 +6,30 @@
 (function () {
   "use strict";
 
-  // Helpers the page scripts (player.js, upload.js, mine.js) share. app.js loads first
-  // (deferred scripts run in document order), so they can rely on window.svl.
+  // Helpers the page scripts share. app.js loads first (deferred scripts run in document
+  // order), so they can rely on window.svl; a page script adds its own namespace to it
+  // (window.svl.upload, window.svl.storyboard) rather than to window.
+
+  /** Flatten a DRF error body ({detail, field: [..], nested: {..}}) into a list of strings. */
+  function flatten(value) {
+    if (value == null) return [];
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.reduce(function (all, item) { return all.concat(flatten(item)); }, []);
+    if (typeof value === "object") {
+      return Object.keys(value).reduce(function (all, key) { return all.concat(flatten(value[key])); }, []);
+    }
+    return [String(value)];
+  }
+
+  function parseJson(text) {
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      return null;
+    }
+  }
+
   window.svl = {
     /** Parse a json_script element, or return `fallback`. */
     readJson: function (id, fallback) {
@@ -27,12 +49,73 @@
       var s = seconds % 60;
       return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
     },
-    /** GET JSON from our API with the session; resolves null when the thing is gone or forbidden. */
+    /**
+     * The session's CSRF token, from <meta name="csrf-token"> (templates/base.html writes it
+     * for signed-in users; the cookie is HttpOnly, so scripts cannot read that).
+     */
+    csrfToken: function () {
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      return (meta && meta.getAttribute("content")) || "";
+    },
+    /**
+     * The one way page scripts call our JSON API (/api/v1/…) with the session.
+     *
+     *   svl.api(method, url[, body[, headers]]) → Promise<{ok, status, data}>
+     *
+     * Sends Accept: application/json, `body` (when given, else pass undefined) as JSON, the
+     * CSRF token on every method but GET and HEAD, and any extra `headers`. The promise
+     * always resolves, never rejects:
+     *   ok      response.ok (a 2xx status)
+     *   status  the HTTP status; 0 when the server could not be reached
+     *   data    the parsed JSON body; null when it is empty or not JSON
+     * so callers branch on ok / status and read the API's words with svl.apiMessage(data).
+     */
+    api: function (method, url, body, extraHeaders) {
+      var headers = Object.assign({ Accept: "application/json" }, extraHeaders);
+      if (method !== "GET" && method !== "HEAD") headers["X-CSRFToken"] = window.svl.csrfToken();
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      return fetch(url, {
+        method: method,
+        headers: headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(function (response) {
+        return response.text().then(function (text) {
+          return { ok: response.ok, status: response.status, data: parseJson(text) };
+        }, function () {
+          return { ok: response.ok, status: response.status, data: null };
+        });
+      }, function () {
+        return { ok: false, status: 0, data: null };
+      });
+    },
+    /**
+     * The user-facing text of an API error body: its `detail`, plus the field messages (the
+     * generic "Invalid input." detail is left out when field messages say more). "" for none.
+     */
+    apiMessage: function (data) {
+      if (!data || typeof data !== "object") return "";
+      var messages = [];
+      var detail = flatten(data.detail).join(" ");
+      Object.keys(data).forEach(function (key) {
+        if (key !== "detail" && key !== "code") messages = messages.concat(flatten(data[key]));
+      });
+      if (detail && (detail !== "Invalid input." || !messages.length)) messages.unshift(detail);
+      return messages.join(" ");
+    },
+    /** JSON.parse that returns null for an empty or unreadable text. */
+    parseJson: parseJson,
+    /** Every message of an error value (a string, a list, or {field: [..]}) as a list of strings. */
+    flattenErrors: flatten,
+    /**
+     * Older contract, kept for player.js until its replacement uses svl.api: GET through
+     * svl.api; resolves the body, null when the thing is gone or forbidden; rejects otherwise.
+     */
     getJson: function (url) {
-      return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (response) {
-        if (response.status === 404 || response.status === 403) return null;
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
+      return window.svl.api("GET", url).then(function (reply) {
+        if (reply.status === 404 || reply.status === 403) return null;
+        if (!reply.ok) throw new Error("HTTP " + reply.status);
+        return reply.data;
       });
     },
   };

@@ -1,12 +1,12 @@
 /*
  * "My uploads" (templates/videos/mine.html): durations as h:mm:ss, and rows still being
- * transcoded (data-processing) follow the job by polling their API URL every 3 s.
+ * transcoded (data-processing) follow the job by polling their API URL every 3 s, until the
+ * API says the video is `settled`.
  */
 (function () {
   "use strict";
 
   var POLL_MS = 3000;
-  var SETTLED = ["processed", "published", "failed", "rejected", "archived"];
   var TONES = {
     pending: "badge-gray", processing: "", processed: "badge-amber", published: "badge-green",
     rejected: "badge-red", failed: "badge-red", archived: "badge-gray",
@@ -31,50 +31,54 @@
     var title = row.querySelector("[data-title]");
 
     function poll() {
-      window.svl.getJson(url)
-        .then(function (data) {
-          if (!data) return;
-          var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
-          if (progress) progress.value = percent;
-          if (progressText) progressText.textContent = percent + "%";
-          if (statusText) statusText.textContent = data.status_display;
-          badge.textContent = data.status_display;
-          badge.className = "badge shrink-0 " + (TONES[data.status] || "");
-          if (title && data.title && title.textContent !== data.title) title.textContent = data.title;
-
-          if (data.poster_url) {
-            var placeholder = row.querySelector("[data-poster-placeholder]");
-            if (placeholder) {
-              var image = document.createElement("img");
-              image.src = data.poster_url;
-              image.alt = "";
-              image.className = "thumb";
-              image.width = 176;
-              image.height = 99;
-              image.setAttribute("data-poster", "");
-              placeholder.replaceWith(image);
-            }
-          }
-
-          if (SETTLED.indexOf(data.status) === -1 || data.processing) {
-            window.setTimeout(poll, POLL_MS);
-            return;
-          }
-          row.removeAttribute("data-processing");
-          if (block) block.hidden = true;
-          if (data.status === "failed" && data.failure_reason) {
-            failure.textContent = data.failure_reason;
-            failure.hidden = false;
-          }
-          if (data.duration) {
-            var meta = row.querySelector("[data-duration]");
-            if (meta) meta.textContent = clock(data.duration);
-          }
-          if (live) live.textContent = (data.title || "Video") + ": " + data.status_display + ".";
-        })
-        .catch(function () {
+      window.svl.api("GET", url).then(function (reply) {
+        if (reply.status === 404 || reply.status === 403) return; // gone, or no longer ours to see
+        if (!reply.ok || !reply.data) {
           window.setTimeout(poll, POLL_MS * 2);
-        });
+          return;
+        }
+        show(reply.data);
+      });
+    }
+
+    function show(data) {
+      var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+      if (progress) progress.value = percent;
+      if (progressText) progressText.textContent = percent + "%";
+      if (statusText) statusText.textContent = data.status_display;
+      badge.textContent = data.status_display;
+      badge.className = "badge shrink-0 " + (TONES[data.status] || "");
+      if (title && data.title && title.textContent !== data.title) title.textContent = data.title;
+
+      if (data.poster_url) {
+        var placeholder = row.querySelector("[data-poster-placeholder]");
+        if (placeholder) {
+          var image = document.createElement("img");
+          image.src = data.poster_url;
+          image.alt = "";
+          image.className = "thumb";
+          image.width = 176;
+          image.height = 99;
+          image.setAttribute("data-poster", "");
+          placeholder.replaceWith(image);
+        }
+      }
+
+      if (!data.settled) {
+        window.setTimeout(poll, POLL_MS);
+        return;
+      }
+      row.removeAttribute("data-processing");
+      if (block) block.hidden = true;
+      if (data.status === "failed" && data.failure_reason) {
+        failure.textContent = data.failure_reason;
+        failure.hidden = false;
+      }
+      if (data.duration) {
+        var meta = row.querySelector("[data-duration]");
+        if (meta) meta.textContent = clock(data.duration);
+      }
+      if (live) live.textContent = (data.title || "Video") + ": " + data.status_display + ".";
     }
 
     window.setTimeout(poll, POLL_MS);

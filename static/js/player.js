@@ -1,20 +1,23 @@
 /*
- * Watch page (templates/videos/watch.html).
+ * Watch page and review page (templates/videos/watch.html, review_video.html, the player in
+ * templates/videos/_player.html).
  *
- * Playable video: hls.js (or Safari's native HLS) on a <video> with native controls, plus a
- * quality menu, a speed menu, keyboard shortcuts, ?t= start times and an extra scrub bar
- * (<input type="range">) that shows storyboard thumbnails from a WebVTT sprite map.
- * Progress is saved to the library API (and resumed on the next visit); a favourite toggle
- * sits by the title. Not playable yet: polls the API and reloads the page when the video is ready.
+ * Playable video: the controls are media-chrome web components around an <hls-video>
+ * (hls-video-element driving hls.js, or Safari's own HLS), all from static/vendor/media-player.js,
+ * which loads first. This file wires them to the library:
+ *   - the source (data-master-url), the viewer's default quality, speed and autoplay, labels
+ *     of the quality menu (the ladder's rung names), playback errors;
+ *   - study tools: frame step, A–B loop, slow motion, copy link at the current time, theatre;
+ *   - keyboard shortcuts for the whole page (media-chrome's own only work with focus inside the
+ *     player, so they are turned off with `nohotkeys`) and their help dialog (?);
+ *   - ?t= start times, resume across devices ("Start over"), progress saving, the view count
+ *     (posted on the first `playing`, never on page load), the favourite toggle;
+ *   - from a playlist (data-playlist-mode): the item's clip, then the next item (data-advance-url)
+ *     or the "Next in playlist" notice; data-autostart plays at once; N opens the next item.
+ * Not playable yet: polls the API and reloads the page when the video is ready.
  *
- * Opened from a playlist (data-playlist-mode) it plays the item's clip: it starts at
- * data-clip-start (unless ?t= says otherwise; no resume), stops at data-clip-end or the end,
- * then goes to data-advance-url (play-all, or the viewer's "autoplay next") or shows the
- * "Next in playlist" notice. data-autostart starts playback on load (muted if the browser
- * refuses sound without a click). N opens the next item.
- *
- * Playlists and segments are same-origin; the session cookie (master playlist) and signed
- * URLs (everything else) authenticate them, so no headers are added here.
+ * Playlists and segments are same-origin; the session cookie (master playlist) and signed URLs
+ * (everything else) authenticate them, so no headers are added here.
  */
 (function () {
   "use strict";
@@ -22,15 +25,16 @@
   var root = document.getElementById("watch-app");
   if (!root) return;
 
+  var svl = window.svl;
   var POLL_MS = 2000;
-  var SEEK_STEP = 10;
   var PLAYABLE = ["processed", "published"];
   var SETTLED = ["processed", "published", "failed", "rejected", "archived"];
+  var SLOW_PRESETS = [0.5, 0.25];
+  var MIN_RATE = 0.25;
+  var MAX_RATE = 2;
 
   // ------------------------------------------------------------------ helpers
-  var readJson = window.svl.readJson;
-
-  var clock = window.svl.clock;
+  var clock = svl.clock;
 
   function spokenTime(seconds) {
     seconds = Math.max(0, Math.floor(Number(seconds) || 0));
@@ -59,6 +63,11 @@
     return NaN;
   }
 
+  /** "0.5" → "0.5×", 1 → "1×". */
+  function rateLabel(rate) {
+    return String(Math.round(rate * 100) / 100) + "\u00d7";
+  }
+
   function formatDurations() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-duration]"), function (element) {
       if (element === root) return;
@@ -69,30 +78,20 @@
   formatDurations();
 
   var apiUrl = root.getAttribute("data-api-url");
-  var csrfToken = root.getAttribute("data-csrf") || "";
-
-  /** Same-origin JSON request; resolves to the parsed body, or null on any failure. */
-  function api(method, url, body) {
-    var headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .catch(function () { return null; });
-  }
 
   /** "progress/" → /api/v1/videos/<uuid>/progress/ */
   function subUrl(path) {
     return new URL(path, new URL(apiUrl, window.location.href)).pathname;
   }
 
+  function csrfToken() {
+    return (svl.csrfToken && svl.csrfToken()) || root.getAttribute("data-csrf") || "";
+  }
+
   // The caller's state for this video (is_favorite, resume position), fetched once.
-  var detail = apiUrl ? api("GET", apiUrl) : Promise.resolve(null);
+  var detail = apiUrl
+    ? svl.api("GET", apiUrl).then(function (reply) { return reply.ok ? reply.data : null; })
+    : Promise.resolve(null);
 
   var video = root.querySelector("[data-video]");
   var clip = readClip();
@@ -131,8 +130,8 @@
       var was = button.getAttribute("aria-pressed") === "true";
       button.disabled = true;
       show(!was); // optimistic; put back if the server says no
-      api(was ? "DELETE" : "PUT", url).then(function (data) {
-        show(data ? Boolean(data.is_favorite) : was);
+      svl.api(was ? "DELETE" : "PUT", url).then(function (reply) {
+        show(reply.ok && reply.data ? Boolean(reply.data.is_favorite) : was);
         button.disabled = false;
       });
     });
@@ -142,7 +141,6 @@
   function initProcessing() {
     var panel = root.querySelector("[data-processing]");
     if (!panel || !panel.hasAttribute("data-poll")) return;
-    var apiUrl = root.getAttribute("data-api-url");
     var initial = root.getAttribute("data-status");
     var statusText = panel.querySelector("[data-status-text]");
     var progress = panel.querySelector("[data-progress]");
@@ -150,37 +148,38 @@
     var failure = panel.querySelector("[data-failure]");
 
     function poll() {
-      window.svl.getJson(apiUrl)
-        .then(function (data) {
-          if (!data) {
-            statusText.textContent = "This video is no longer available to you.";
-            return;
-          }
-          var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
-          if (progress) progress.value = percent;
-          if (progressText) progressText.textContent = percent + "%";
-          if (statusText.textContent !== data.status_display) statusText.textContent = data.status_display;
+      svl.api("GET", apiUrl).then(function (reply) {
+        if (reply.status === 404 || reply.status === 403) {
+          statusText.textContent = "This video is no longer available to you.";
+          return;
+        }
+        if (!reply.ok || !reply.data) {
+          window.setTimeout(poll, POLL_MS * 3); // offline or a server hiccup: try again later
+          return;
+        }
+        var data = reply.data;
+        var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+        if (progress) progress.value = percent;
+        if (progressText) progressText.textContent = percent + "%";
+        if (statusText.textContent !== data.status_display) statusText.textContent = data.status_display;
 
-          if (PLAYABLE.indexOf(data.status) !== -1) {
-            statusText.textContent = "Ready. Loading the player…";
-            window.location.reload();
-            return;
-          }
-          if (data.status === "failed") {
-            if (progress) progress.setAttribute("data-state", "error");
-            failure.textContent = data.failure_reason || "Processing failed.";
-            failure.hidden = false;
-            return;
-          }
-          if (SETTLED.indexOf(data.status) !== -1 && data.status !== initial) {
-            window.location.reload();
-            return;
-          }
-          window.setTimeout(poll, POLL_MS);
-        })
-        .catch(function () {
-          window.setTimeout(poll, POLL_MS * 3);
-        });
+        if (PLAYABLE.indexOf(data.status) !== -1) {
+          statusText.textContent = "Ready. Loading the player…";
+          window.location.reload();
+          return;
+        }
+        if (data.status === "failed") {
+          if (progress) progress.setAttribute("data-state", "error");
+          failure.textContent = data.failure_reason || "Processing failed.";
+          failure.hidden = false;
+          return;
+        }
+        if (SETTLED.indexOf(data.status) !== -1 && data.status !== initial) {
+          window.location.reload();
+          return;
+        }
+        window.setTimeout(poll, POLL_MS);
+      });
     }
 
     window.setTimeout(poll, POLL_MS);
@@ -189,28 +188,28 @@
   // ------------------------------------------------------------------ player
   function initPlayer() {
     var masterUrl = root.getAttribute("data-master-url");
-    var storyboardUrl = root.getAttribute("data-storyboard-url");
-    var prefs = readJson("player-preferences", {}) || {};
-    var wrapper = root.querySelector("[data-player]");
+    var prefs = svl.readJson("player-preferences", {}) || {};
+    var player = root.querySelector("[data-player]");
+    var controller = player.querySelector("[data-controller]");
     var errorBox = root.querySelector("[data-player-error]");
     var live = root.querySelector("[data-player-live]");
-    var qualityField = root.querySelector("[data-quality-field]");
-    var quality = root.querySelector("[data-quality]");
-    var speed = root.querySelector("[data-speed]");
-    var hls = null;
+    var toastBox = player.querySelector("[data-player-toast]");
+    var query = new URLSearchParams(window.location.search);
+    var toastTimer = null;
 
-    // A view (and a viewing session for the audit) starts when playback starts, never when
-    // the page or the playlist loads: opening a page is not watching.
-    if (apiUrl) {
-      video.addEventListener("playing", function reportView() {
-        video.removeEventListener("playing", reportView);
-        api("POST", subUrl("views/"));
-      });
-    }
-
+    /** Tell screen readers (the polite live region under the player). */
     function say(message) {
       live.textContent = "";
       window.setTimeout(function () { live.textContent = message; }, 30);
+    }
+
+    /** Show a short message over the picture (seen in full screen too) and say it. */
+    function notify(message) {
+      toastBox.textContent = message;
+      toastBox.hidden = false;
+      window.clearTimeout(toastTimer);
+      toastTimer = window.setTimeout(function () { toastBox.hidden = true; }, 2200);
+      say(message);
     }
 
     function showError(message) {
@@ -218,123 +217,136 @@
       errorBox.hidden = false;
     }
 
+    function duration() {
+      return isFinite(video.duration) && video.duration > 0 ? video.duration : null;
+    }
+
+    function seekTo(time) {
+      var end = duration();
+      video.currentTime = Math.max(0, end === null ? time : Math.min(end, time));
+    }
+
+    /** Ask media-chrome's controller for something (the same events its own buttons send). */
+    function request(name, detail) {
+      controller.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail: detail }));
+    }
+
+    // A view (and a viewing session for the audit) starts when playback starts, never when
+    // the page or the playlist loads: opening a page is not watching.
+    if (apiUrl) {
+      video.addEventListener("playing", function reportView() {
+        video.removeEventListener("playing", reportView);
+        svl.api("POST", subUrl("views/"));
+      });
+    }
+
+    initQualityNames(player);
+
     // ------------------------------------------------------------- speed
-    function applySpeed(value) {
-      var rate = Number(value) || 1;
+    function setRate(rate) {
+      rate = Math.max(0.0625, Math.min(16, Number(rate) || 1));
       video.defaultPlaybackRate = rate;
       video.playbackRate = rate;
     }
-    var wanted = String(prefs.speed || "1");
-    if (!Array.prototype.some.call(speed.options, function (option) { return option.value === wanted; })) wanted = "1";
-    speed.value = wanted;
-    applySpeed(wanted);
-    speed.addEventListener("change", function () { applySpeed(speed.value); });
-    video.addEventListener("ratechange", function () {
-      var current = String(video.playbackRate);
-      if (Array.prototype.some.call(speed.options, function (option) { return option.value === current; })) speed.value = current;
+    var preferredRate = Number(prefs.speed) || 1;
+    video.addEventListener("loadedmetadata", function onMeta() {
+      video.removeEventListener("loadedmetadata", onMeta);
+      setRate(preferredRate);
     });
-    // A new source resets playbackRate to defaultPlaybackRate; keep the chosen one.
-    video.addEventListener("loadedmetadata", function () { applySpeed(speed.value); });
+    // Keep the chosen speed for a new source (it resets playbackRate to defaultPlaybackRate).
+    video.addEventListener("ratechange", function () {
+      if (video.defaultPlaybackRate !== video.playbackRate) video.defaultPlaybackRate = video.playbackRate;
+    });
 
     // ------------------------------------------------------------ source
-    if (window.Hls && window.Hls.isSupported()) {
-      var Hls = window.Hls;
-      hls = new Hls({ enableWorker: true });
-      var autoOption = quality.querySelector('option[value="-1"]');
+    video.addEventListener("error", function () {
+      if (video.api) return; // hls.js reports its own errors below
+      var error = video.error;
+      showError("Playback failed: " + (error && error.message ? error.message : "the video could not be loaded. Reload the page to try again."));
+    });
+    video.src = masterUrl;
+    // hls-video creates its hls.js instance in a microtask after `src` is set; this one runs next.
+    Promise.resolve().then(function () { attachHls(video.api); });
+
+    function attachHls(hls) {
+      if (!hls) {
+        if (!video.canPlayType("application/vnd.apple.mpegurl") && !window.MediaSource) {
+          showError("Playback failed: this browser cannot play streaming video. Use a current version of Firefox, Chrome, Edge or Safari.");
+        }
+        return; // Safari plays HLS itself and picks the quality
+      }
+      var Events = hls.constructor.Events;
+      var ErrorTypes = hls.constructor.ErrorTypes;
       var recovered = false;
 
-      hls.on(Hls.Events.MANIFEST_PARSED, function () {
-        var levels = hls.levels.map(function (level, index) { return { index: index, height: level.height, bitrate: level.bitrate }; });
-        levels.sort(function (a, b) { return b.height - a.height || b.bitrate - a.bitrate; });
-        var heights = {};
-        levels.forEach(function (level) { heights[level.height] = (heights[level.height] || 0) + 1; });
-        levels.forEach(function (level) {
-          var option = document.createElement("option");
-          option.value = String(level.index);
-          option.textContent = level.height ? level.height + "p" : "Level " + (level.index + 1);
-          if (heights[level.height] > 1 && level.bitrate) option.textContent += " (" + Math.round(level.bitrate / 1000) + " kbps)";
-          quality.appendChild(option);
-        });
-        var preferred = String(prefs.quality || "auto");
-        var match = preferred === "auto" ? null : levels.filter(function (level) { return level.height + "p" === preferred; })[0];
-        if (match) {
-          hls.currentLevel = match.index;
-          quality.value = String(match.index);
-        } else {
-          quality.value = "-1";
+      function applyQualityPreference() {
+        var wanted = String(prefs.quality || "auto");
+        if (wanted === "auto") return;
+        var names = renditionNames(player);
+        var levels = hls.levels || [];
+        for (var index = 0; index < levels.length; index += 1) {
+          var level = levels[index];
+          if (names[level.width + "x" + level.height] === wanted) {
+            request("mediarenditionrequest", String(index));
+            return;
+          }
         }
-        if (levels.length < 2) quality.disabled = levels.length === 0;
-      });
+      }
 
-      hls.on(Hls.Events.LEVEL_SWITCHED, function (event, data) {
-        var level = hls.levels[data.level];
-        var label = level && level.height ? level.height + "p" : "";
-        autoOption.textContent = hls.autoLevelEnabled && label ? "Auto (" + label + ")" : "Auto";
-      });
+      if (hls.levels && hls.levels.length) {
+        applyQualityPreference();
+      } else {
+        hls.once(Events.MANIFEST_PARSED, function () { applyQualityPreference(); });
+      }
 
-      hls.on(Hls.Events.ERROR, function (event, data) {
+      hls.on(Events.ERROR, function (event, data) {
         if (!data.fatal) return;
-        if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+        if (data.type === ErrorTypes.MEDIA_ERROR && !recovered) {
           recovered = true;
           hls.recoverMediaError();
           return;
         }
         var code = data.response && data.response.code;
         var reason;
-        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+        if (data.type === ErrorTypes.NETWORK_ERROR) {
           reason = code === 401 || code === 403
             ? "your viewing link has expired. Reload the page to continue."
             : "the video could not be loaded" + (code ? " (server error " + code + ")" : "") + ". Check your connection and reload the page.";
-        } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+        } else if (data.type === ErrorTypes.MEDIA_ERROR) {
           reason = "this browser could not decode the video (" + data.details + ").";
         } else {
           reason = "an unexpected error occurred (" + data.details + ").";
         }
         showError("Playback failed: " + reason);
-        hls.destroy();
-        hls = null;
+        hls.stopLoad();
       });
-
-      quality.addEventListener("change", function () {
-        if (!hls) return;
-        var level = Number(quality.value);
-        hls.currentLevel = level;
-        if (level === -1) autoOption.textContent = "Auto";
-        say(level === -1 ? "Quality: automatic" : "Quality: " + quality.options[quality.selectedIndex].textContent);
-      });
-
-      hls.loadSource(masterUrl);
-      hls.attachMedia(video);
-    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      // Safari plays HLS itself and picks the quality; the menu would do nothing there.
-      qualityField.hidden = true;
-      video.src = masterUrl;
-      video.addEventListener("error", function () {
-        var error = video.error;
-        showError("Playback failed: " + (error && error.message ? error.message : "the video could not be loaded. Reload the page to try again."));
-      });
-    } else {
-      qualityField.hidden = true;
-      showError("Playback failed: this browser cannot play streaming video. Use a current version of Firefox, Chrome, Edge or Safari.");
     }
 
     // -------------------------------------------------------- start time
-    var query = new URLSearchParams(window.location.search);
     var start = parseStart(query.get("t"));
     if (!query.has("t") && clip) start = clip.start;
     if (start > 0) {
       video.addEventListener("loadedmetadata", function onMeta() {
         video.removeEventListener("loadedmetadata", onMeta);
-        if (!isFinite(video.duration) || start < video.duration) video.currentTime = start;
+        var end = duration();
+        if (end === null || start < end) video.currentTime = start;
       });
     }
 
     // ------------------------------------------------- progress and resume
     // A playlist item starts where its clip does, never where the viewer last stopped.
-    initProgress(query.has("t") || Boolean(clip));
+    initProgress(query.has("t") || Boolean(clip), notify);
 
-    // --------------------------------------------------------- playlist
-    if (clip) initClip(say);
+    // ------------------------------------------------------- study tools
+    var loop = initLoop(notify, seekTo);
+    if (clip) initClip(say, loop);
+    var frames = initFrameStep(notify, seekTo);
+    var slow = initSlowMotion(notify, setRate);
+    initCopyLink(notify);
+    var theatre = initTheatre();
+    var help = initHelp();
+    initCaptionsItem(player);
+    initNarrowLayout(player, controller);
 
     // --------------------------------------------------------- shortcuts
     function togglePlay() {
@@ -347,35 +359,49 @@
     }
 
     function seekBy(delta) {
-      var duration = isFinite(video.duration) ? video.duration : Infinity;
-      video.currentTime = Math.max(0, Math.min(duration, video.currentTime + delta));
+      seekTo(video.currentTime + delta);
       say((delta < 0 ? "Back " : "Forward ") + Math.abs(delta) + " seconds, at " + spokenTime(video.currentTime));
     }
 
+    function stepRate(delta) {
+      var rate = Math.max(MIN_RATE, Math.min(MAX_RATE, Math.round((video.playbackRate + delta) * 4) / 4));
+      setRate(rate);
+      notify("Speed " + rateLabel(rate));
+    }
+
+    function setVolume(delta) {
+      video.muted = false;
+      video.volume = Math.max(0, Math.min(1, Math.round((video.volume + delta) * 20) / 20));
+      notify("Volume " + Math.round(video.volume * 100) + "%");
+    }
+
     function toggleFullscreen() {
-      var current = document.fullscreenElement || document.webkitFullscreenElement;
-      if (current) {
-        (document.exitFullscreen || document.webkitExitFullscreen).call(document);
-        return;
-      }
-      var request = wrapper.requestFullscreen || wrapper.webkitRequestFullscreen;
-      if (request) {
-        var result = request.call(wrapper);
-        if (result && result.catch) result.catch(function () {});
-      } else if (video.webkitEnterFullscreen) {
-        video.webkitEnterFullscreen(); // iPhone: only the video element itself can go full screen
-      }
+      request(controller.hasAttribute("mediaisfullscreen") ? "mediaexitfullscreenrequest" : "mediaenterfullscreenrequest");
+    }
+
+    function togglePip() {
+      request(controller.hasAttribute("mediaispip") ? "mediaexitpiprequest" : "mediaenterpiprequest");
+    }
+
+    /** Keys the focused element uses itself: a media-chrome control lists them in keysUsed. */
+    function keyBelongsTo(target, key) {
+      if (!target || !target.closest) return false;
+      if (target.closest("input, textarea, select, [contenteditable]:not([contenteditable='false'])")) return true;
+      if (target.closest("media-settings-menu, media-chrome-menu, [role='menu']")) return true;
+      var used = target.keysUsed || [];
+      if (typeof used === "string") used = used.split(" "); // the controller's keysused attribute
+      if (used.map(function (k) { return k === "Space" ? " " : k; }).indexOf(key) !== -1) return true;
+      // Buttons, links and summaries act on Space and Enter themselves.
+      if ((key === " " || key === "Enter") && target.closest("button, a[href], summary, [role='button']")) return true;
+      return false;
     }
 
     document.addEventListener("keydown", function (event) {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-      var target = event.target;
-      if (target && target.closest && target.closest("input, textarea, select, [contenteditable]:not([contenteditable='false'])")) return;
-      var onControl = target && target.closest && target.closest("button, a[href], summary");
       var key = event.key;
-      // Buttons and links act on space themselves, and so do the native controls of a focused
-      // <video> (handling it here too would play and pause again at once).
-      if ((key === " " || key === "Spacebar") && (onControl || target === video)) return;
+      if (help.isOpen()) return; // the dialog is modal; Esc closes it
+      if (keyBelongsTo(event.target, key)) return;
+      var insidePlayer = player.contains(event.target);
 
       switch (key) {
         case " ":
@@ -385,33 +411,425 @@
           togglePlay();
           break;
         case "ArrowLeft":
-          seekBy(-SEEK_STEP);
+          seekBy(-5);
           break;
         case "ArrowRight":
-          seekBy(SEEK_STEP);
+          seekBy(5);
           break;
-        case "f":
-        case "F":
-          toggleFullscreen();
+        case "j":
+        case "J":
+          seekBy(-10);
+          break;
+        case "l":
+        case "L":
+          seekBy(10);
+          break;
+        case ",":
+          frames.step(-1);
+          break;
+        case ".":
+          frames.step(1);
+          break;
+        case "a":
+        case "A":
+          loop.cycle();
+          break;
+        case "s":
+        case "S":
+          slow.cycle();
+          break;
+        case "<":
+          stepRate(-0.25);
+          break;
+        case ">":
+          stepRate(0.25);
+          break;
+        case "ArrowUp":
+        case "ArrowDown":
+          if (!insidePlayer) return; // elsewhere they scroll the page
+          setVolume(key === "ArrowUp" ? 0.05 : -0.05);
           break;
         case "m":
         case "M":
           video.muted = !video.muted;
           say(video.muted ? "Muted" : "Sound on");
           break;
+        case "c":
+        case "C":
+          request("mediatogglesubtitlesrequest");
+          break;
+        case "f":
+        case "F":
+          toggleFullscreen();
+          break;
+        case "t":
+        case "T":
+          if (!theatre.available) return;
+          theatre.toggle();
+          break;
+        case "p":
+        case "P":
+          togglePip();
+          break;
         case "n":
         case "N":
           if (!clip || !clip.nextUrl) return;
           window.location.assign(clip.nextUrl);
           break;
+        case "?":
+          help.open();
+          break;
         default:
+          if (/^[0-9]$/.test(key) && duration() !== null) {
+            seekTo((duration() * Number(key)) / 10);
+            break;
+          }
           return;
       }
       event.preventDefault();
     });
+  }
 
-    // -------------------------------------------------------- scrub bar
-    initScrubber(storyboardUrl);
+  // ----------------------------------------------------------- quality menu
+  /** "720p=1280x720 480p=854x480" (data-renditions) → {"1280x720": "720p", …}. */
+  function renditionNames(player) {
+    var names = {};
+    (player.getAttribute("data-renditions") || "").split(" ").forEach(function (pair) {
+      var parts = pair.split("=");
+      if (parts.length === 2) names[parts[1]] = parts[0];
+    });
+    return names;
+  }
+
+  /** The quality menu says the ladder's rung names ("720p"), as the rest of the site does. */
+  function initQualityNames(player) {
+    var Menu = window.customElements && window.customElements.get("media-rendition-menu");
+    if (!Menu || Menu.svlNamed) return;
+    var names = renditionNames(player);
+    var original = Menu.formatRendition;
+    Menu.formatRendition = function (rendition, options) {
+      var name = names[rendition.width + "x" + rendition.height];
+      if (!name) return original.call(this, rendition, options);
+      if (options && options.showBitrate && rendition.bitrate) {
+        name += " (" + (rendition.bitrate / 1e6).toFixed(1) + " Mbps)";
+      }
+      return this.formatMenuItemText(name, rendition);
+    };
+    Menu.svlNamed = true;
+  }
+
+  /** The Captions entry of the settings menu shows only when the video has captions. */
+  function initCaptionsItem(player) {
+    var item = player.querySelector("[data-captions-item]");
+    if (!item || !video.textTracks) return;
+    function update() {
+      var any = Array.prototype.some.call(video.textTracks, function (track) {
+        return track.kind === "subtitles" || track.kind === "captions";
+      });
+      item.hidden = !any;
+    }
+    video.textTracks.addEventListener("addtrack", update);
+    video.textTracks.addEventListener("removetrack", update);
+    update();
+  }
+
+  /**
+   * On a player narrower than the whole bar (a phone, or beside the playlist or the review
+   * form) the study tools leave the bottom bar for a bar at the top, rather than wrapping into
+   * a second row under the picture's edge; the CSS container queries in styles.css hide the
+   * less needed controls below 720 and 576 px. Our own observer, not media-chrome's breakpoint
+   * attributes: those can keep a stale width after a quick series of resizes (full screen,
+   * theatre).
+   */
+  function initNarrowLayout(player, controller) {
+    var NARROW = 960;
+    var tools = player.querySelector(".player-tools");
+    var bottom = player.querySelector(".player-bar");
+    var top = player.querySelector("[data-topbar]");
+    var anchor = bottom && bottom.querySelector("media-settings-menu-button");
+    if (!tools || !bottom || !top || !anchor || !window.ResizeObserver) return;
+
+    function place(width) {
+      var narrow = width < NARROW;
+      var focused = tools.contains(document.activeElement) ? document.activeElement : null;
+      if (narrow && tools.parentNode !== top) {
+        top.appendChild(tools);
+      } else if (!narrow && tools.parentNode !== bottom) {
+        bottom.insertBefore(tools, anchor);
+      }
+      if (focused && document.activeElement !== focused) focused.focus();
+      top.hidden = !narrow;
+    }
+
+    new ResizeObserver(function (entries) {
+      place(entries[entries.length - 1].contentRect.width);
+    }).observe(controller);
+    place(controller.getBoundingClientRect().width);
+  }
+
+  // ------------------------------------------------------------- frame step
+  /**
+   * , and . step one frame back or forward (pausing first). The ladder keeps the source's frame
+   * rate up to 60 fps (videos/transcoding.py); each step lands in the middle of the frame, so
+   * rounding never shows the same picture twice.
+   */
+  function initFrameStep(notify, seekTo) {
+    var player = root.querySelector("[data-player]");
+    var source = Number(player.getAttribute("data-frame-rate")) || 30;
+    var fps = Math.min(source, 60);
+
+    function step(direction) {
+      if (!video.paused) video.pause();
+      var frame = Math.floor(video.currentTime * fps + 0.001) + direction;
+      frame = Math.max(0, frame);
+      seekTo((frame + 0.5) / fps);
+      var seconds = Math.floor(video.currentTime);
+      var hundredths = String(Math.floor((video.currentTime % 1) * 100)).padStart(2, "0");
+      notify("Frame " + (frame + 1) + " · " + clock(seconds) + "." + hundredths);
+    }
+
+    Array.prototype.forEach.call(player.querySelectorAll("[data-frame-step]"), function (button) {
+      button.addEventListener("click", function () { step(Number(button.getAttribute("data-frame-step"))); });
+    });
+    return { step: step };
+  }
+
+  // ---------------------------------------------------------------- A–B loop
+  /**
+   * A first press marks A at the current time, the second marks B and plays A→B over and over,
+   * the third stops looping. Checked every animation frame while playing, so the jump back
+   * happens within a frame of B rather than up to a quarter second later (timeupdate's pace).
+   */
+  function initLoop(notify, seekTo) {
+    var button = root.querySelector("[data-loop]");
+    var label = root.querySelector("[data-loop-label]");
+    var state = { a: null, b: null };
+    var ticking = false;
+
+    function active() {
+      return state.a !== null && state.b !== null;
+    }
+
+    function render() {
+      if (state.a === null) {
+        label.textContent = "A\u2013B";
+        button.setAttribute("aria-label", "Loop from A to B: set A here");
+        button.removeAttribute("data-state");
+      } else if (state.b === null) {
+        label.textContent = "A " + clock(state.a);
+        button.setAttribute("aria-label", "Loop from A to B: set B here (A is at " + clock(state.a) + ")");
+        button.setAttribute("data-state", "a");
+      } else {
+        label.textContent = clock(state.a) + "\u2013" + clock(state.b);
+        button.setAttribute("aria-label", "Stop looping " + clock(state.a) + " to " + clock(state.b));
+        button.setAttribute("data-state", "loop");
+      }
+    }
+
+    function check() {
+      if (active() && !video.seeking && video.currentTime >= state.b) seekTo(state.a);
+    }
+
+    function tick() {
+      check();
+      if (active() && !video.paused) {
+        window.requestAnimationFrame(tick);
+      } else {
+        ticking = false;
+      }
+    }
+
+    function startTicking() {
+      if (ticking || !active() || video.paused) return;
+      ticking = true;
+      window.requestAnimationFrame(tick);
+    }
+
+    function cycle() {
+      var now = video.currentTime;
+      if (state.a === null) {
+        state.a = now;
+        notify("Loop: A at " + clock(now) + ". Press A again at the end.");
+      } else if (state.b === null) {
+        if (Math.abs(now - state.a) < 0.2) {
+          notify("Loop: B must be later than A.");
+          return;
+        }
+        state.b = Math.max(now, state.a);
+        state.a = Math.min(now, state.a);
+        seekTo(state.a);
+        notify("Looping " + clock(state.a) + " to " + clock(state.b));
+        startTicking();
+      } else {
+        state.a = state.b = null;
+        notify("Loop off");
+      }
+      render();
+    }
+
+    button.addEventListener("click", cycle);
+    video.addEventListener("play", startTicking);
+    video.addEventListener("timeupdate", check);
+    video.addEventListener("ended", function () {
+      if (!active()) return;
+      seekTo(state.a);
+      var playing = video.play();
+      if (playing && playing.catch) playing.catch(function () {});
+    });
+    render();
+    return { cycle: cycle, active: active };
+  }
+
+  // ------------------------------------------------------------ slow motion
+  /** S (or the button) goes ½×, ¼×, then back to the speed the viewer had. */
+  function initSlowMotion(notify, setRate) {
+    var button = root.querySelector("[data-slow]");
+    var label = root.querySelector("[data-slow-label]");
+    var normal = null;
+
+    function render() {
+      var rate = video.playbackRate;
+      var on = SLOW_PRESETS.indexOf(rate) !== -1;
+      label.textContent = on ? rateLabel(rate) : "";
+      button.setAttribute("aria-label", on ? "Slow motion: " + rateLabel(rate) + " (press for the next step)" : "Slow motion");
+      button.toggleAttribute("data-state", on);
+    }
+
+    function cycle() {
+      var rate = video.playbackRate;
+      var index = SLOW_PRESETS.indexOf(rate);
+      if (index === -1) {
+        normal = rate;
+        setRate(SLOW_PRESETS[0]);
+      } else if (index < SLOW_PRESETS.length - 1) {
+        setRate(SLOW_PRESETS[index + 1]);
+      } else {
+        setRate(normal && SLOW_PRESETS.indexOf(normal) === -1 ? normal : 1);
+      }
+      notify(SLOW_PRESETS.indexOf(video.playbackRate) !== -1 ? "Slow motion " + rateLabel(video.playbackRate) : "Speed " + rateLabel(video.playbackRate));
+    }
+
+    button.addEventListener("click", cycle);
+    video.addEventListener("ratechange", render);
+    render();
+    return { cycle: cycle };
+  }
+
+  // -------------------------------------------------------------- copy link
+  /** The watch page's address with ?t= at the current second (no playlist: it may be private). */
+  function initCopyLink(notify) {
+    var player = root.querySelector("[data-player]");
+    var button = player.querySelector("[data-copy-time]");
+    if (!button) return;
+
+    function copyText(text) {
+      if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+      // Plain-HTTP intranets have no Clipboard API: copy from a selected, off-screen field.
+      return new Promise(function (resolve, reject) {
+        var area = document.createElement("textarea");
+        area.value = text;
+        area.setAttribute("readonly", "");
+        area.className = "fixed -left-[9999px] top-0";
+        player.appendChild(area);
+        area.select();
+        var ok = false;
+        try {
+          ok = document.execCommand("copy");
+        } catch (error) {
+          ok = false;
+        }
+        area.remove();
+        button.focus();
+        if (ok) resolve(); else reject(new Error("copy failed"));
+      });
+    }
+
+    button.addEventListener("click", function () {
+      var seconds = Math.floor(video.currentTime || 0);
+      var url = new URL(player.getAttribute("data-watch-url"), window.location.href);
+      url.searchParams.set("t", String(seconds));
+      copyText(url.href).then(
+        function () { notify("Link to " + clock(seconds) + " copied"); },
+        function () { notify("Could not copy; the link is " + url.href); }
+      );
+    });
+  }
+
+  // ----------------------------------------------------------------- theatre
+  /**
+   * Theatre mode: the player area takes the whole row and the player the whole window width
+   * (styles: .player[data-theatre]); remembered on this device. --player-viewport is the window
+   * width without the scroll bar, which CSS's vw units would include.
+   */
+  function initTheatre() {
+    var player = root.querySelector("[data-player]");
+    var button = player.querySelector("[data-theatre-toggle]");
+    var area = root.querySelector("[data-player-area]");
+    var KEY = "svl.player.theatre";
+    if (!button || !area) {
+      if (button) button.hidden = true;
+      return { available: false };
+    }
+
+    function measure() {
+      root.style.setProperty("--player-viewport", document.documentElement.clientWidth + "px");
+    }
+
+    function set(on, remember) {
+      root.toggleAttribute("data-theatre", on);
+      button.setAttribute("aria-pressed", String(on));
+      measure();
+      if (remember) {
+        try {
+          window.localStorage.setItem(KEY, on ? "1" : "0");
+        } catch (error) { /* private mode: not remembered */ }
+      }
+    }
+
+    var saved = null;
+    try {
+      saved = window.localStorage.getItem(KEY);
+    } catch (error) { /* private mode */ }
+    set(saved === "1", false);
+    window.addEventListener("resize", measure);
+    button.addEventListener("click", function () { set(!root.hasAttribute("data-theatre"), true); });
+    return {
+      available: true,
+      toggle: function () { set(!root.hasAttribute("data-theatre"), true); },
+    };
+  }
+
+  // -------------------------------------------------------------------- help
+  /** The shortcut list: a modal <dialog> (Esc closes it), opened with ? or its button. */
+  function initHelp() {
+    var dialog = root.querySelector("[data-help]");
+    var opener = root.querySelector("[data-help-open]");
+    var close = root.querySelector("[data-help-close]");
+
+    function isOpen() {
+      return Boolean(dialog && dialog.open);
+    }
+
+    function open() {
+      if (!dialog || dialog.open) return;
+      dialog.showModal();
+    }
+
+    if (dialog) {
+      close.addEventListener("click", function () { dialog.close(); });
+      // A click on the backdrop (outside the box) closes it too.
+      dialog.addEventListener("click", function (event) {
+        if (event.target === dialog) dialog.close();
+      });
+      dialog.addEventListener("keydown", function (event) {
+        if (event.key === "?") {
+          event.preventDefault();
+          dialog.close();
+        }
+      });
+    }
+    if (opener) opener.addEventListener("click", open);
+    return { open: open, isOpen: isOpen };
   }
 
   // ---------------------------------------------------------------- playlist
@@ -434,16 +852,17 @@
 
   /**
    * Plays the clip: stops when playback crosses its end (a seek past it does not count) or at
-   * the end of the video, then moves on (advanceUrl) or says what comes next.
+   * the end of the video, then moves on (advanceUrl) or says what comes next. An A–B loop
+   * the viewer set takes precedence.
    */
-  function initClip(say) {
+  function initClip(say, loop) {
     var notice = root.querySelector("[data-clip-notice]");
     var noticeText = root.querySelector("[data-clip-notice-text]");
     var last = 0;
     var finished = false;
 
     function finish() {
-      if (finished) return;
+      if (finished || loop.active()) return;
       finished = true;
       if (!video.paused) video.pause(); // also saves the position
       if (clip.advanceUrl) {
@@ -496,7 +915,7 @@
    * on page hide (sendBeacon: it cannot set headers, so the CSRF token travels as a form field).
    * Nothing is saved before loadedmetadata. Without ?t=, resumes where the viewer left off.
    */
-  function initProgress(hasStartTime) {
+  function initProgress(hasStartTime, notify) {
     if (!apiUrl) return;
     var url = subUrl("progress/");
     var SAVE_EVERY_MS = 10000;
@@ -517,7 +936,7 @@
       var position = Math.max(0, video.currentTime || 0);
       if (!force && lastSaved !== null && Math.abs(position - lastSaved) < 0.5) return;
       lastSaved = position;
-      api("PUT", url, { position: position, duration: duration() });
+      svl.api("PUT", url, { position: position, duration: duration() });
     }
 
     function beacon() {
@@ -527,7 +946,7 @@
       var form = new FormData();
       form.append("position", String(position));
       if (duration() !== null) form.append("duration", String(duration()));
-      form.append("csrfmiddlewaretoken", csrfToken);
+      form.append("csrfmiddlewaretoken", csrfToken());
       if (navigator.sendBeacon(url, form)) lastSaved = position;
     }
 
@@ -567,6 +986,7 @@
           noticeText.textContent = "Resumed at " + clock(position);
           notice.hidden = false;
         }
+        notify("Resumed at " + clock(position));
       }
       if (video.readyState >= 1) {
         resume();
@@ -575,148 +995,6 @@
           video.removeEventListener("loadedmetadata", onMeta);
           resume();
         });
-      }
-    });
-  }
-
-  // --------------------------------------------------------------- scrubber
-  function initScrubber(storyboardUrl) {
-    var scrub = root.querySelector("[data-scrub]");
-    var range = root.querySelector("[data-seek]");
-    var currentLabel = root.querySelector("[data-time-current]");
-    var totalLabel = root.querySelector("[data-time-total]");
-    var preview = root.querySelector("[data-preview]");
-    var previewImage = root.querySelector("[data-preview-image]");
-    var previewTime = root.querySelector("[data-preview-time]");
-    if (!scrub || !range) return;
-
-    var cues = [];
-    var dragging = false;
-    var hovering = false;
-    var duration = Number(root.getAttribute("data-duration")) || 0;
-
-    function knownDuration() {
-      return isFinite(video.duration) && video.duration > 0 ? video.duration : duration;
-    }
-
-    function setDuration() {
-      var total = knownDuration();
-      if (total > 0) {
-        range.max = String(total);
-        totalLabel.textContent = clock(total);
-      }
-    }
-
-    function paint(time) {
-      var total = knownDuration();
-      var fraction = total > 0 ? Math.max(0, Math.min(1, time / total)) : 0;
-      range.style.setProperty("--played", (fraction * 100).toFixed(3) + "%");
-      currentLabel.textContent = clock(time);
-      range.setAttribute("aria-valuetext", spokenTime(time) + " of " + spokenTime(total));
-    }
-
-    function sync() {
-      if (dragging) return;
-      range.value = String(video.currentTime);
-      paint(video.currentTime);
-    }
-
-    setDuration();
-    paint(0);
-    video.addEventListener("loadedmetadata", setDuration);
-    video.addEventListener("durationchange", setDuration);
-    video.addEventListener("timeupdate", sync);
-    video.addEventListener("seeked", sync);
-
-    // ---------------------------------------------------------- preview
-    function cueAt(time) {
-      return window.svl.storyboard ? window.svl.storyboard.at(cues, time) : null;
-    }
-
-    function showPreview(time) {
-      var total = knownDuration();
-      if (!(total > 0)) return;
-      var cue = cueAt(time);
-      var width = 64;
-      if (cue) {
-        previewImage.hidden = false;
-        previewImage.style.width = cue.w + "px";
-        previewImage.style.height = cue.h + "px";
-        previewImage.style.backgroundImage = 'url("' + cue.url.replace(/"/g, "%22") + '")';
-        previewImage.style.backgroundPosition = -cue.x + "px " + -cue.y + "px";
-        width = cue.w + 4;
-      } else {
-        previewImage.hidden = true;
-      }
-      previewTime.textContent = clock(time);
-      preview.hidden = false;
-
-      // Centre the tile over the point in the bar, kept inside the player.
-      var barBox = range.getBoundingClientRect();
-      var box = scrub.getBoundingClientRect();
-      var x = barBox.left - box.left + (Math.max(0, Math.min(1, time / total)) * barBox.width);
-      var left = Math.max(4, Math.min(box.width - width - 4, x - width / 2));
-      preview.style.width = width + "px";
-      preview.style.left = left + "px";
-    }
-
-    function hidePreview() {
-      if (dragging || hovering || document.activeElement === range) return;
-      preview.hidden = true;
-    }
-
-    function timeAtPointer(event) {
-      var box = range.getBoundingClientRect();
-      var fraction = box.width ? (event.clientX - box.left) / box.width : 0;
-      return Math.max(0, Math.min(1, fraction)) * knownDuration();
-    }
-
-    range.addEventListener("pointerenter", function () { hovering = true; });
-    range.addEventListener("pointermove", function (event) {
-      if (!dragging) showPreview(timeAtPointer(event));
-    });
-    range.addEventListener("pointerleave", function () {
-      hovering = false;
-      hidePreview();
-    });
-    range.addEventListener("pointerdown", function () { dragging = true; });
-    function endDrag() {
-      if (!dragging) return;
-      dragging = false;
-      sync();
-      hidePreview();
-    }
-    range.addEventListener("pointerup", endDrag);
-    range.addEventListener("pointercancel", endDrag);
-    document.addEventListener("pointerup", endDrag);
-
-    range.addEventListener("input", function () {
-      var time = Number(range.value);
-      paint(time);
-      showPreview(time);
-      if (!dragging) video.currentTime = time; // keyboard: seek at once
-    });
-    range.addEventListener("change", function () {
-      video.currentTime = Number(range.value);
-    });
-    range.addEventListener("focus", function () { showPreview(Number(range.value)); });
-    range.addEventListener("blur", function () {
-      preview.hidden = true;
-    });
-    range.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") {
-        preview.hidden = true;
-      }
-    });
-
-    // --------------------------------------------------------- storyboard
-    // The cue reader is shared with the cards (static/js/cards.js, loaded first).
-    if (!storyboardUrl || !window.svl.storyboard) return;
-    window.svl.storyboard.load(storyboardUrl).then(function (list) {
-      cues = list;
-      if (cues.length) {
-        var image = new Image(); // warm the cache so the first hover shows a picture
-        image.src = cues[0].url;
       }
     });
   }

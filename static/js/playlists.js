@@ -22,40 +22,12 @@
     return Array.prototype.slice.call((scope || document).querySelectorAll(selector));
   }
 
-  /** JSON request with the session; resolves to {ok, status, data} (data null if unreadable). */
-  function request(method, url, body, csrf) {
-    var headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRFToken"] = csrf || "";
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-      .then(function (response) {
-        return response.json().then(
-          function (data) { return { ok: response.ok, status: response.status, data: data }; },
-          function () { return { ok: response.ok, status: response.status, data: null }; }
-        );
-      })
-      .catch(function () {
-        return { ok: false, status: 0, data: null };
-      });
-  }
+  var api = window.svl.api;
 
-  /** The API's own words: field messages first (its "detail" is then just "Invalid input."). */
+  /** The API's own words for a refused call (result: what svl.api resolved to). */
   function errorText(result) {
-    var data = result.data;
     if (!result.status) return "The server could not be reached. Check your connection.";
-    if (!data || typeof data !== "object") return "The server refused it (HTTP " + result.status + ").";
-    var messages = [];
-    Object.keys(data).forEach(function (key) {
-      if (key === "detail" || key === "code") return;
-      var value = data[key];
-      messages.push(Array.isArray(value) ? value.join(" ") : String(value));
-    });
-    return messages.length ? messages.join(" ") : String(data.detail || "The server refused it (HTTP " + result.status + ").");
+    return window.svl.apiMessage(result.data) || "The server refused it (HTTP " + result.status + ").";
   }
 
   /** "90", "1:30", "1:02:03" → seconds; "" → null; NaN when unreadable. */
@@ -113,7 +85,6 @@
     var newTitle = form.querySelector("[name=new_title]");
     var status = form.querySelector("[data-add-status]");
     var submit = form.querySelector("[data-add-submit]");
-    var csrf = (form.querySelector("[name=csrfmiddlewaretoken]") || {}).value;
     var playlistsUrl = form.getAttribute("data-api-playlists");
     var itemsUrl = form.getAttribute("data-api-items");
     var pageUrl = form.getAttribute("data-playlist-url");
@@ -155,11 +126,11 @@
       if (!select.hasAttribute("data-load-playlists")) return;
       var url = playlistsUrl + "?mine=1";
       (function page(next, left) {
-        window.svl.getJson(next).then(function (data) {
-          if (!data) return;
-          (data.results || []).forEach(addOption);
-          if (data.next && left > 0) page(data.next, left - 1);
-        }).catch(function () {});
+        api("GET", next).then(function (result) {
+          if (!result.ok || !result.data) return;
+          (result.data.results || []).forEach(addOption);
+          if (result.data.next && left > 0) page(result.data.next, left - 1);
+        });
       })(url, 10);
     }
 
@@ -172,7 +143,7 @@
       if (choice && choice !== "new") {
         return Promise.resolve({ id: choice, title: select.options[select.selectedIndex].textContent });
       }
-      return request("POST", playlistsUrl, { title: newTitle.value.trim() }, csrf).then(function (result) {
+      return api("POST", playlistsUrl, { title: newTitle.value.trim() }).then(function (result) {
         if (!result.ok) throw new Error(errorText(result));
         addOption(result.data);
         select.value = String(result.data.id);
@@ -244,9 +215,9 @@
           var url = withId(itemsUrl, playlist.id);
           return videos.reduce(function (chain, uuid) {
             return chain.then(function () {
-              return request("POST", url, {
+              return api("POST", url, {
                 video: uuid, start_time: start, end_time: end, note: note ? note.value : "",
-              }, csrf).then(function (result) {
+              }).then(function (result) {
                 if (result.ok) added.push(uuid);
                 else refused.push("“" + titles[uuid] + "”: " + errorText(result));
               });
@@ -277,7 +248,6 @@
   // ------------------------------------------------------------------- reorder
   function initReorder(list) {
     var url = list.getAttribute("data-reorder-url");
-    var csrf = list.getAttribute("data-csrf");
     var live = document.querySelector("[data-reorder-live]");
     var errorBox = document.querySelector("[data-reorder-error]");
     var pending = Promise.resolve();
@@ -337,7 +307,7 @@
       var position = wanted.indexOf(Number(row.getAttribute("data-item-id"))) + 1;
       announce("“" + title(row) + "” moved to position " + position + " of " + wanted.length + ".");
       pending = pending.then(function () {
-        return request("POST", url, { order: wanted }, csrf).then(function (result) {
+        return api("POST", url, { order: wanted }).then(function (result) {
           if (!result.ok) throw new Error(errorText(result));
           saved = wanted;
           if (errorBox) errorBox.hidden = true;

@@ -14,7 +14,6 @@ def processed_video(source: Path, title: str, tmp_path: Path, uploader) -> Video
     shutil.copy(source, path)
     data = path.read_bytes()
     video = services.video_create_from_file(
-        request=None,
         user=uploader,
         path=path,
         filename=source.name,
@@ -29,4 +28,4 @@ def processed_video(source: Path, title: str, tmp_path: Path, uploader) -> Video
 
 def published_video(source: Path, title: str, tmp_path: Path, uploader, approver) -> Video:
     video = processed_video(source, title, tmp_path, uploader)
-    return services.video_publish(request=None, user=approver, video=video)
+    return services.video_publish(user=approver, video=video)

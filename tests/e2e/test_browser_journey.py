@@ -57,7 +57,7 @@ def test_upload_play_resume_favourite_search_playlist(browser, live_server, medi
     item.locator("[data-processing-status]").filter(has_text="Awaiting review").wait_for(timeout=120_000)
     video = Video.objects.get(uploader=uma)
     assert list(video.tags.values_list("name", flat=True)) == ["Laparoscopy"]
-    services.video_publish(request=None, user=approver, video=video)
+    services.video_publish(user=approver, video=video)
     watch_url = f"{live_server.url}/videos/{video.uuid}/"
 
     # Play: time advances and the player reports no error; leave after about 4 s.

@@ -44,7 +44,7 @@ def test_upload_in_the_browser_then_a_viewer_watches_it(browser, live_server, me
     assert errors == []
     context.close()
 
-    services.video_publish(request=None, user=approver, video=video)
+    services.video_publish(user=approver, video=video)
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -55,10 +55,14 @@ def test_upload_in_the_browser_then_a_viewer_watches_it(browser, live_server, me
     player = page.locator("[data-video]")
     player.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.querySelector('[data-video]').currentTime > 2.5", timeout=30_000)
-    options = page.locator("[data-quality] option").all_inner_texts()
-    assert options[0].startswith("Auto")
-    assert {"720p", "480p", "360p"} <= set(options)
-    page.locator("[data-quality]").select_option(label="360p")
+    # The quality menu (settings → Quality) names the rungs, highest first, then Auto (selected).
+    page.locator("media-settings-menu-button").click()
+    page.get_by_role("menuitem", name="Quality").click()
+    options = [text.strip() for text in page.get_by_role("menuitemradio").all_inner_texts()]
+    assert options[:3] == ["720p", "480p", "360p"]
+    assert options[-1].startswith("Auto")
+    assert page.get_by_role("menuitemradio", checked=True).inner_text().strip().startswith("Auto")
+    page.get_by_role("menuitemradio", name="360p", exact=True).click()
     page.wait_for_function("() => document.querySelector('[data-video]').currentTime > 3.5", timeout=30_000)
     shot(page, "watch-playing")
     assert errors == []

@@ -1,10 +1,16 @@
-"""Shapes of the videos API (DESIGN §7). Writes go through videos.services, never serializer.save()."""
+"""
+Shapes of the videos API (DESIGN §7). Writes go through videos.services, never
+serializer.save(); input serializers only shape what was sent, the services judge it.
+"""
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.utils import html
 
 from .. import delivery
 from ..models import Category, Rendition, Surgeon, Tag, Video, VideoSurgeon
+from ..services.metadata import CATEGORY_MAX, MAX_ID, TAG_MAX, TEXT_MAX, TITLE_MAX
 
 
 class SurgeonRoleOutput(serializers.Serializer):
@@ -28,6 +34,14 @@ class VideoOutput(serializers.ModelSerializer):
     uploader = serializers.CharField(source="uploader.username")
     status_display = serializers.CharField(source="get_status_display")
     processing = serializers.SerializerMethodField()
+    playable = serializers.BooleanField(
+        source="is_playable", read_only=True, help_text="It has a finished ladder that plays (processed or published)."
+    )
+    settled = serializers.BooleanField(
+        source="is_settled",
+        read_only=True,
+        help_text="Nothing will change by itself (no job queued or running): a client can stop polling.",
+    )
     poster_url = serializers.SerializerMethodField()
     storyboard_url = serializers.SerializerMethodField()
     hls_url = serializers.SerializerMethodField()
@@ -50,6 +64,8 @@ class VideoOutput(serializers.ModelSerializer):
             "status_display",
             "progress",
             "processing",
+            "playable",
+            "settled",
             "failure_reason",
             "review_note",
             "duration",
@@ -151,75 +167,66 @@ class VideoDetailOutput(VideoOutput):
         }
 
 
-# Ids are BIGINT: a larger number is no id, and SQLite cannot even compare with one (OverflowError).
-MAX_ID = 2**63 - 1
+class MetadataValue(serializers.Field):
+    """
+    A metadata value passed on as it was sent — text, a list, ids or ``{id, role}`` objects —
+    for ``videos.services.metadata.metadata_clean`` to judge, the same for every door. In a
+    form body, a field sent more than once (``tags=a&tags=b``) is a list. ``schema`` only
+    documents it.
+    """
 
+    def __init__(self, *, schema: dict, **kwargs):
+        super().__init__(required=False, **kwargs)
+        extend_schema_field(schema)(self)  # set again by the copy each serializer makes (same kwargs)
 
-class SurgeonRefInput(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    role = serializers.ChoiceField(choices=VideoSurgeon.Role.choices, default=VideoSurgeon.Role.PRIMARY)
-
-
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "Surgeon id (role: primary)"},
-            {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                    "role": {"type": "string", "enum": list(VideoSurgeon.Role.values)},
-                },
-                "required": ["id"],
-            },
-        ]
-    }
-)
-class SurgeonRefField(serializers.Field):
-    """A surgeon id, or ``{"id", "role"}``."""
+    def get_value(self, dictionary):
+        if not html.is_html_input(dictionary):
+            return dictionary.get(self.field_name, empty)
+        if self.field_name not in dictionary:
+            return empty
+        values = dictionary.getlist(self.field_name)
+        return values[0] if len(values) == 1 else values
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            ref = SurgeonRefInput(data=data)
-            ref.is_valid(raise_exception=True)
-            return dict(ref.validated_data)
-        if isinstance(data, bool):
-            raise serializers.ValidationError("Give a surgeon id or {id, role}.")
-        try:
-            surgeon_id = int(data)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 in JSON is infinity
-            raise serializers.ValidationError("Give a surgeon id or {id, role}.") from None
-        if not 1 <= surgeon_id <= MAX_ID:
-            raise serializers.ValidationError("Unknown surgeon id.")
-        return {"id": surgeon_id, "role": VideoSurgeon.Role.PRIMARY}
+        return data
 
     def to_representation(self, value):
         return value
 
 
-class NameListField(serializers.ListField):
-    """A list of names; a single comma-separated string is accepted too (forms, multipart)."""
+_SURGEON_REF = {
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "Surgeon id (role: primary)"},
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "role": {"type": "string", "enum": list(VideoSurgeon.Role.values)},
+            },
+            "required": ["id"],
+        },
+    ]
+}
 
-    child = serializers.CharField(max_length=60)
 
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            data = [data]
-        if isinstance(data, list | tuple):
-            data = [
-                part.strip() for item in data if isinstance(item, str) for part in item.split(",") if part.strip()
-            ] + [item for item in data if not isinstance(item, str)]
-        return super().to_internal_value(data)
+_TAG_NAMES = {
+    "oneOf": [
+        {"type": "array", "items": {"type": "string", "maxLength": TAG_MAX}},
+        {"type": "string", "description": "Tag names, comma-separated"},
+    ]
+}
 
 
 class VideoMetadataInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
-    transcript = serializers.CharField(required=False, allow_blank=True, max_length=200_000)
-    category = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=80)
-    tags = NameListField(required=False)
-    surgeons = serializers.ListField(child=SurgeonRefField(), required=False)
-    date_of_surgery = serializers.DateField(required=False, allow_null=True)
+    """A video's metadata; the rules (``metadata_clean``) are the service's, so every door applies the same."""
+
+    title = MetadataValue(schema={"type": "string", "minLength": 1, "maxLength": TITLE_MAX})
+    description = MetadataValue(schema={"type": "string", "maxLength": TEXT_MAX})
+    transcript = MetadataValue(schema={"type": "string", "maxLength": TEXT_MAX})
+    category = MetadataValue(schema={"type": "string", "maxLength": CATEGORY_MAX}, allow_null=True)
+    tags = MetadataValue(schema=_TAG_NAMES)
+    surgeons = MetadataValue(schema={"type": "array", "items": _SURGEON_REF})
+    date_of_surgery = MetadataValue(schema={"type": "string", "format": "date"}, allow_null=True)
 
 
 class VideoUploadInput(VideoMetadataInput):

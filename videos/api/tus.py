@@ -2,28 +2,22 @@
 tus 1.0.0 resumable uploads at ``/api/v1/uploads/`` (https://tus.io/protocols/resumable-upload):
 core (HEAD, PATCH), creation (POST), termination (DELETE) and expiration.
 
-Bytes stream from the request straight to ``MEDIA_ROOT/uploads/<id>.part`` in 1 MiB reads
-(no body is ever held in memory), with the MD5 state saved after every PATCH so the hash
-is done when the last byte lands, whichever worker process received which chunk. The
-offset is saved even when the connection drops mid-PATCH, so the client resumes from the
-last byte written. When the upload completes, the same checks and service as a multipart
-upload turn it into a video.
+This view only speaks the protocol: its headers, its status codes, its metadata encoding.
+The upload's business — the rules before the first byte, storing bytes at an offset with the
+MD5 state (so the hash is done when the last byte lands, whichever worker received which
+chunk), sniffing, discarding, completing into a video — is ``videos.services.uploads``'s,
+which a multipart upload ends in too.
 
 Authentication is the API's (JWT or session with CSRF); an upload belongs to its creator,
 and anyone else gets 404.
 """
 
 import base64
-import fcntl
 import re
 from email.utils import format_datetime
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -32,20 +26,11 @@ from rest_framework.views import APIView
 
 from core.api import DetailOutput
 
-from .. import ingest, services
-from ..hashing import ResumableMD5, available, md5_of_file
 from ..models import Upload
+from ..services import uploads
 from . import serializers as s
 
 TUS_VERSION = "1.0.0"
-CHUNK = 1024 * 1024
-
-
-def _write_all(handle, data: bytes) -> None:
-    """Write every byte to an unbuffered file (a raw write may take only part)."""
-    view = memoryview(data)
-    while view:
-        view = view[handle.write(view) :]
 
 
 class TusError(exceptions.APIException):
@@ -68,15 +53,6 @@ def parse_metadata(header: str) -> dict:
         if "\x00" in metadata[key]:  # PostgreSQL cannot store it in a text column
             raise TusError(f"Upload-Metadata value for “{key}” contains a NUL character.", 400)
     return metadata
-
-
-def video_metadata(metadata: dict) -> dict:
-    """The video's fields in an upload's metadata, lists (tags, surgeons) split on commas; empty ones left out."""
-    fields = {key: value for key, value in metadata.items() if key in services.METADATA_FIELDS and value != ""}
-    for key in ("tags", "surgeons"):
-        if key in fields:
-            fields[key] = [part.strip() for part in fields[key].split(",") if part.strip()]
-    return fields
 
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
@@ -130,11 +106,7 @@ class TusView(APIView):
         return response
 
     def _upload(self, request, upload_id) -> Upload:
-        upload = get_object_or_404(Upload, pk=upload_id, user=request.user)
-        if upload.is_expired:
-            services.upload_discard(upload=upload)
-            raise TusError("This upload has expired; start again.", 410)
-        return upload
+        return uploads.upload_resume(user=request.user, upload_id=upload_id)
 
 
 class UploadCollectionApi(TusView):
@@ -187,12 +159,7 @@ class UploadCollectionApi(TusView):
         filename = metadata.pop("filename", "") or metadata.pop("name", "")
         if not filename:
             raise TusError("Upload-Metadata must include the filename.", 400)
-        # The rules of a multipart upload's fields, before any byte is sent (the service checks
-        # the names against the catalogue again when the upload completes).
-        s.VideoMetadataInput(data=video_metadata(metadata)).is_valid(raise_exception=True)
-        upload = services.upload_start(
-            request=request, user=request.user, filename=filename, length=length, metadata=metadata
-        )
+        upload = uploads.upload_start(user=request.user, filename=filename, length=length, metadata=metadata)
         response = HttpResponse(status=201)
         response["Location"] = request.build_absolute_uri(reverse("api:upload", kwargs={"upload_id": upload.pk}))
         response["Upload-Expires"] = format_datetime(upload.expires_at, usegmt=True)
@@ -230,7 +197,7 @@ class UploadResourceApi(TusView):
                 "length": upload.length,
                 "complete": upload.completed_at is not None,
                 "video": str(upload.video.uuid) if upload.video else None,
-                "duplicate": bool(upload.metadata.get("_duplicate")),
+                "duplicate": upload.duplicate,
                 "expires": upload.expires_at,
             }
         )
@@ -244,7 +211,7 @@ class UploadResourceApi(TusView):
     def delete(self, request, upload_id):
         upload = self._upload(request, upload_id)
         if upload.completed_at is None:
-            services.upload_discard(upload=upload)
+            uploads.upload_discard(upload=upload)
         return HttpResponse(status=204)
 
     @extend_schema(
@@ -280,118 +247,16 @@ class UploadResourceApi(TusView):
         if request.content_type != "application/offset+octet-stream":
             raise TusError("Content-Type must be application/offset+octet-stream.", 415)
         offset = _int_header(request, "Upload-Offset")
-        if upload.completed_at is not None:
-            raise TusError("This upload is already complete.", 409)
-        try:
-            # Unbuffered, so the saved offset is what reached the disk even when it fills up.
-            handle = open(upload.path, "r+b", buffering=0)  # noqa: SIM115 (closed by the with below)
-        except FileNotFoundError:  # discarded meanwhile by another request (termination, a refused file)
-            raise exceptions.NotFound("No such upload.") from None
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise TusError("Another request is writing to this upload.", 423) from None
-            upload.refresh_from_db()
-            if offset != upload.offset:
-                raise TusError(f"Upload-Offset {offset} does not match the server's {upload.offset}.", 409)
-            written = self._receive(request, upload, handle)
+        # The WSGI stream: never request.body, which would hold the whole chunk in memory.
+        upload = uploads.upload_append(upload=upload, offset=offset, stream=request._request)
         response = HttpResponse(status=204)
-        response["Upload-Offset"] = str(written)
+        response["Upload-Offset"] = str(upload.offset)
         response["Upload-Expires"] = format_datetime(upload.expires_at, usegmt=True)
-        if written == upload.length:
-            self._complete(request, upload)
-            self._video_headers(response, upload)
+        self._video_headers(response, upload)
         return response
-
-    def _receive(self, request, upload: Upload, handle) -> int:
-        """Append the body at the current offset; save offset and hash state whatever happens."""
-        stream = request._request  # the WSGI stream: never request.body (that would buffer it)
-        digest = ResumableMD5(upload.md5_state) if available() and (upload.md5_state or not upload.offset) else None
-        start = position = upload.offset
-        handle.seek(position)
-        head_checked = position >= ingest.SNIFF_BYTES
-        try:
-            while position < upload.length:
-                chunk = stream.read(min(CHUNK, upload.length - position))
-                if not chunk:
-                    break
-                try:
-                    _write_all(handle, chunk)
-                except OSError as error:
-                    if not services.is_storage_full(error):
-                        raise
-                    # The offset and hash state stay at the last whole chunk (the part of
-                    # this one that landed is cut off below); the client resumes from there.
-                    raise TusError(
-                        f"The server's storage is full. The upload is kept at byte {position}; "
-                        "resume it later, or tell your IT team.",
-                        507,
-                    ) from None
-                if digest is not None:
-                    digest.update(chunk)
-                position += len(chunk)
-                if not head_checked and (position >= ingest.SNIFF_BYTES or position == upload.length):
-                    head_checked = True
-                    handle.flush()
-                    self._sniff(upload, handle)
-            if position == upload.length and stream.read(1):
-                raise TusError("The request body is longer than Upload-Length.", 400)
-        finally:
-            handle.flush()
-            handle.truncate(position)
-            Upload.objects.filter(pk=upload.pk, offset=start).update(
-                offset=position, md5_state=digest.state() if digest is not None else None
-            )
-            upload.offset = position
-            upload.md5_state = digest.state() if digest is not None else None
-        return position
-
-    def _sniff(self, upload: Upload, handle) -> None:
-        handle.seek(0)
-        head = handle.read(ingest.SNIFF_BYTES)
-        handle.seek(0, 2)
-        try:
-            ingest.check_sniff(head, ingest.extension_of(upload.filename))
-        except ValidationError as error:
-            services.upload_discard(upload=upload)
-            raise TusError(" ".join(error.messages), 400) from None
-
-    def _complete(self, request, upload: Upload) -> None:
-        if upload.md5_state and available():
-            md5 = ResumableMD5(upload.md5_state).hexdigest()
-        else:
-            md5 = md5_of_file(upload.path)
-        metadata = video_metadata(upload.metadata)
-        try:
-            video = services.video_create_from_file(
-                request=request,
-                user=request.user,
-                path=upload.path,
-                filename=upload.filename,
-                md5=md5,
-                size=upload.length,
-                metadata=metadata,
-            )
-            duplicate = False
-        except services.DuplicateVideo as duplicate_of:
-            video, duplicate = duplicate_of.video, True
-        except ValidationError as error:
-            Upload.objects.filter(pk=upload.pk).delete()
-            messages = error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
-            raise exceptions.ValidationError(messages) from None
-        except Exception:
-            Upload.objects.filter(pk=upload.pk).delete()
-            raise
-        with transaction.atomic():
-            upload.completed_at = timezone.now()
-            upload.video = video
-            upload.metadata = {**upload.metadata, "_duplicate": duplicate}
-            upload.md5_state = None
-            upload.save(update_fields=["completed_at", "video", "metadata", "md5_state"])
 
     @staticmethod
     def _video_headers(response, upload: Upload) -> None:
         if upload.video_id:
             response["X-Video-Id"] = str(upload.video.uuid)
-            response["X-Video-Duplicate"] = "true" if upload.metadata.get("_duplicate") else "false"
+            response["X-Video-Duplicate"] = "true" if upload.duplicate else "false"

@@ -1,9 +1,13 @@
+"""
+The videos API. ``videos/`` itself (GET list/search, POST upload) is routed by library.api.urls:
+its view, library's VideoListApi, lists through library.search and uploads as VideoListCreateApi.
+"""
+
 from django.urls import path
 
 from . import tus, views
 
 urlpatterns = [
-    path("videos/", views.VideoListCreateApi.as_view(), name="videos"),
     path("videos/<uuid:video_uuid>/", views.VideoDetailApi.as_view(), name="video"),
     path("videos/<uuid:video_uuid>/related/", views.VideoRelatedApi.as_view(), name="video_related"),
     path("videos/<uuid:video_uuid>/publish/", views.VideoPublishApi.as_view(), name="video_publish"),

@@ -1,8 +1,8 @@
 """
 Videos API (DESIGN §7) and the protected media endpoints.
 
-Reads use ``Video.objects.visible_to(user)`` (someone who may not see a video gets 404,
-never 403, so ids do not leak); writes call ``videos.services``. Variant playlists,
+A video is read with ``Video.objects.visible_or_404(user, uuid)`` (someone who may not see it
+gets 404, never 403, so ids do not leak); writes call ``videos.services``. Variant playlists,
 segments and images are plain Django views authorised by signed tokens alone: no session,
 no database query.
 """
@@ -10,7 +10,6 @@ no database query.
 from pathlib import Path
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -22,33 +21,38 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import DetailOutput
-from library.search import ORDERINGS
 
-from .. import delivery, ingest, services
+from .. import delivery, ingest, storage
 from ..ingest import HashingUploadHandler
 from ..models import Category, Surgeon, Tag, Video
+from ..services import catalogue, metadata, review, transcode, uploads
 from . import serializers as s
 
 
-def _visible_video(request, video_uuid) -> Video:
-    videos = Video.objects.visible_to(request.user).with_catalogue().with_viewer_state(request.user)
-    return get_object_or_404(videos, uuid=video_uuid)
+def _detail(request, video_uuid) -> dict:
+    """The video as the caller sees it in full (``VideoDetailOutput``); 404 if they may not see it."""
+    user = request.user
+    video = Video.objects.with_catalogue().with_viewer_state(user).visible_or_404(user, video_uuid)
+    return s.VideoDetailOutput(video, context={"request": request}).data
 
 
-class VideoListCreateApi(generics.ListAPIView):
-    """List the videos you may see (newest first), or upload one (multipart: ``file`` + metadata)."""
+class VideoListCreateApi(generics.GenericAPIView):
+    """
+    Upload a video (multipart: ``file`` + metadata). The list and search (GET) of the same URL
+    is library's ``library.api.views.VideoListApi``, a subclass of this view, which the URL serves.
+    """
 
-    serializer_class = s.VideoOutput
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (the session's CSRF check may, before the permission
         # is known): stream the one ``file`` part to disk and hash it on the way, once
-        # services.upload_admit has accepted the sender, the free space and the quota.
+        # uploads.upload_admit has accepted the sender, the free space and the quota.
         if request.method == "POST":
             request.upload_handlers = [
                 HashingUploadHandler(
-                    request, admit=lambda user, length: services.upload_admit(user=user, length=length, folder="tmp")
+                    request,
+                    admit=lambda user, length: uploads.upload_admit(user=user, length=length, folder=storage.tmp_dir()),
                 )
             ]
         return super().initialize_request(request, *args, **kwargs)
@@ -60,75 +64,6 @@ class VideoListCreateApi(generics.ListAPIView):
             # Whatever happened (a refusal before the view ran, a bad file, a 500), no part
             # of the body stays on disk unless it became a video.
             ingest.discard_received(request)
-
-    def get_queryset(self):
-        from library import search
-
-        user = self.request.user
-        self.search_params = search.parse_params(self.request.query_params)
-        videos = search.search_videos(user=user, params=self.search_params)
-        self.mine = self.request.query_params.get("mine") in {"1", "true"}
-        if self.mine:
-            videos = videos.filter(uploader=user)
-        return videos
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(name, kind, required=False, description=text, enum=choices)
-            for name, kind, choices, text in [
-                (
-                    "q",
-                    OpenApiTypes.STR,
-                    None,
-                    "words to find in title, description, transcript, tags, category and surgeons",
-                ),
-                ("tags", OpenApiTypes.STR, None, "tag names (repeat or comma-separate)"),
-                ("tags_mode", OpenApiTypes.STR, ["any", "all"], "any (default) or all"),
-                ("surgeons", OpenApiTypes.STR, None, "surgeon ids (repeat or comma-separate)"),
-                ("category", OpenApiTypes.STR, None, "category names"),
-                ("duration_min", OpenApiTypes.NUMBER, None, "seconds"),
-                ("duration_max", OpenApiTypes.NUMBER, None, "seconds"),
-                ("date_from", OpenApiTypes.DATE, None, "date of surgery from"),
-                ("date_to", OpenApiTypes.DATE, None, "date of surgery to"),
-                ("uploaded_from", OpenApiTypes.DATE, None, "upload date from"),
-                ("uploaded_to", OpenApiTypes.DATE, None, "upload date to"),
-                ("uploader", OpenApiTypes.STR, None, "username"),
-                ("status", OpenApiTypes.STR, list(Video.Status.values), "only videos in this status"),
-                ("ordering", OpenApiTypes.STR, list(ORDERINGS), "relevance (default: by rank, then newest)"),
-                ("facets", OpenApiTypes.STR, ["0", "1"], "0 to leave out facet counts"),
-                ("mine", OpenApiTypes.BOOL, None, "true (or 1) for your own uploads only"),
-            ]
-        ],
-        responses={
-            200: s.VideoPageOutput,
-            400: OpenApiResponse(DetailOutput, description="A malformed filter (named in the body)"),
-            404: OpenApiResponse(DetailOutput, description="No such page"),
-        },
-    )
-    def get(self, request, *args, **kwargs):
-        """Search and filter; the response adds ``facets`` (counts for the current query)."""
-        return self.list(request, *args, **kwargs)
-
-    def list(self, request, *args, **kwargs):
-        from library import search
-
-        matched = search.read_matches(self.get_queryset(), user=request.user, params=self.search_params)
-        page = self.paginate_queryset(
-            search.decorate(
-                matched,
-                lambda videos: (
-                    videos.select_related("category", "uploader")
-                    .prefetch_related(*Video.objects.with_catalogue()._prefetch_related_lookups)
-                    .with_viewer_state(request.user)
-                ),
-            )
-        )
-        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        if request.query_params.get("facets") != "0":
-            # Shared counts are keyed by the search parameters; "mine" is not one of them.
-            shared = None if self.mine else self.search_params
-            response.data["facets"] = search.facets(matched, user=request.user, params=shared)
-        return response
 
     @extend_schema(
         request={"multipart/form-data": s.VideoUploadInput},
@@ -147,10 +82,8 @@ class VideoListCreateApi(generics.ListAPIView):
             raise PermissionDenied("Your role may not upload videos.")
         upload = request.FILES.get("file")
         refusal = getattr(request._request, "upload_refusal", None)
-        if isinstance(refusal, services.QuotaExceeded):
-            refusal.record(user=request.user, request=request)
         if refusal is not None:
-            raise refusal
+            raise refusal  # by upload_admit (audited there) or the disk, before the file was written
         try:
             if getattr(request._request, "upload_too_large", False):
                 raise ValidationError({"file": ["The file is larger than the upload limit."]})
@@ -160,24 +93,18 @@ class VideoListCreateApi(generics.ListAPIView):
             data.is_valid(raise_exception=True)
             path = Path(upload.temporary_file_path())
             upload.close()
-            try:
-                video = services.video_create_from_file(
-                    request=request,
-                    user=request.user,
-                    path=path,
-                    filename=upload.name,
-                    md5=upload.md5,
-                    size=upload.size,
-                    metadata=dict(data.validated_data),
-                )
-            except services.DuplicateVideo as duplicate:
-                video = _visible_video(request, duplicate.video.uuid)
-                return Response({**s.VideoDetailOutput(video, context={"request": request}).data, "duplicate": True})
+            completed = uploads.upload_complete(
+                user=request.user,
+                path=path,
+                filename=upload.name,
+                md5=upload.md5,
+                size=upload.size,
+                metadata=dict(data.validated_data),
+            )
         finally:
             ingest.discard_received(request._request)
-        video = _visible_video(request, video.uuid)
-        body = {**s.VideoDetailOutput(video, context={"request": request}).data, "duplicate": False}
-        return Response(body, status=status.HTTP_201_CREATED)
+        body = {**_detail(request, completed.video.uuid), "duplicate": completed.duplicate}
+        return Response(body, status=status.HTTP_200_OK if completed.duplicate else status.HTTP_201_CREATED)
 
 
 class VideoDetailApi(APIView):
@@ -185,24 +112,23 @@ class VideoDetailApi(APIView):
 
     @extend_schema(responses={200: s.VideoDetailOutput, 404: DetailOutput})
     def get(self, request, video_uuid):
-        video = _visible_video(request, video_uuid)
-        return Response(s.VideoDetailOutput(video, context={"request": request}).data)
+        return Response(_detail(request, video_uuid))
 
     @extend_schema(
         request=s.VideoMetadataInput,
         responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput},
     )
     def patch(self, request, video_uuid):
-        video = _visible_video(request, video_uuid)
+        video = Video.objects.with_catalogue().visible_or_404(request.user, video_uuid)
         data = s.VideoMetadataInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.video_update(request=request, user=request.user, video=video, **data.validated_data)
-        return Response(s.VideoDetailOutput(_visible_video(request, video_uuid), context={"request": request}).data)
+        metadata.video_update(user=request.user, video=video, **data.validated_data)
+        return Response(_detail(request, video_uuid))
 
     @extend_schema(responses={204: None, 403: DetailOutput, 404: DetailOutput})
     def delete(self, request, video_uuid):
-        video = _visible_video(request, video_uuid)
-        services.video_delete(request=request, user=request.user, video=video)
+        video = Video.objects.visible_or_404(request.user, video_uuid)
+        uploads.video_delete(user=request.user, video=video)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -211,52 +137,43 @@ class VideoRelatedApi(APIView):
 
     @extend_schema(responses={200: s.VideoOutput(many=True), 404: DetailOutput})
     def get(self, request, video_uuid):
-        video = _visible_video(request, video_uuid)
-        related = (
-            Video.objects.visible_to(request.user)
-            .published()
-            .related_to(video)
-            .with_catalogue()
-            .with_viewer_state(request.user)[:8]
-        )
+        video = Video.objects.with_catalogue().visible_or_404(request.user, video_uuid)
+        related = Video.objects.related_for(video, request.user)[:8]
         return Response(s.VideoOutput(related, many=True, context={"request": request}).data)
 
 
 class _WorkflowApi(APIView):
-    action = ""
+    """One step of a video's workflow: ``service(user=, video=)``, then the video as it now is."""
 
-    def perform(self, request, video):  # pragma: no cover (overridden)
-        raise NotImplementedError
+    service = None
+
+    def perform(self, request, video):
+        type(self).service(user=request.user, video=video)
 
     @extend_schema(
         request=None, responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput}
     )
     def post(self, request, video_uuid):
-        video = _visible_video(request, video_uuid)
-        self.perform(request, video)
-        return Response(s.VideoDetailOutput(_visible_video(request, video_uuid), context={"request": request}).data)
+        self.perform(request, Video.objects.visible_or_404(request.user, video_uuid))
+        return Response(_detail(request, video_uuid))
 
 
 class VideoPublishApi(_WorkflowApi):
-    def perform(self, request, video):
-        services.video_publish(request=request, user=request.user, video=video)
+    service = staticmethod(review.video_publish)
 
 
 class VideoArchiveApi(_WorkflowApi):
-    def perform(self, request, video):
-        services.video_archive(request=request, user=request.user, video=video)
+    service = staticmethod(review.video_archive)
 
 
 class VideoReprocessApi(_WorkflowApi):
-    def perform(self, request, video):
-        services.video_reprocess(request=request, user=request.user, video=video)
+    service = staticmethod(transcode.video_reprocess)
 
 
 class VideoResubmitApi(_WorkflowApi):
     """Send a rejected video back for review (owner or editor); published at once without approval."""
 
-    def perform(self, request, video):
-        services.video_resubmit(request=request, user=request.user, video=video)
+    service = staticmethod(review.video_resubmit)
 
 
 class VideoRejectApi(_WorkflowApi):
@@ -270,7 +187,7 @@ class VideoRejectApi(_WorkflowApi):
     def perform(self, request, video):
         data = s.RejectInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.video_reject(request=request, user=request.user, video=video, reason=data.validated_data["reason"])
+        review.video_reject(user=request.user, video=video, reason=data.validated_data["reason"])
 
 
 class HlsMasterApi(APIView):
@@ -302,7 +219,7 @@ class HlsMasterApi(APIView):
                 raise NotAuthenticated("The playlist link is no longer valid. Open the video again for a new one.")
         if not user.is_authenticated:
             raise NotAuthenticated()
-        video = get_object_or_404(Video.objects.visible_to(user), uuid=video_uuid)
+        video = Video.objects.visible_or_404(user, video_uuid)
         if not video.is_playable:
             return Response(
                 {"detail": f"The video is not ready to play ({video.get_status_display().lower()})."},
@@ -442,7 +359,7 @@ def hls_segment(request, video_uuid, rung, segment):
         return refused
     if not delivery.RUNG_NAME.match(rung) or not delivery.SEGMENT_NAME.match(segment):
         raise Http404("Not found")
-    return delivery.file_response(f"hls/{video_uuid}/{rung}/{segment}", content_type="video/mp2t")
+    return delivery.file_response(storage.hls_relative(video_uuid, rung, segment), content_type="video/mp2t")
 
 
 @_described_by(_VideoImageSchema)
@@ -456,16 +373,12 @@ def video_image(request, video_uuid, name):
         raise Http404("Not found")
     if name == "storyboard.vtt":
         return _storyboard_vtt(request, video_uuid, grant)
-    return delivery.file_response(f"hls/{video_uuid}/{name}", content_type=content_type)
+    return delivery.file_response(storage.hls_relative(video_uuid, name), content_type=content_type)
 
 
 def _storyboard_vtt(request, video_uuid, grant):
     """The cue file, with its sprite URL signed so the player can fetch it."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    path = Path(settings.MEDIA_ROOT) / "hls" / str(video_uuid) / "storyboard.vtt"
+    path = storage.hls_dir(video_uuid) / "storyboard.vtt"
     if not path.is_file():
         raise Http404("Not found")
 
@@ -486,8 +399,8 @@ def hls_key(request, video_uuid):
     user = _playback_user(grant)
     if user is None:
         raise Http404("Not found")
-    video = Video.objects.visible_to(user).playable().filter(uuid=video_uuid).only("hls_key").first()
-    if video is None or not video.hls_key:
+    video = Video.objects.playable().only("hls_key").visible_or_404(user, video_uuid)
+    if not video.hls_key:
         raise Http404("Not found")
     response = HttpResponse(bytes(video.hls_key), content_type="application/octet-stream")
     response["Cache-Control"] = "no-store"
@@ -510,7 +423,7 @@ class _CatalogueApi(generics.ListAPIView):
             raise PermissionDenied("Only editors may add to the catalogue.")
         data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
-        item = services.catalogue_add(model=self.model, user=request.user, request=request, **data.validated_data)
+        item = catalogue.catalogue_add(model=self.model, user=request.user, **data.validated_data)
         return Response(self.serializer_class(item).data, status=status.HTTP_201_CREATED)
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from videos.services import uploads_purge_expired
+from videos.services.uploads import uploads_purge_expired
 
 
 class Command(BaseCommand):

@@ -1,14 +1,14 @@
 """
-Curating the catalogue: merging duplicate tags, categories and surgeons, and attaching one
-tag, category or surgeon to many videos at once. The admin actions call these; so may any
-later door (API, command).
+Curating the catalogue: adding a tag, category or surgeon, merging duplicates, and attaching
+one tag, category or surgeon to many videos at once. The API and the admin actions call
+these; so may any later door (command).
 
 Every function is atomic, checks the caller's permissions itself, writes its audit entries
 in the same transaction and leaves ``Video.search_terms`` right: bulk writes send no
 signals, so each one ends with ``search_index.refresh`` for the videos it touched.
 
 Audit policy for the bulk video edits: one ``VIDEO_EDIT`` entry *per video actually
-changed* (the same shape as :func:`videos.services.video_update`, plus ``bulk=True`` and the
+changed* (the same shape as :func:`videos.services.metadata.video_update`, plus ``bulk=True`` and the
 value), so a video's history is complete when the audit trail is filtered by its id. Videos
 that already had the tag, category or surgeon are left alone and get no entry.
 """
@@ -16,19 +16,50 @@ that already had the tag, category or surgeon are left alone and get no entry.
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit import trail
 from audit.models import AuditEvent
 
-from . import search_index
-from .models import Category, Surgeon, Tag, Video, VideoSurgeon
+from .. import search_index
+from ..models import Category, Surgeon, Tag, Video, VideoSurgeon
 
 Event = AuditEvent.Event
 
 # Most significant first: when a merge leaves one surgeon twice on a video, this role stays.
 ROLE_SIGNIFICANCE = list(VideoSurgeon.Role.values)
+
+
+# ------------------------------------------------------------------------------ adding
+
+
+@transaction.atomic
+def catalogue_add(*, model, user, name: str, specialty: str = "", description: str = ""):
+    """Add a tag, category or surgeon (editors); an existing name (any case) is returned as is."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A name is required."})
+    if model is Surgeon:
+        return Surgeon.objects.create(name=name, specialty=specialty.strip())
+    existing = _catalogue_entry(model, name)
+    if existing is not None:
+        return existing
+    extra = {"description": description} if model is Category else {}
+    try:
+        with transaction.atomic():
+            return model.objects.create(name=name, **extra)
+    except IntegrityError:
+        # Another request added the same name, or took the slug, between the check and the insert.
+        existing = _catalogue_entry(model, name)
+        if existing is not None:
+            return existing
+        with transaction.atomic():
+            return model.objects.create(name=name, **extra)  # a fresh slug this time
+
+
+def _catalogue_entry(model, name: str):
+    return model.objects.filter(name__iexact=name).first()
 
 
 # ------------------------------------------------------------------------------ merging
@@ -58,7 +89,7 @@ def _check_merge(*, user, model, keep, others) -> list:
     return others
 
 
-def _finish_merge(*, request, user, model, keep, others, video_ids) -> int:
+def _finish_merge(*, user, model, keep, others, video_ids) -> int:
     model.objects.filter(pk__in=[other.pk for other in others]).delete()
     search_index.refresh(video_ids)
     trail.record(
@@ -73,7 +104,7 @@ def _finish_merge(*, request, user, model, keep, others, video_ids) -> int:
 
 
 @transaction.atomic
-def merge_tags(*, request, user, keep: Tag, others: Iterable[Tag]) -> int:
+def merge_tags(*, user, keep: Tag, others: Iterable[Tag]) -> int:
     """
     Fold ``others`` into ``keep``: every video tagged with one of them is tagged ``keep``
     (once), then ``others`` are deleted. Returns how many videos were re-pointed.
@@ -83,11 +114,11 @@ def merge_tags(*, request, user, keep: Tag, others: Iterable[Tag]) -> int:
     video_ids = set(through.objects.filter(tag__in=others).values_list("video_id", flat=True))
     tagged = set(through.objects.filter(tag=keep, video_id__in=video_ids).values_list("video_id", flat=True))
     through.objects.bulk_create([through(video_id=pk, tag_id=keep.pk) for pk in sorted(video_ids - tagged)])
-    return _finish_merge(request=request, user=user, model=Tag, keep=keep, others=others, video_ids=video_ids)
+    return _finish_merge(user=user, model=Tag, keep=keep, others=others, video_ids=video_ids)
 
 
 @transaction.atomic
-def merge_categories(*, request, user, keep: Category, others: Iterable[Category]) -> int:
+def merge_categories(*, user, keep: Category, others: Iterable[Category]) -> int:
     """
     Fold ``others`` into ``keep``: their videos move to ``keep``, then ``others`` are
     deleted. ``keep`` takes a merged category's description if it has none of its own.
@@ -101,11 +132,11 @@ def merge_categories(*, request, user, keep: Category, others: Iterable[Category
         if description:
             keep.description = description
             keep.save(update_fields=["description"])
-    return _finish_merge(request=request, user=user, model=Category, keep=keep, others=others, video_ids=video_ids)
+    return _finish_merge(user=user, model=Category, keep=keep, others=others, video_ids=video_ids)
 
 
 @transaction.atomic
-def merge_surgeons(*, request, user, keep: Surgeon, others: Iterable[Surgeon]) -> int:
+def merge_surgeons(*, user, keep: Surgeon, others: Iterable[Surgeon]) -> int:
     """
     Fold ``others`` into ``keep``: every video credits ``keep`` instead, once per video
     (``video_surgeon_unique``) with the most significant role any of them had there (primary
@@ -143,7 +174,7 @@ def merge_surgeons(*, request, user, keep: Surgeon, others: Iterable[Surgeon]) -
                 filled.append(field)
     if filled:
         keep.save(update_fields=filled)
-    return _finish_merge(request=request, user=user, model=Surgeon, keep=keep, others=others, video_ids=video_ids)
+    return _finish_merge(user=user, model=Surgeon, keep=keep, others=others, video_ids=video_ids)
 
 
 # ------------------------------------------------------------------------------ bulk edits
@@ -154,7 +185,7 @@ def _check_bulk(user) -> None:
         raise PermissionDenied("Only editors may change videos in bulk.")
 
 
-def _finish_bulk(*, request, user, video_ids, field: str, **detail) -> int:
+def _finish_bulk(*, user, video_ids, field: str, **detail) -> int:
     if not video_ids:
         return 0
     Video.objects.filter(pk__in=video_ids).update(updated_at=timezone.now())
@@ -169,7 +200,7 @@ def _ids(videos) -> list[int]:
 
 
 @transaction.atomic
-def add_tag(*, request, user, videos: Iterable[Video], tag: Tag) -> int:
+def add_tag(*, user, videos: Iterable[Video], tag: Tag) -> int:
     """Tag every one of ``videos`` with ``tag``; returns how many did not have it yet."""
     _check_bulk(user)
     through = Video.tags.through
@@ -177,11 +208,11 @@ def add_tag(*, request, user, videos: Iterable[Video], tag: Tag) -> int:
     tagged = set(through.objects.filter(tag=tag, video_id__in=ids).values_list("video_id", flat=True))
     missing = [pk for pk in ids if pk not in tagged]
     through.objects.bulk_create([through(video_id=pk, tag_id=tag.pk) for pk in missing])
-    return _finish_bulk(request=request, user=user, video_ids=missing, field="tags", tag=tag.name)
+    return _finish_bulk(user=user, video_ids=missing, field="tags", tag=tag.name)
 
 
 @transaction.atomic
-def set_category(*, request, user, videos: Iterable[Video], category: Category | None) -> int:
+def set_category(*, user, videos: Iterable[Video], category: Category | None) -> int:
     """Put every one of ``videos`` in ``category`` (``None`` clears it); returns how many changed."""
     _check_bulk(user)
     ids = _ids(videos)
@@ -190,15 +221,11 @@ def set_category(*, request, user, videos: Iterable[Video], category: Category |
     changing = rows.exclude(category=category) if category else rows.filter(category__isnull=False)
     changed = list(changing.values_list("pk", flat=True))
     Video.objects.filter(pk__in=changed).update(category=category)
-    return _finish_bulk(
-        request=request, user=user, video_ids=changed, field="category", category=category.name if category else ""
-    )
+    return _finish_bulk(user=user, video_ids=changed, field="category", category=category.name if category else "")
 
 
 @transaction.atomic
-def add_surgeon(
-    *, request, user, videos: Iterable[Video], surgeon: Surgeon, role: str = VideoSurgeon.Role.PRIMARY
-) -> int:
+def add_surgeon(*, user, videos: Iterable[Video], surgeon: Surgeon, role: str = VideoSurgeon.Role.PRIMARY) -> int:
     """
     Credit ``surgeon`` in ``role`` on every one of ``videos``. A video that already credits
     them keeps its existing role. Returns how many videos gained the surgeon.
@@ -210,6 +237,4 @@ def add_surgeon(
     credited = set(VideoSurgeon.objects.filter(surgeon=surgeon, video_id__in=ids).values_list("video_id", flat=True))
     missing = [pk for pk in ids if pk not in credited]
     VideoSurgeon.objects.bulk_create([VideoSurgeon(video_id=pk, surgeon=surgeon, role=role) for pk in missing])
-    return _finish_bulk(
-        request=request, user=user, video_ids=missing, field="surgeons", surgeon=surgeon.name, role=role
-    )
+    return _finish_bulk(user=user, video_ids=missing, field="surgeons", surgeon=surgeon.name, role=role)
