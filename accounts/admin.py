@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin import run_service_action
+from core.admin import ReadOnlyAdminMixin, run_service_action
 
 from . import otp, roles, services
 from .models import User
@@ -407,7 +407,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(PendingRegistration)
-class PendingRegistrationAdmin(admin.ModelAdmin):
+class PendingRegistrationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["username", "full_name", "email", "employee_id", "mobile", "user_type", "document", "date_joined"]
     list_filter = ["user_type"]
     search_fields = ["username", "email", "full_name", "employee_id"]
@@ -428,15 +428,6 @@ class PendingRegistrationAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.has_perm("accounts.approve_registration")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_approve_permission(self, request):
         return request.user.has_perm("accounts.approve_registration")

@@ -6,67 +6,12 @@ uniqueness, lockout) are enforced by the services they hand the data to, whose
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.forms.boundfield import BoundField
+
+from core.forms import StyledForm, StyledModelForm
 
 from .validators import ID_DOCUMENT_TYPES
 
 User = get_user_model()
-
-# Tailwind component classes from theme/static_src/src/styles.css.
-_WIDGET_CLASSES = {
-    "checkbox": "checkbox",
-    "select": "select",
-    "clearablefile": "file-input",
-    "file": "file-input",
-}
-
-
-class StyledBoundField(BoundField):
-    """
-    Links the widget to its help text and errors under the ids templates/includes/field.html
-    gives them (``<id>_help``, ``<id>_errors``), when the field is rendered: a bound form is
-    validated by ``is_valid()`` (or by reading its errors), never by being built or styled.
-    Django already adds ``aria-invalid`` to a widget with errors.
-    """
-
-    @property
-    def aria_describedby(self):
-        if self.field.widget.attrs.get("aria-describedby"):
-            return None
-        described = []
-        if self.auto_id and not self.is_hidden:
-            if self.help_text:
-                described.append(f"{self.auto_id}_help")
-            if self.errors:
-                described.append(f"{self.auto_id}_errors")
-        return " ".join(described)
-
-
-class StyledForm(forms.Form):
-    """Adds the theme's classes, and the ARIA links to help text and errors (StyledBoundField)."""
-
-    bound_field_class = StyledBoundField
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            kind = type(widget).__name__.lower().replace("input", "").replace("widget", "")
-            widget.attrs.setdefault("class", _WIDGET_CLASSES.get(kind, "input"))
-
-    def add_service_errors(self, error) -> None:
-        """Attach a service's ValidationError to the matching fields (or the form)."""
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                target = field if field in self.fields else None
-                for item in errors:
-                    self.add_error(target, item)
-        else:
-            self.add_error(None, error)
-
-
-class StyledModelForm(StyledForm, forms.ModelForm):
-    pass
 
 
 class LoginForm(StyledForm):

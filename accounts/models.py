@@ -323,6 +323,19 @@ class HashedCodeDevice(ThrottlingMixin, CooldownMixin, Device):
     def get_cooldown_duration(self):
         return settings.OTP_RESEND_COOLDOWN_SECONDS
 
+    sent_to = ""
+
+    def deliver(self, code: str) -> None:  # pragma: no cover (each kind sends its own way)
+        raise NotImplementedError
+
+    def generate_challenge(self):
+        """django-otp's hook: send a fresh code (unless one went out moments ago) and say where it went."""
+        allowed, _ = self.generate_is_allowed()
+        if not allowed:
+            return "A code was sent moments ago; please wait before asking again."
+        self.deliver(self.issue_code())
+        return f"A code has been sent to {self.sent_to}."
+
     def issue_code(self) -> str:
         """Create and remember a fresh code; the caller delivers it and must not log it."""
         code = f"{secrets.randbelow(10**6):06d}"
@@ -363,14 +376,12 @@ class EmailOTPDevice(HashedCodeDevice):
     class Meta(HashedCodeDevice.Meta):
         verbose_name = "e-mail code device"
 
-    def generate_challenge(self):
+    sent_to = "your e-mail address"
+
+    def deliver(self, code: str) -> None:
         from .otp import deliver_email_code
 
-        allowed, _ = self.generate_is_allowed()
-        if not allowed:
-            return "A code was sent moments ago; please wait before asking again."
-        deliver_email_code(self, self.issue_code())
-        return "A code has been sent to your e-mail address."
+        deliver_email_code(self, code)
 
 
 class SMSOTPDevice(HashedCodeDevice):
@@ -381,14 +392,12 @@ class SMSOTPDevice(HashedCodeDevice):
     class Meta(HashedCodeDevice.Meta):
         verbose_name = "SMS code device"
 
-    def generate_challenge(self):
+    sent_to = "your mobile phone"
+
+    def deliver(self, code: str) -> None:
         from .otp import deliver_sms_code
 
-        allowed, _ = self.generate_is_allowed()
-        if not allowed:
-            return "A code was sent moments ago; please wait before asking again."
-        deliver_sms_code(self, self.issue_code())
-        return "A code has been sent to your mobile phone."
+        deliver_sms_code(self, code)
 
 
 class BackupCodeDevice(ThrottlingMixin, Device):

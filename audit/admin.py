@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
+from core.admin import ReadOnlyAdminMixin
+
 from . import export
 from .models import AuditEvent
 
@@ -16,7 +18,7 @@ def require_reader(request) -> None:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: entries cannot be added, edited or deleted here."""
 
     list_display = ["created_at", "event", "actor", "target_user", "username", "ip_address", "short_detail"]
@@ -36,15 +38,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     def short_detail(self, event):
         text = ", ".join(f"{k}={v}" for k, v in (event.detail or {}).items())
         return text[:120]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Export selected events as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

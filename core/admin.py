@@ -11,6 +11,19 @@ from django.utils import timezone
 PER_PAGE = 25
 
 
+class ReadOnlyAdminMixin:
+    """A ModelAdmin whose rows nobody adds, edits or deletes here (the audit trail, queues)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def run_service_action(modeladmin, request, queryset, action, success: str) -> int:
     """
     Apply ``action`` (a service call) to each selected object; report refusals per object

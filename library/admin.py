@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.admin import READER_PERMISSION
-from core.admin import clock
+from core.admin import ReadOnlyAdminMixin, clock
 
 from .audit_views import viewevents_csv
 from .models import SearchSynonym, ViewEvent
@@ -17,7 +17,7 @@ class SearchSynonymAdmin(admin.ModelAdmin):
 
 
 @admin.register(ViewEvent)
-class ViewEventAdmin(admin.ModelAdmin):
+class ViewEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """
     Who watched what: part of the audit trail, so it is shown to those who may read the
     audit trail (``audit.view_auditevent``) and is read-only for everyone; old sessions
@@ -55,15 +55,6 @@ class ViewEventAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(READER_PERMISSION)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Export selected viewing sessions as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

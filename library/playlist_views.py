@@ -27,7 +27,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.forms import StyledForm
+from core.forms import StyledForm
 from core.redirects import safe_next
 from videos import delivery
 from videos.models import Video

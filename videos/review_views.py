@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import StyledForm
 from audit.models import AuditEvent
+from core.forms import StyledForm
 from core.redirects import safe_next
 
 from . import delivery, rights

@@ -288,15 +288,20 @@
   }
 
   // ------------------------------------------------------------------- copy
-  function copyText(text) {
+  /**
+   * Copy `text` to the clipboard; resolves when done. Plain-HTTP intranets have no Clipboard
+   * API: then a selected, off-screen field inside `container` (default: the page; the player
+   * passes itself, since only the full-screen element can take the selection) is copied.
+   */
+  function copyText(text, container) {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
-    // Plain-HTTP intranets have no Clipboard API: fall back to a hidden selection.
     return new Promise(function (resolve, reject) {
+      var focused = document.activeElement;
       var area = document.createElement("textarea");
       area.value = text;
       area.setAttribute("readonly", "");
       area.className = "fixed -left-[9999px] top-0";
-      document.body.appendChild(area);
+      (container || document.body).appendChild(area);
       area.select();
       var ok = false;
       try {
@@ -305,9 +310,11 @@
         ok = false;
       }
       area.remove();
+      if (focused && focused.focus) focused.focus();
       if (ok) resolve(); else reject(new Error("copy failed"));
     });
   }
+  window.svl.copyText = copyText;
 
   function initCopy() {
     all("[data-copy-target]").forEach(function (button) {

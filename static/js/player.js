@@ -722,33 +722,11 @@
     var button = player.querySelector("[data-copy-time]");
     if (!button) return;
 
-    function copyText(text) {
-      if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
-      // Plain-HTTP intranets have no Clipboard API: copy from a selected, off-screen field.
-      return new Promise(function (resolve, reject) {
-        var area = document.createElement("textarea");
-        area.value = text;
-        area.setAttribute("readonly", "");
-        area.className = "fixed -left-[9999px] top-0";
-        player.appendChild(area);
-        area.select();
-        var ok = false;
-        try {
-          ok = document.execCommand("copy");
-        } catch (error) {
-          ok = false;
-        }
-        area.remove();
-        button.focus();
-        if (ok) resolve(); else reject(new Error("copy failed"));
-      });
-    }
-
     button.addEventListener("click", function () {
       var seconds = Math.floor(video.currentTime || 0);
       var url = new URL(player.getAttribute("data-watch-url"), window.location.href);
       url.searchParams.set("t", String(seconds));
-      copyText(url.href).then(
+      window.svl.copyText(url.href, player).then(
         function () { notify("Link to " + clock(seconds) + " copied"); },
         function () { notify("Could not copy; the link is " + url.href); }
       );
