@@ -4,7 +4,7 @@ category, tag and surgeon pages with their indexes.
 
 Every list starts from ``Video.objects.visible_to(user)`` (the search through
 ``search.run``), so a video someone may not see never appears, and costs a
-constant number of queries whatever the page size (tests/test_browse_pages.py). Links are
+constant number of queries whatever the page size (tests/library/test_browse_pages.py). Links are
 built from the parsed parameters, not the raw query string, so every link on a page names
 the same filters in the same form.
 """

@@ -8,7 +8,7 @@ a selection of cards. Reads go through ``Playlist.objects.visible_to`` and
 Someone else's private playlist is a 404 on every page and POST (it is not in ``visible_to``);
 a shared one is read-only for everyone but its owner. Pages with scripts save a new order and
 add videos through the JSON API (static/js/playlists.js); the forms here are what works
-without them. Each page costs a constant number of queries (tests/test_playlist_pages.py).
+without them. Each page costs a constant number of queries (tests/library/test_playlist_pages.py).
 """
 
 from __future__ import annotations

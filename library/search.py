@@ -16,7 +16,7 @@ must match somewhere; stop words are ignored.
   weights; words under three letters, or an SQLite without FTS5, use case-insensitive
   containment. No typo tolerance.
 
-Both run in CI (tests/test_search.py).
+Both run in CI (tests/library/test_search_api.py).
 """
 
 import hashlib

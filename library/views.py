@@ -2,7 +2,7 @@
 Library pages: home, history, favourites and the watch page. Reads go through the QuerySets the API uses too
 (``WatchProgress.objects.history_for``, ``Favorite.objects.listing_for``, …), writes through
 ``library.services``; a constant number of queries per page whatever its length
-(tests/test_library_pages.py).
+(tests/library/test_pages.py).
 """
 
 from django.contrib import messages

@@ -1,15 +1,20 @@
-"""Shared fixtures: a temporary MEDIA_ROOT, a clean cache, users per role, API clients."""
+"""
+Shared fixtures: a temporary MEDIA_ROOT, a clean cache, one user per role, and clients signed
+in as them. A test takes one signed-in client: ``viewer_client`` and ``uploader_client`` are
+the same ``client`` (and ``viewer_api`` and ``uploader_api`` the same ``api``) signed in as
+different people.
+"""
 
 import pytest
 from django.core.cache import cache
-from django_otp.oath import totp
 from rest_framework.test import APIClient
 
 from accounts import roles
 from accounts.sms import LocmemBackend
 from videos import revocation
 
-from .factories import PASSWORD, UserFactory
+from .factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from .signin import otp_client
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +40,38 @@ def sms_outbox():
     return LocmemBackend.outbox
 
 
+# ------------------------------------------------------------------------------ users per role
+
+
 @pytest.fixture
 def make_user(db):
+    """``make_user(*role_names, **fields)``: a user in exactly those role groups."""
+
     def make(*role_names, **kwargs):
         return UserFactory(roles=list(role_names), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_member(make_user):
+    """``make_member(role, **fields)``: a member of ``role`` and of every role below it (as staff are)."""
+
+    def make(role, **kwargs):
+        return make_user(*roles.ROLES[: roles.ROLES.index(role) + 1], **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_staff(make_member):
+    """``make_staff(role, client)``: a member of ``role`` signed into ``client`` past the second factor."""
+
+    def make(role, client, **fields):
+        fields.setdefault("username", role.lower())
+        user = make_member(role, **fields)
+        otp_client(user, client)
+        return user
 
     return make
 
@@ -54,13 +87,24 @@ def uploader(make_user):
 
 
 @pytest.fixture
+def editor(make_user):
+    return make_user(roles.VIEWER, roles.EDITOR, username="ed")
+
+
+@pytest.fixture
+def approver(make_user):
+    return make_user(roles.VIEWER, roles.APPROVER, username="appy", full_name="Ann Approver")
+
+
+@pytest.fixture
 def admin_user(make_user):
     """An Admin with a confirmed authenticator app (the role requires a second factor)."""
     user = make_user(*roles.ROLES, username="ada", is_staff=True)
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    TOTPDeviceFactory(user=user)
     return user
+
+
+# ------------------------------------------------------------------------------ signed-in clients
 
 
 @pytest.fixture
@@ -69,19 +113,45 @@ def api():
 
 
 @pytest.fixture
-def staff_client(client, admin_user):
-    """A browser session of ``admin_user`` that passed the second factor."""
-    device = admin_user.totpdevice_set.get()
-    client.force_login(admin_user, backend="accounts.backends.UsernameOrEmailBackend")
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
+def viewer_client(client, viewer):
+    client.force_login(viewer)
     return client
 
 
-def totp_code(device, offset: int = 0) -> str:
-    """The current code of a django-otp TOTPDevice (``offset`` steps later)."""
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + offset):06d}"
+@pytest.fixture
+def uploader_client(client, uploader):
+    client.force_login(uploader)
+    return client
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    """A browser session of ``editor`` that passed the second factor."""
+    return otp_client(editor, client)
+
+
+@pytest.fixture
+def approver_client(client, approver):
+    """A browser session of ``approver`` that passed the second factor."""
+    return otp_client(approver, client)
+
+
+@pytest.fixture
+def staff_client(client, admin_user):
+    """A browser session of ``admin_user`` that passed the second factor."""
+    return otp_client(admin_user, client)
+
+
+@pytest.fixture
+def viewer_api(api, viewer):
+    api.force_authenticate(viewer)
+    return api
+
+
+@pytest.fixture
+def uploader_api(api, uploader):
+    api.force_authenticate(uploader)
+    return api
 
 
 from .media import media  # noqa: E402,F401  (session fixture of generated sample files)

@@ -1,6 +1,7 @@
 """
-Real media files for the tests, generated with FFmpeg (testsrc2 + sine) on first use and
-cached for the session. Tiny frames and a second or two keep the whole set fast.
+Sample files for the tests: real media generated with FFmpeg (testsrc2 + sine) on first use
+and cached for the session (tiny frames and a second or two keep the whole set fast), and
+the smallest valid PDF.
 """
 
 import shutil
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+
+# The smallest valid PDF: an ID document for registration.
+TINY_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
 def ffmpeg(*args: str) -> None:

@@ -30,6 +30,27 @@ def ready_video(api, uploader, path, capture, **metadata) -> Video:
     return Video.objects.get(uuid=response.json()["id"])
 
 
+def write_ladder(video: Video) -> None:
+    """A small fake HLS ladder on disk: master, one rung, one segment, poster, storyboard, original."""
+    root = video.hls_dir
+    (root / "360p").mkdir(parents=True, exist_ok=True)
+    (root / "master.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=320x180\n360p/index.m3u8\n"
+    )
+    (root / "360p" / "index.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n"
+        f'#EXT-X-KEY:METHOD=AES-128,URI="key.bin",IV=0x{video.hls_iv}\n'
+        "#EXTINF:6.0,\nseg_00000.ts\n#EXT-X-ENDLIST\n"
+    )
+    (root / "360p" / "seg_00000.ts").write_bytes(b"SEGMENT-" + video.uuid.bytes)
+    (root / "poster.jpg").write_bytes(b"\xff\xd8POSTER-" + video.uuid.bytes)
+    (root / "storyboard.jpg").write_bytes(b"\xff\xd8SPRITE-" + video.uuid.bytes)
+    (root / "storyboard.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:06.000\nstoryboard.jpg#xywh=0,0,160,90\n")
+    original = video.original_file
+    original.parent.mkdir(parents=True, exist_ok=True)
+    original.write_bytes(b"ORIGINAL-" + video.uuid.bytes)
+
+
 def media_files(settings) -> list[Path]:
     root = Path(settings.MEDIA_ROOT)
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []

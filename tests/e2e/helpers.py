@@ -4,8 +4,23 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from tests.factories import PASSWORD
+from tests.signin import totp_code
 from videos import services
 from videos.models import Video
+
+
+def sign_in(page, live_server, username: str, device=None) -> None:
+    """Through the sign-in page (and, with ``device``, its second factor); the browser ends signed in."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if device is not None:
+        page.locator("#id_code").fill(totp_code(device))
+        page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state("networkidle")
+    assert "/accounts/login" not in page.url
 
 
 def processed_video(source: Path, title: str, tmp_path: Path, uploader) -> Video:

@@ -1,19 +1,17 @@
 """
 Django admin in Chromium, per role: each staff role signs in through the site's own sign-in
 with its second factor and sees exactly the admin screens its permissions give (the same
-expectations as tests/test_admin_roles.py). The Approver also rejects a video with a reason
+expectations as tests/accounts/test_admin_roles.py). The Approver also rejects a video with a reason
 through the intermediate page, and the status badges are styled by static/admin/svl.css
 under the Content-Security-Policy.
 """
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from tests.conftest import totp_code
-from tests.factories import PASSWORD, UserFactory
-from tests.test_admin_roles import EXPECTED_INDEX, expected_entries
-from videos.models import Video
+from tests.accounts.test_admin_roles import EXPECTED_INDEX, expected_entries
+from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory, VideoFactory
+from tests.signin import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +43,7 @@ def watch_console(page) -> list[str]:
 
 def staff_user(role: str, username: str):
     user = UserFactory(username=username, roles=roles.ROLES[: roles.ROLES.index(role) + 1])
-    return user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user, TOTPDeviceFactory(user=user)
 
 
 def sign_in_to_admin(page, live_server, username, device):
@@ -83,8 +81,10 @@ def test_each_staff_role_sees_exactly_its_menu(page, live_server, shot, role):
 
 def test_approver_rejects_with_a_reason_in_the_browser(page, live_server, shot):
     uploader = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
-    video = Video.objects.create(
-        uploader=uploader, title="Consent unclear", md5="b" * 32, size_bytes=2, status="processed"
+    video = VideoFactory(
+        uploader=uploader,
+        title="Consent unclear",
+        status="processed",
     )
     errors = watch_console(page)
     _, device = staff_user(roles.APPROVER, "appy")

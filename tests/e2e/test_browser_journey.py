@@ -12,23 +12,16 @@ import pytest
 
 from accounts import roles
 from library.models import Favorite, Playlist, ViewEvent, WatchProgress
+from tests.e2e.helpers import sign_in
 from tests.e2e.test_browser_admin_roles import sign_in_to_admin, staff_user
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import TagFactory, UserFactory
 from videos import services
-from videos.models import Tag, Video
+from videos.models import Video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VIDEO = "document.querySelector('[data-video]')"
 TITLE = "Laparoscopic cholecystectomy, critical view"
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
 
 
 def no_sideways_scroll(page) -> bool:
@@ -38,7 +31,7 @@ def no_sideways_scroll(page) -> bool:
 def test_upload_play_resume_favourite_search_playlist(browser, live_server, media, shot):
     uma = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
     approver = UserFactory(username="appy", roles=[roles.VIEWER, roles.APPROVER])
-    Tag.objects.create(name="Laparoscopy")
+    TagFactory(name="Laparoscopy")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 from accounts import roles
 from library.models import ViewEvent, WatchProgress
 from tests.e2e import helpers
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.helpers import sign_in
+from tests.factories import UserFactory
 from videos.models import Video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -32,14 +33,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__csp.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " " + (event.sample || ""));
 });
 """
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
 
 
 def new_page(browser, errors, **options):

@@ -9,21 +9,13 @@ import pytest
 from accounts import roles
 from library.models import Playlist
 from library.services import view_record
-from tests.e2e.helpers import published_video
-from tests.factories import PASSWORD, UserFactory
-from videos.models import Tag, Video
+from tests.e2e.helpers import published_video, sign_in
+from tests.factories import TagFactory, UserFactory
+from videos.models import Video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VIDEO = "document.querySelector('[data-video]')"
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
 
 
 def add_from_watch_page(page, live_server, video, playlist_title, end=""):
@@ -121,7 +113,7 @@ def test_make_reorder_by_keyboard_and_play_all(browser, live_server, media, shot
 
     # Cards: tick the related video, add it to a new playlist from the selection bar.
     for video in (first, second):
-        video.tags.add(Tag.objects.get_or_create(name="Laparoscopy")[0])
+        video.tags.add(TagFactory(name="Laparoscopy"))
     page.goto(f"{live_server.url}/videos/{first.uuid}/")
     page.wait_for_load_state("networkidle")  # the player is done loading: no reads race the write below
     bar = page.locator("[data-selection-bar]")

@@ -7,19 +7,12 @@ import pytest
 from accounts import roles
 from library.models import Favorite, WatchProgress
 from tests.e2e import helpers
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.helpers import sign_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VIDEO = "document.querySelector('[data-video]')"
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
 
 
 def new_page(browser, errors):

@@ -5,13 +5,12 @@ the uploader by e-mail (Django's locmem backend in tests)."""
 
 import pytest
 from django.core import mail
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from audit.models import AuditEvent
-from tests.conftest import totp_code
 from tests.e2e import helpers
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.helpers import sign_in
+from tests.factories import TOTPDeviceFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -27,18 +26,6 @@ def new_page(browser, errors, width=1280):
     return context, page
 
 
-def sign_in(page, live_server, username, device=None):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if device is not None:
-        page.locator("#id_code").fill(totp_code(device))
-        page.get_by_role("button", name="Verify").click()
-    page.wait_for_load_state("networkidle")
-    assert "/accounts/login" not in page.url
-
-
 def fits(page, width):
     """No sideways scrolling at this viewport width."""
     return page.evaluate("() => document.documentElement.scrollWidth") <= width
@@ -51,7 +38,7 @@ def processed_video(media, tmp_path, uploader):
 def test_reject_edit_resubmit_publish(browser, live_server, media, shot, tmp_path):
     uploader = UserFactory(username="uma", full_name="Uma Uploader", roles=[roles.VIEWER, roles.UPLOADER])
     approver = UserFactory(username="appy", full_name="Ann Approver", roles=[roles.VIEWER, roles.APPROVER])
-    device = TOTPDevice.objects.create(user=approver, name="phone", confirmed=True)
+    device = TOTPDeviceFactory(user=approver)
     video = processed_video(media, tmp_path, uploader)
     mail.outbox.clear()
 

@@ -4,19 +4,12 @@ the progress; after publishing, a viewer watches the ladder with hls.js."""
 import pytest
 
 from accounts import roles
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.helpers import sign_in
+from tests.factories import UserFactory
 from videos import services
 from videos.models import Video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
 
 
 def test_upload_in_the_browser_then_a_viewer_watches_it(browser, live_server, media, shot):
