@@ -464,6 +464,16 @@ TRANSCODE_TIMEOUT_SECONDS = env.int("TRANSCODE_TIMEOUT_SECONDS", default=int(Q_C
 # A processing video whose worker has been silent this long is marked failed by the reaper.
 TRANSCODE_STALL_SECONDS = env.int("TRANSCODE_STALL_SECONDS", default=15 * 60)
 TRANSCODE_HEARTBEAT_SECONDS = env.float("TRANSCODE_HEARTBEAT_SECONDS", default=30)
+# Long cases are encoded in chunks, each its own task on the transcode cluster (issue #14): a
+# short first one so the start plays soon, then TRANSCODE_CHUNK_SECONDS each (multiples of the
+# 6 s segment). At most TRANSCODE_QUEUED_CHUNKS of one video wait in the queue at a time, so
+# other videos' jobs get their turn; set it to the number of transcode workers you run, or more.
+TRANSCODE_FIRST_CHUNK_SECONDS = env.int("TRANSCODE_FIRST_CHUNK_SECONDS", default=12)
+TRANSCODE_CHUNK_SECONDS = env.int("TRANSCODE_CHUNK_SECONDS", default=60)
+TRANSCODE_QUEUED_CHUNKS = env.int("TRANSCODE_QUEUED_CHUNKS", default=8)
+# A queued chunk no worker has taken for this long is queued again (a Redis broker loses its
+# queue when Redis restarts; the ORM broker keeps it, and a second copy is harmless).
+TRANSCODE_REQUEUE_SECONDS = env.int("TRANSCODE_REQUEUE_SECONDS", default=3600)
 # Where a transcode keeps the video's AES key while FFmpeg runs: a private 0700 folder per job,
 # removed after it, on the worker's own storage and never under MEDIA_ROOT (integrity-hardening
 # issue). Empty: the system temp folder ($TMPDIR, else /tmp).

@@ -40,7 +40,8 @@ from django.urls import reverse
 from . import revocation, storage
 
 SCOPES = {"media", "key", "image", "master"}
-RUNG_NAME = re.compile(r"^\d{3,4}p$")
+# A video rung ("720p") or the audio rendition ("audio", videos.transcoding.AUDIO).
+RUNG_NAME = re.compile(r"^(?:\d{3,4}p|audio)$")
 SEGMENT_NAME = re.compile(r"^seg_\d{5}\.ts$")
 IMAGE_FILES = {"poster.jpg": "image/jpeg", "storyboard.jpg": "image/jpeg", "storyboard.vtt": "text/vtt"}
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -161,6 +162,9 @@ def _read(path: Path) -> str:
         raise Http404("Not found") from None
 
 
+_KEY_LINE = re.compile(r'URI="[^"]*"')
+
+
 def master_playlist(video, user) -> str:
     """The master playlist with each variant URI signed for ``user``."""
     token = sign(
@@ -168,16 +172,20 @@ def master_playlist(video, user) -> str:
     )
     lines = []
     for line in _read(video.hls_dir / "master.m3u8").splitlines():
-        if line and not line.startswith("#"):
+        if line.startswith("#EXT-X-MEDIA:"):
+            # The audio rendition's playlist is named in an attribute, not on a line of its own.
+            uri = _KEY_LINE.search(line)
+            rung = uri.group(0)[5:-1].split("/", 1)[0] if uri else ""
+            if not RUNG_NAME.match(rung):
+                continue
+            line = _KEY_LINE.sub(f'URI="{_url("api:hls_variant", video.uuid, token, rung=rung)}"', line)
+        elif line and not line.startswith("#"):
             rung = line.split("/", 1)[0]
             if not RUNG_NAME.match(rung):
                 continue
             line = _url("api:hls_variant", video.uuid, token, rung=rung)
         lines.append(line)
     return "\n".join(lines) + "\n"
-
-
-_KEY_LINE = re.compile(r'URI="[^"]*"')
 
 
 def variant_playlist(*, video_uuid, rung: str, grant: Grant, media_token: str) -> str:

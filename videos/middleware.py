@@ -16,7 +16,7 @@ from .api import views
 
 _SEGMENT = re.compile(
     r"^/api/v1/videos/(?P<video_uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-    r"/hls/(?P<rung>\d{3,4}p)/(?P<segment>seg_\d{5}\.ts)$"
+    r"/hls/(?P<rung>\d{3,4}p|audio)/(?P<segment>seg_\d{5}\.ts)$"
 )
 _IMAGE = re.compile(
     r"^/api/v1/videos/(?P<video_uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"

@@ -133,8 +133,13 @@ class VideoQuerySet(models.QuerySet):
         return get_object_or_404(self.visible_to(user), uuid=video_uuid)
 
     def playable(self):
-        """Videos with a finished ladder (awaiting review or published)."""
-        return self.filter(status__in=Video.PLAYABLE)
+        """
+        Videos that can be played: a finished ladder (awaiting review or published), or the
+        start of one still being encoded (``ready_seconds``).
+        """
+        return self.filter(
+            models.Q(status__in=Video.PLAYABLE) | models.Q(status__in=Video.WORKING, ready_seconds__gt=0)
+        )
 
     def published(self):
         return self.filter(status=Video.Status.PUBLISHED)
@@ -208,6 +213,7 @@ class Video(models.Model):
         FAILED = "failed", "Failed"
 
     PLAYABLE = [Status.PROCESSED, Status.PUBLISHED]
+    WORKING = [Status.PENDING, Status.PROCESSING]
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=200)
@@ -226,6 +232,9 @@ class Video(models.Model):
     failure_reason = models.CharField(max_length=500, blank=True)
     review_note = models.CharField(max_length=500, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Transcoding progress, 0–100.")
+    # Seconds of the served ladder that can be played from the start: the whole video once
+    # processed; while a first encode runs, how far its finished chunks reach (they play at once).
+    ready_seconds = models.FloatField(default=0)
     # Identifies the job currently allowed to write results; a reaped or superseded job finds
     # a different token and leaves the row alone.
     job_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -313,11 +322,23 @@ class Video(models.Model):
     # ----------------------------------------------------------------- state
     @property
     def is_playable(self) -> bool:
-        return self.status in self.PLAYABLE
+        """A finished ladder, or (first encode) the start of one: ``ready_seconds`` of it."""
+        return self.status in self.PLAYABLE or (self.status in self.WORKING and self.ready_seconds > 0)
+
+    @property
+    def processing_eta_seconds(self) -> int | None:
+        """
+        Seconds until the encode is done, from how fast the finished chunks came (across every
+        worker): the time since it started, scaled by what is left. None before the first chunk.
+        """
+        if self.job_token is None or not self.processing_started_at or not 0 < self.progress < 100:
+            return None
+        elapsed = (timezone.now() - self.processing_started_at).total_seconds()
+        return max(1, round(elapsed * (100 - self.progress) / self.progress))
 
     @property
     def is_working(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.PROCESSING)
+        return self.status in self.WORKING
 
     @property
     def is_settled(self) -> bool:
@@ -426,3 +447,70 @@ class Upload(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.completed_at is None and self.expires_at <= timezone.now()
+
+
+class TranscodeJob(models.Model):
+    """
+    One encode of a video's ladder, in chunks (videos.services.transcode). Created by the
+    planning task, deleted when the ladder is complete or the job is superseded; ``token`` is
+    the video's ``job_token`` while it runs. The AES key of the ladder being built lives here
+    (in the database only) until it replaces the served one.
+    """
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="transcode_jobs")
+    token = models.UUIDField(unique=True)
+    # True: the video had no playable ladder, so this one is built where it is served and plays
+    # as it grows. False: a reprocess builds beside it and swaps it in when complete.
+    in_place = models.BooleanField(default=True)
+    key = models.BinaryField(max_length=16)
+    iv = models.CharField(max_length=32)
+    plan = models.JSONField(help_text="The probe, ladder and storyboard the chunks share.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"job {self.token} of {self.video_id}"
+
+
+class TranscodeChunk(models.Model):
+    """A stretch of the source encoded (every rung) by one task, or the whole audio rendition."""
+
+    class Kind(models.TextChoices):
+        VIDEO = "video", "Video chunk"
+        AUDIO = "audio", "Audio"
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"  # not yet in the queue
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    job = models.ForeignKey(TranscodeJob, on_delete=models.CASCADE, related_name="chunks")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.VIDEO)
+    index = models.PositiveIntegerField(help_text="Timeline order (the audio part is 0).")
+    start = models.FloatField()
+    end = models.FloatField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cpu_seconds = models.FloatField(default=0, help_text="FFmpeg's user + system CPU time for this chunk.")
+
+    class Meta:
+        ordering = ["job", "kind", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "kind", "index"], name="transcode_chunk_unique"),
+            models.CheckConstraint(condition=models.Q(kind__in=["video", "audio"]), name="transcode_chunk_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["waiting", "queued", "running", "done"]),
+                name="transcode_chunk_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="transcode_chunk_status_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.index} [{self.start:g}, {self.end:g})"

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from django.conf import settings
@@ -242,6 +243,14 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def timestamp(seconds: float) -> str:
+    """A point on a video's timeline: ``75`` → "1:15", ``4360`` → "1:12:40"."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def looks_truncated(*, declared: float, held: float) -> bool:
     """
     Whether ``held`` seconds fall short of ``declared`` by more than max(0.5 s, min(2 s, 2 %)).
@@ -396,7 +405,9 @@ def ladder_command(
     storyboard: "StoryboardPlan | None" = None,
 ) -> list[str]:
     """
-    One FFmpeg process for the whole ladder: split/scale, aligned 2 s GOPs, 6 s encrypted TS
+    The whole-file ladder in one FFmpeg run: what the job did before chunks (issue #14), kept
+    as the baseline ``bench/longcase`` and ``bench/transcode`` measure the chunks against; the
+    job itself uses ``chunk_command`` and ``audio_command``. Split/scale, aligned 2 s GOPs, 6 s encrypted TS
     segments. With ``storyboard`` the same decode also feeds the scrub-preview tiles
     (``out_dir/storyboard_00001.jpg`` …, one tiny scale instead of a second pass over the
     source); ``storyboard_sprite_command`` then joins them into the sprite sheet. The tiles
@@ -507,6 +518,317 @@ def ladder_command(
 
 
 STORYBOARD_TILES = "storyboard_%05d.jpg"
+
+
+# ------------------------------------------------------------------------------ chunks
+# A long case is encoded in chunks, each its own FFmpeg run (and django-q task), so any idle
+# transcode worker takes the next one, the start is watchable minutes after upload, and a
+# crash costs one chunk. What makes the chunks join without a seam:
+# - every run keeps the source's timestamps (-copyts) and converts to one constant frame
+#   rate on the source's timeline (fps filter, an exact rational), so frame n of the output is
+#   the same frame whichever run makes it; each run keeps the frames whose index falls in its
+#   stretch (trim on the index: a frame is in exactly one chunk, never lost or doubled);
+# - every chunk starts on a multiple of the 6 s segment, with a keyframe every 2 s counted
+#   from its start, so segments and keyframes line up across rungs and seams, and segment
+#   numbers run on (-start_number);
+# - audio is encoded once for the whole file as its own rendition group (AAC priming happens
+#   once, at the very start, as in a single run), on the same timeline.
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Seconds ``[start, end)`` of the source, counted from its first timestamp."""
+
+    index: int
+    start: float
+    end: float
+
+    @property
+    def first_segment(self) -> int:
+        return int(round(self.start / SEGMENT_SECONDS))
+
+
+def plan_chunks(duration: float, *, first: int, size: int) -> list[Chunk]:
+    """
+    The source's timeline in chunks: a short first one (``first`` s, so the start plays soon),
+    then ``size`` s each; both multiples of the segment length.
+    """
+    for value in (first, size):
+        if value <= 0 or value % SEGMENT_SECONDS:
+            raise ValueError(f"chunk lengths must be positive multiples of {SEGMENT_SECONDS} s, not {value}")
+    chunks, start = [], 0
+    while True:
+        end = start + (size if chunks else first)
+        if end >= duration or duration - end < 1:
+            # The last chunk takes a tail under a second too, rather than leaving one with
+            # maybe no frame in it.
+            chunks.append(Chunk(len(chunks), float(start), float(duration)))
+            return chunks
+        chunks.append(Chunk(len(chunks), float(start), float(end)))
+        start = end
+
+
+def output_rate(probe: Probe) -> Fraction:
+    """The constant frame rate of the ladder: the source's (as an exact fraction: 30000/1001), at most 60."""
+    rate = Fraction(probe.frame_rate or 30).limit_denominator(1001)
+    return min(rate, Fraction(60)) if rate > 0 else Fraction(30)
+
+
+def _frame_index(seconds: float, rate: Fraction) -> int:
+    """The first frame of the output grid at or after ``seconds`` (timestamps in seconds)."""
+    return math.ceil(Fraction(seconds).limit_denominator(10**6) * rate - Fraction(1, 10**6))
+
+
+def _storyboard_tiles_in(plan: "StoryboardPlan", chunk: Chunk) -> range:
+    """Indices of the storyboard tiles whose time falls in ``chunk``."""
+    first = math.ceil(chunk.start / plan.interval - 1e-9)
+    last = min(plan.count, math.ceil(chunk.end / plan.interval - 1e-9))
+    return range(first, max(first, last))
+
+
+def chunk_command(
+    *,
+    source: Path,
+    out_dir: Path,
+    probe: Probe,
+    rungs: list[Rung],
+    chunk: Chunk,
+    key_info: Path,
+    preset: str,
+    storyboard: "StoryboardPlan | None" = None,
+) -> list[str]:
+    """
+    One chunk of every rung (video only): split/scale, 2 s GOPs from the chunk's start, 6 s
+    encrypted TS segments numbered from the chunk's first segment, into ``<rung>/seg_NNNNN.ts``
+    with the chunk's own playlist ``<rung>/chunk_NNNNN.m3u8``. With ``storyboard``, the tiles
+    whose time falls in the chunk (``storyboard_NNNNN.jpg``, numbered for the whole video).
+    """
+    rate = output_rate(probe)
+    absolute = probe.start + chunk.start  # the source's own timestamps (-copyts)
+    first, stop = _frame_index(absolute, rate), _frame_index(probe.start + chunk.end, rate)
+    gop = max(1, round(float(rate) * 2))
+    tiles = _storyboard_tiles_in(storyboard, chunk) if storyboard else range(0)
+    n = len(rungs)
+    branches = n + (1 if tiles else 0)
+    scales = [
+        f"[s{i}]scale={f'{rung.width}:-2' if probe.portrait else f'-2:{rung.height}'}:flags=bicubic[v{i}]"
+        for i, rung in enumerate(rungs)
+    ]
+    if tiles:
+        interval, base = storyboard.interval, probe.start
+        since = f"floor((t-{base:.6f})/{interval:g})"
+        # The first frame at or after each tile's time (absolute timestamps, so every chunk
+        # agrees on which frame that is); a chunk's first frame takes a tile due before it.
+        scales.append(
+            f"[s{n}]select='if(isnan(prev_t),gte({since},{tiles.start}),gt({since},floor((prev_t-{base:.6f})/{interval:g})))',"
+            f"scale={storyboard.tile_width}:{storyboard.tile_height},setpts=N/TB[sb]"
+        )
+    graph = (
+        f"[0:v:0]fps={rate.numerator}/{rate.denominator},trim=start_pts={first}:end_pts={stop},"
+        f"split={branches}" + "".join(f"[s{i}]" for i in range(branches)) + ";" + ";".join(scales)
+    )
+    argv = [
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-ss",
+        f"{chunk.start:.6f}",
+        # A little past the chunk, so the frame-rate conversion sees the frame after its last one.
+        "-t",
+        f"{chunk.end - chunk.start + 2:.6f}",
+        "-copyts",
+        "-i",
+        str(source),
+        "-filter_complex",
+        graph,
+    ]
+    for i in range(n):
+        argv += ["-map", f"[v{i}]"]
+    argv += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-profile:v",
+        "high",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-force_key_frames",
+        f"expr:gte(t,{absolute:.6f}+n_forced*2)",
+    ]
+    for i, rung in enumerate(rungs):
+        argv += [
+            f"-crf:v:{i}",
+            str(rung.crf),
+            f"-maxrate:v:{i}",
+            f"{rung.maxrate_k}k",
+            f"-bufsize:v:{i}",
+            f"{rung.maxrate_k * 2}k",
+        ]
+        if rung.level:
+            argv += [f"-level:v:{i}", rung.level]
+    argv += [
+        *_NO_METADATA,
+        "-f",
+        "hls",
+        "-hls_time",
+        str(SEGMENT_SECONDS),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_key_info_file",
+        str(key_info),
+        "-start_number",
+        str(chunk.first_segment),
+        "-hls_segment_filename",
+        str(out_dir / "%v" / "seg_%05d.ts"),
+        "-var_stream_map",
+        " ".join(f"v:{i},name:{rung.name}" for i, rung in enumerate(rungs)),
+        "-nostats",
+        "-loglevel",
+        "error",
+        str(out_dir / "%v" / chunk_playlist_name(chunk.index)),
+    ]
+    if tiles:
+        argv += [
+            "-map",
+            "[sb]",
+            "-r",
+            "1",
+            "-q:v",
+            "5",
+            *_NO_METADATA,
+            "-f",
+            "image2",
+            "-start_number",
+            str(tiles.start),
+            str(out_dir / STORYBOARD_TILES),
+        ]
+    return argv
+
+
+def chunk_playlist_name(index: int) -> str:
+    return f"chunk_{index:05d}.m3u8"
+
+
+AUDIO = "audio"  # the audio rendition's folder and name in the master playlist
+
+
+def audio_bitrate_k(rungs: list[Rung]) -> int:
+    return max(rung.audio_k for rung in rungs)
+
+
+def audio_command(*, source: Path, out_dir: Path, key_info: Path, bitrate_k: int) -> list[str]:
+    """
+    The whole file's first audio stream, once, as the ladder's audio rendition: stereo AAC in
+    encrypted 6 s TS segments on the source's timeline (-copyts, like the video chunks). The
+    playlist grows as it is written (EVENT, replaced atomically) so the start plays early.
+    """
+    return [
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-copyts",
+        "-i",
+        str(source),
+        "-map",
+        "0:a:0",
+        "-c:a",
+        "aac",
+        "-b:a",
+        f"{bitrate_k}k",
+        "-ac",
+        "2",
+        "-ar",
+        "48000",
+        *_NO_METADATA,
+        "-f",
+        "hls",
+        "-hls_time",
+        str(SEGMENT_SECONDS),
+        "-hls_playlist_type",
+        "event",
+        "-hls_flags",
+        "independent_segments+temp_file",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_key_info_file",
+        str(key_info),
+        "-hls_segment_filename",
+        str(out_dir / AUDIO / "seg_%05d.ts"),
+        "-nostats",
+        "-loglevel",
+        "error",
+        str(out_dir / AUDIO / "index.m3u8"),
+    ]
+
+
+def master_playlist(rungs: list[Rung], *, audio: bool) -> str:
+    """The master playlist: one variant per rung, and the audio rendition group they share."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    if audio:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,URI="{AUDIO}/index.m3u8"'
+        )
+    for rung in rungs:
+        attributes = (
+            f'BANDWIDTH={rung.bandwidth},RESOLUTION={rung.width}x{rung.height},CODECS="{rung_codecs(audio=audio)}"'
+        )
+        if audio:
+            attributes += ',AUDIO="aud"'
+        lines += [f"#EXT-X-STREAM-INF:{attributes}", f"{rung.name}/index.m3u8"]
+    return "\n".join(lines) + "\n"
+
+
+def segments_of(playlist: str) -> list[tuple[float, str]]:
+    """``(duration, file name)`` of each segment of a media playlist."""
+    entries, duration = [], None
+    for line in playlist.splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = _seconds(line.partition(":")[2].partition(",")[0]) or 0.0
+        elif line and not line.startswith("#") and duration is not None:
+            entries.append((duration, line.strip()))
+            duration = None
+    return entries
+
+
+def variant_playlist(segments: list[tuple[float, str]], *, iv: str, complete: bool) -> str:
+    """
+    A rung's media playlist from its finished segments: an EVENT playlist that grows while
+    chunks are being encoded (players follow it), VOD with ENDLIST once every chunk is in.
+    """
+    target = max([SEGMENT_SECONDS, *(math.ceil(duration - 1e-3) for duration, _ in segments)])
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:6",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        f"#EXT-X-PLAYLIST-TYPE:{'VOD' if complete else 'EVENT'}",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f'#EXT-X-KEY:METHOD=AES-128,URI="{KEY_PLACEHOLDER}",IV=0x{iv}',
+    ]
+    for duration, name in segments:
+        lines += [f"#EXTINF:{duration:.6f},", name]
+    if complete:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` so a reader sees the old or the new playlist, never half of one."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
 
 # The key URI FFmpeg writes into every variant playlist: a placeholder, which delivery.py
 # replaces with a signed URL per viewer (the key itself never reaches MEDIA_ROOT).
@@ -627,35 +949,12 @@ def storyboard_vtt(plan: StoryboardPlan, *, duration: float, image_name: str = "
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------------------ what the ladder run wrote
+# ------------------------------------------------------------------------------ what the chunks wrote
 
 
 def rung_codecs(*, audio: bool) -> str:
-    """The ``CODECS`` of a rung ``ladder_command`` encodes (H.264 High, AAC-LC when there is audio)."""
+    """The ``CODECS`` of a rung (H.264 High, and AAC-LC from the audio rendition when there is sound)."""
     return "avc1.640028,mp4a.40.2" if audio else "avc1.640028"
-
-
-def progress_from_segments(rung_dir: Path, duration: float) -> int:
-    """Percent done judged by the segments FFmpeg has written for one rung (``SEGMENT_SECONDS`` each)."""
-    if duration <= 0:
-        return 1
-    written = sum(1 for _ in rung_dir.glob("seg_*.ts"))
-    return int(max(1, min(95, written * SEGMENT_SECONDS / duration * 100)))
-
-
-def check_ladder(out_dir: Path, rungs: list[Rung]) -> float:
-    """Raise MediaError unless every playlist of the ladder is complete; return the seconds it holds."""
-    master = out_dir / "master.m3u8"
-    if not master.exists():
-        raise MediaError("FFmpeg finished without writing the master playlist.")
-    if master.read_text().count("#EXT-X-STREAM-INF") != len(rungs):
-        raise MediaError("The master playlist is incomplete.")
-    for rung in rungs:
-        playlist = out_dir / rung.name / "index.m3u8"
-        if not playlist.exists() or "#EXT-X-ENDLIST" not in playlist.read_text():
-            raise MediaError(f"The {rung.name} rung is incomplete.")
-    # Every rung has the same segment boundaries (aligned GOPs); the top one speaks for all.
-    return playlist_seconds((out_dir / rungs[0].name / "index.m3u8").read_text())
 
 
 def make_poster(*, source: Path, target: Path, probe: Probe) -> bool:

@@ -333,7 +333,9 @@ def test_processing_page_follows_the_job(browser, live_server, video):
     """A video still processing shows the progress panel, which follows the job and becomes the
     player by itself when the video is ready."""
     owner = video.uploader
-    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, progress=40)
+    ready = video.ready_seconds
+    # Processing, and not even the first chunk is in yet.
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.PROCESSING, progress=40, ready_seconds=0)
     errors = []
     context, page = new_page(browser, errors)
     sign_in(page, live_server, owner.username)
@@ -343,7 +345,7 @@ def test_processing_page_follows_the_job(browser, live_server, video):
     assert page.locator("media-controller").count() == 0
     Video.objects.filter(pk=video.pk).update(progress=85)
     panel.locator("[data-progress-text]").filter(has_text="85%").wait_for(timeout=10_000)
-    Video.objects.filter(pk=video.pk).update(status=Video.Status.PUBLISHED, progress=100)
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.PUBLISHED, progress=100, ready_seconds=ready)
     page.locator("media-controller").wait_for(timeout=15_000)  # reloaded with the player
     wait_ready(page)
     no_csp_violation(page)

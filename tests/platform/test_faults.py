@@ -106,33 +106,6 @@ def test_a_killed_reprocess_keeps_the_old_ladder_serving(
     assert _first_segment(api, video) == old_segment
 
 
-@pytest.mark.slow
-def test_the_ladder_encode_reports_progress_from_the_start(tmp_path):
-    from tests.media import clip
-    from videos import transcoding
-
-    source = clip(tmp_path / "case.mp4", seconds=20)
-    probe = transcoding.probe(source)
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / ".key").write_bytes(b"k" * 16)
-    (work / ".keyinfo").write_text(f"key\n{work / '.key'}\n{'0' * 32}\n")
-    argv = transcoding.ladder_command(
-        source=source,
-        out_dir=work,
-        probe=probe,
-        rungs=transcoding.plan_ladder(probe),
-        key_info=work / ".keyinfo",
-        preset="ultrafast",
-        storyboard=transcoding.plan_storyboard(probe),
-    )
-    seen = []
-    result = transcoding.run(argv, on_progress=lambda block: seen.append(transcoding.parse_progress(block, 20)))
-    assert result.returncode == 0, result.stderr_tail
-    # The job's heartbeat rides on these blocks: the first must come early, not when the sprite is full.
-    assert min(percent for percent in seen if percent is not None) < 50, seen
-
-
 def test_the_reaper_removes_the_killed_jobs_work_folder(api, uploader, media, settings):
     api.force_authenticate(uploader)
     video = Video.objects.get(uuid=upload(api, media.mp4()).json()["id"])
@@ -193,18 +166,6 @@ def test_sign_in_fails_closed_with_a_message_while_the_cache_is_down(api, client
     assert response.status_code == 429 and response["Retry-After"] == "60"
     assert "access" not in response.json() and response.json()["detail"]
     assert page.status_code == 429  # the sign-in page says to wait, rather than a bare 500
-
-
-def test_progress_from_segments_on_disk(tmp_path):
-    """What the heartbeat thread reports while FFmpeg's own -progress is silent."""
-    from videos.transcoding import progress_from_segments
-
-    assert progress_from_segments(tmp_path, 60) == 1
-    for n in range(5):
-        (tmp_path / f"seg_{n:05d}.ts").write_bytes(b"x")
-    assert progress_from_segments(tmp_path, 60) == 50  # 5 × 6 s of 60 s
-    assert progress_from_segments(tmp_path, 10) == 95  # never claims done before the swap
-    assert progress_from_segments(tmp_path, 0) == 1
 
 
 # ------------------------------------------------------------------------------ disk full

@@ -35,7 +35,15 @@ class VideoOutput(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display")
     processing = serializers.SerializerMethodField()
     playable = serializers.BooleanField(
-        source="is_playable", read_only=True, help_text="It has a finished ladder that plays (processed or published)."
+        source="is_playable",
+        read_only=True,
+        help_text="Something can be played: a finished ladder, or (while a first encode runs) its start.",
+    )
+    ready_seconds = serializers.FloatField(
+        read_only=True, help_text="How far from the start it plays (the duration once processed)."
+    )
+    processing_eta_seconds = serializers.SerializerMethodField(
+        help_text="While it is encoded: an estimate of the seconds left (null when unknown)."
     )
     settled = serializers.BooleanField(
         source="is_settled",
@@ -65,6 +73,8 @@ class VideoOutput(serializers.ModelSerializer):
             "progress",
             "processing",
             "playable",
+            "ready_seconds",
+            "processing_eta_seconds",
             "settled",
             "failure_reason",
             "review_note",
@@ -92,6 +102,9 @@ class VideoOutput(serializers.ModelSerializer):
     @extend_schema_field(SurgeonRoleOutput(many=True))
     def get_surgeons(self, video) -> list[dict]:
         return SurgeonRoleOutput(video.video_surgeons.all(), many=True).data
+
+    def get_processing_eta_seconds(self, video) -> int | None:
+        return video.processing_eta_seconds
 
     def get_processing(self, video) -> bool:
         return video.job_token is not None

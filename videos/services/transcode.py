@@ -1,20 +1,43 @@
 """
-The transcoding job and its orchestration: queueing it (after an upload, on reprocess), the
-job itself — probe → poster → one FFmpeg ladder with the storyboard tiles → checks → atomic
-swap — and the reaper of jobs whose worker died.
+The transcoding job, in chunks (issue #14): queueing it (after an upload, on reprocess), the
+planning task, the chunk tasks any idle transcode worker takes, assembling the growing ladder,
+finishing it, and the reaper.
 
-What FFmpeg is asked and what its output means is ``videos.transcoding``'s (no ORM there);
-this module owns the video row while the job runs. Only the job holding the video's current
-``job_token`` may write results: a reprocess or the reaper hands the video to another token,
-and the old job finds out at its next heartbeat and stops (``JobSuperseded``). Heartbeats and
-progress are ``update()``s of their own columns, so a user's title edit at the same moment
-survives.
+    transcode_enqueue ─► video_transcode (plans) ─► chunk tasks (timeline order, a window at a time)
+                                                      └─► chunk_done ─► playlists grow ─► finish
+
+- The planning task probes the source, plans the ladder and the chunks (``transcoding.
+  plan_chunks``), writes the master playlist and the poster, draws the AES key, records a
+  ``TranscodeJob`` with one ``TranscodeChunk`` per stretch (and one for the audio), and queues
+  the first chunks. Chunks are queued a window at a time (``TRANSCODE_QUEUED_CHUNKS``), in
+  timeline order (the first chunk, then the audio, then the rest): each finished chunk queues
+  the next, so another video's job gets its turn between two chunks of a six-hour case.
+- A chunk task claims its chunk (queued → running, under the job's token), runs one FFmpeg for
+  every rung of its stretch (``transcoding.chunk_command``) with a heartbeat, and records it
+  done. Every finished chunk rewrites each rung's playlist to list the contiguous finished
+  prefix: an EVENT playlist that players follow as it grows (a first encode is built where it
+  is served, so it plays while it is made: ``Video.ready_seconds``); the last one makes them VOD
+  with ENDLIST, checks the ladder, joins the storyboard and records the video processed.
+- A reprocess of a video that has a ladder builds the new one beside it (``storage.work_dir``)
+  with a new key, and swaps it in only when complete: the old ladder serves until then.
+- A chunk whose FFmpeg fails is tried once more, then fails the video with a reason naming its
+  time range. A worker that dies mid-chunk loses only that chunk: the reaper queues it again
+  (three times at most). A stop signal (SIGTERM) puts the chunk in flight back in the queue at
+  once and ends its FFmpeg.
+
+Only the job holding the video's current ``job_token`` may write: a reprocess or the reaper
+hands the video to another token, and the old job's chunks find out when they next write.
+Heartbeats and progress are ``update()``s of their own columns, so a user's title edit at the
+same moment survives. What FFmpeg is asked and what its output means is ``videos.transcoding``'s.
 """
 
+import dataclasses
 import logging
 import os
+import resource
 import secrets
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -26,7 +49,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -35,17 +58,29 @@ from audit.models import AuditEvent
 from core.errors import is_storage_full
 
 from .. import storage, transcoding
-from ..models import Rendition, Video
+from ..models import Rendition, TranscodeChunk, TranscodeJob, Video
 
 logger = logging.getLogger(__name__)
+
+Chunk = TranscodeChunk
+# A chunk whose FFmpeg fails this often fails the video; a chunk whose worker dies this often too.
+MAX_FAILURES = 2
+MAX_ATTEMPTS = 3
 
 
 class JobSuperseded(Exception):
     """Another job (reprocess) or the reaper took over this video."""
 
 
+class WorkerStopping(Exception):
+    """The worker was asked to stop (SIGTERM) while a chunk was being encoded."""
+
+
+# ------------------------------------------------------------------------------ queueing
+
+
 def transcode_enqueue(*, video: Video) -> None:
-    """Queue the job after commit (the worker must find the row), by id and token."""
+    """Queue the planning task after commit (the worker must find the row), by id and token."""
     from django_q.tasks import async_task
 
     video_id, token, name = video.pk, str(video.job_token), f"transcode-{video.uuid}"[:100]
@@ -55,6 +90,44 @@ def transcode_enqueue(*, video: Video) -> None:
             "videos.tasks.transcode", video_id, token, task_name=name, cluster=settings.Q_TRANSCODE_CLUSTER
         )
     )
+
+
+def _queue_chunk(chunk_id: int, token: uuid.UUID, name: str) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task(
+            "videos.tasks.transcode_chunk",
+            chunk_id,
+            str(token),
+            task_name=name[:100],
+            cluster=settings.Q_TRANSCODE_CLUSTER,
+        )
+    )
+
+
+def _queue_order(chunk: TranscodeChunk) -> tuple:
+    """The first chunk, then the audio (the start plays as soon as both are in), then the rest."""
+    return (chunk.index + (0.5 if chunk.kind == Chunk.Kind.AUDIO else 0), chunk.kind)
+
+
+def _queue_more(job: TranscodeJob) -> int:
+    """Queue waiting chunks, in timeline order, until ``TRANSCODE_QUEUED_CHUNKS`` are queued or running."""
+    busy = job.chunks.filter(status__in=[Chunk.Status.QUEUED, Chunk.Status.RUNNING]).count()
+    room = settings.TRANSCODE_QUEUED_CHUNKS - busy
+    queued = 0
+    if room <= 0:
+        return 0
+    for chunk in sorted(job.chunks.filter(status=Chunk.Status.WAITING), key=_queue_order):
+        if queued >= room:
+            break
+        # Two chunks finishing at once both look for more: each chunk is queued by one of them.
+        if Chunk.objects.filter(pk=chunk.pk, status=Chunk.Status.WAITING).update(
+            status=Chunk.Status.QUEUED, queued_at=timezone.now()
+        ):
+            _queue_chunk(chunk.pk, job.token, f"{chunk.kind}-{chunk.index}-{job.video.uuid}")
+            queued += 1
+    return queued
 
 
 @transaction.atomic
@@ -83,13 +156,46 @@ def video_reprocess(*, user, video: Video) -> Video:
     return video
 
 
-# ------------------------------------------------------------------------------ the job
+# ------------------------------------------------------------------------------ planning
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What every chunk of a job shares (kept as JSON on the job)."""
+
+    probe: transcoding.Probe
+    rungs: list[transcoding.Rung]
+    storyboard: transcoding.StoryboardPlan
+    has_poster: bool
+
+    def as_json(self) -> dict:
+        return {
+            "probe": dataclasses.asdict(self.probe),
+            "rungs": [dataclasses.asdict(rung) for rung in self.rungs],
+            "storyboard": dataclasses.asdict(self.storyboard),
+            "has_poster": self.has_poster,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Plan":
+        return cls(
+            probe=transcoding.Probe(**data["probe"]),
+            rungs=[transcoding.Rung(**rung) for rung in data["rungs"]],
+            storyboard=transcoding.StoryboardPlan(**data["storyboard"]),
+            has_poster=data["has_poster"],
+        )
+
+
+def job_dir(job: TranscodeJob) -> Path:
+    """Where ``job`` writes: the served folder for a first encode, a work folder for a reprocess."""
+    video_uuid = job.video.uuid
+    return storage.hls_dir(video_uuid) if job.in_place else storage.work_dir(video_uuid, job.token)
 
 
 def video_transcode(*, video_id: int, token: str) -> str:
     """
-    The transcoding job (videos.tasks.transcode). Only the job holding the video's current
-    ``job_token`` may run and write results. Returns a short outcome for the job log.
+    The planning task (videos.tasks.transcode). Only the job holding the video's current
+    ``job_token`` may run. Returns a short outcome for the job log.
     """
     token = uuid.UUID(str(token))
     with transaction.atomic():
@@ -105,118 +211,233 @@ def video_transcode(*, video_id: int, token: str) -> str:
             video.status = Video.Status.PROCESSING
             fields.append("status")
         video.save(update_fields=fields)
-
-    work = storage.work_dir(video.uuid, token)
     try:
-        outcome = _transcode(video, token, work)
+        job = _plan(video, token)
     except JobSuperseded:
         return "superseded"
     except transcoding.MediaError as error:
-        # A truncated file's duration is where its stream ends: never list one it does not have.
         duration = error.ends_at if isinstance(error, transcoding.TruncatedMedia) else None
         _finish_failed(video_id, token, str(error), duration=duration)
         return f"failed: {error}"
     except OSError as error:
         if not is_storage_full(error):
-            logger.exception("transcode crashed", extra={"video": str(video.uuid)})
+            logger.exception("transcode planning crashed", extra={"video": str(video.uuid)})
             _finish_failed(video_id, token, f"Internal error while transcoding ({error.__class__.__name__}).")
             raise
-        reason = transcoding.DISK_FULL_REASON
-        _finish_failed(video_id, token, reason)
-        return f"failed: {reason}"
+        _finish_failed(video_id, token, transcoding.DISK_FULL_REASON)
+        return f"failed: {transcoding.DISK_FULL_REASON}"
     except Exception as error:
-        logger.exception("transcode crashed", extra={"video": str(video.uuid)})
+        logger.exception("transcode planning crashed", extra={"video": str(video.uuid)})
         _finish_failed(video_id, token, f"Internal error while transcoding ({error.__class__.__name__}).")
         raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return outcome
+    return f"planned: {job.chunks.count()} part(s), {', '.join(rung['name'] for rung in job.plan['rungs'])}"
 
 
-def _transcode(video: Video, token: uuid.UUID, work: Path) -> str:
+def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
     source = video.original_file
     if source is None or not source.exists():
         raise transcoding.MediaError("The original file is missing.")
     probe = transcoding.probe(source)
     rungs = transcoding.plan_ladder(probe)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-
-    has_poster = transcoding.make_poster(source=source, target=work / "poster.jpg", probe=probe)
-    storyboard = transcoding.plan_storyboard(probe)
-    _heartbeat(video.pk, token, progress=1)
-
-    last_saved = [0.0]
-
-    def on_progress(block: dict) -> None:
-        percent = transcoding.parse_progress(block, probe.duration)
-        now = time.monotonic()
-        if percent is not None and now - last_saved[0] >= 2:
-            last_saved[0] = now
-            _heartbeat(video.pk, token, progress=max(1, percent))
-
-    # A random IV (FFmpeg would otherwise use zero for every video); key files stay off MEDIA_ROOT.
-    key, iv = secrets.token_bytes(16), secrets.token_hex(16)
-    with transcoding.key_info_file(key=key, iv=iv) as key_info:
-        argv = transcoding.ladder_command(
-            source=source,
-            out_dir=work,
-            probe=probe,
-            rungs=rungs,
-            key_info=key_info,
-            preset=settings.TRANSCODE_PRESET,
-            storyboard=storyboard,
-        )
-        with _heartbeat_thread(video.pk, token, work / rungs[-1].name, probe.duration):
-            result = transcoding.run(
-                argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=on_progress
-            )
-    if result.returncode != 0 or transcoding.out_of_space(result):
-        raise transcoding.MediaError(transcoding.failure_reason(result))
-    held = transcoding.check_ladder(work, rungs)
-    transcoding.check_length(probe, held)
-    has_storyboard = transcoding.join_storyboard(work, storyboard, duration=probe.duration)
-    if not _still_owner(video.pk, token):
-        raise JobSuperseded
-    _swap_into_place(work, video.hls_dir)
-    _finish_ok(
-        video.pk,
-        token,
-        key=key,
-        iv=iv,
-        rungs=rungs,
-        duration=held,
-        has_poster=has_poster,
-        has_storyboard=has_storyboard,
+    chunks = transcoding.plan_chunks(
+        probe.length, first=settings.TRANSCODE_FIRST_CHUNK_SECONDS, size=settings.TRANSCODE_CHUNK_SECONDS
     )
-    return f"ok: {', '.join(rung.name for rung in rungs)}"
+    # A first encode (nothing playable yet) is built where it is served and plays as it grows;
+    # a reprocess builds beside the served ladder, unless an older job of this video is still
+    # writing into the served folder.
+    in_place = video.status in (Video.Status.PENDING, Video.Status.PROCESSING, Video.Status.FAILED)
+    older = TranscodeJob.objects.filter(video=video).exclude(token=token)
+    if in_place and older.filter(chunks__status=Chunk.Status.RUNNING).exists():
+        in_place = False
+    for stale in older:
+        if not stale.in_place:
+            shutil.rmtree(job_dir(stale), ignore_errors=True)
+    older.delete()
+    TranscodeJob.objects.filter(token=token).delete()  # a planning task run twice starts afresh
+
+    out = storage.hls_dir(video.uuid) if in_place else storage.work_dir(video.uuid, token)
+    shutil.rmtree(out, ignore_errors=True)
+    for folder in [out, *(out / rung.name for rung in rungs), *([out / transcoding.AUDIO] if probe.has_audio else [])]:
+        folder.mkdir(parents=True, exist_ok=True)
+    has_poster = transcoding.make_poster(source=source, target=out / "poster.jpg", probe=probe)
+    (out / "master.m3u8").write_text(transcoding.master_playlist(rungs, audio=probe.has_audio))
+    plan = Plan(probe=probe, rungs=rungs, storyboard=transcoding.plan_storyboard(probe), has_poster=has_poster)
+    # One random key and IV per video (FFmpeg would otherwise use a zero IV), in the database only.
+    key, iv = secrets.token_bytes(16), secrets.token_hex(16)
+    with transaction.atomic():
+        current = Video.objects.select_for_update().filter(pk=video.pk, job_token=token).first()
+        if current is None:
+            raise JobSuperseded
+        job = TranscodeJob.objects.create(
+            video=current, token=token, in_place=in_place, key=key, iv=iv, plan=plan.as_json()
+        )
+        Chunk.objects.bulk_create(
+            [Chunk(job=job, kind=Chunk.Kind.VIDEO, index=c.index, start=c.start, end=c.end) for c in chunks]
+            + ([Chunk(job=job, kind=Chunk.Kind.AUDIO, index=0, start=0, end=probe.length)] if probe.has_audio else [])
+        )
+        fields = ["heartbeat_at", "updated_at"]
+        current.heartbeat_at = timezone.now()
+        if in_place:
+            # Served from the first finished chunk on: the key, the renditions and the poster now.
+            current.hls_key, current.hls_iv, current.ready_seconds = key, iv, 0
+            current.has_poster, current.has_storyboard = has_poster, False
+            fields += ["hls_key", "hls_iv", "ready_seconds", "has_poster", "has_storyboard"]
+            _set_renditions(current, rungs)
+        current.save(update_fields=fields)
+        _queue_more(job)
+    return job
 
 
-def _still_owner(video_id: int, token: uuid.UUID) -> bool:
-    return Video.objects.filter(pk=video_id, job_token=token).exists()
+def _set_renditions(video: Video, rungs) -> None:
+    Rendition.objects.filter(video=video).delete()
+    codecs = transcoding.rung_codecs(audio=bool(video.audio_codec))
+    Rendition.objects.bulk_create(
+        Rendition(video=video, name=r.name, width=r.width, height=r.height, bandwidth=r.bandwidth, codecs=codecs)
+        for r in rungs
+    )
+
+
+# ------------------------------------------------------------------------------ a chunk
+
+
+def transcode_chunk_run(*, chunk_id: int, token: str) -> str:
+    """
+    One chunk task (videos.tasks.transcode_chunk): claim the chunk, encode it, record it.
+    Returns a short outcome for the job log.
+    """
+    token = uuid.UUID(str(token))
+    now = timezone.now()
+    claimed = Chunk.objects.filter(
+        pk=chunk_id, status=Chunk.Status.QUEUED, job__token=token, job__video__job_token=token
+    ).update(status=Chunk.Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now)
+    if not claimed:
+        return "not queued for this job (done, running elsewhere or superseded)"
+    chunk = Chunk.objects.select_related("job__video").get(pk=chunk_id)
+    job, video = chunk.job, chunk.job.video
+    plan = Plan.from_json(job.plan)
+    out = job_dir(job)
+    source = video.original_file
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        with transcoding.key_info_file(key=bytes(job.key), iv=job.iv) as key_info:
+            if chunk.kind == Chunk.Kind.AUDIO:
+                argv = transcoding.audio_command(
+                    source=source, out_dir=out, key_info=key_info, bitrate_k=transcoding.audio_bitrate_k(plan.rungs)
+                )
+            else:
+                argv = transcoding.chunk_command(
+                    source=source,
+                    out_dir=out,
+                    probe=plan.probe,
+                    rungs=plan.rungs,
+                    chunk=transcoding.Chunk(chunk.index, chunk.start, chunk.end),
+                    key_info=key_info,
+                    preset=settings.TRANSCODE_PRESET,
+                    storyboard=plan.storyboard,
+                )
+            with _stop_on_sigterm(), _heartbeat_thread(chunk, job):
+                result = transcoding.run(argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS)
+    except WorkerStopping:
+        _requeue(chunk, job, attempts_back=True)
+        return "stopping: chunk queued again"
+    except OSError as error:
+        if not is_storage_full(error):
+            logger.exception("transcode chunk crashed", extra={"video": str(video.uuid)})
+        reason = transcoding.DISK_FULL_REASON if is_storage_full(error) else f"{error.__class__.__name__}"
+        return _chunk_failed(chunk, job, reason)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if result.returncode != 0 or transcoding.out_of_space(result):
+        return _chunk_failed(chunk, job, transcoding.failure_reason(result))
+    done = Chunk.objects.filter(pk=chunk.pk, status=Chunk.Status.RUNNING).update(
+        status=Chunk.Status.DONE, finished_at=timezone.now(), cpu_seconds=cpu
+    )
+    if not done:
+        return "reaped meanwhile"
+    return chunk_done(job_id=job.pk)
 
 
 @contextmanager
-def _heartbeat_thread(video_id: int, token: uuid.UUID, rung_dir: Path, duration: float):
+def _stop_on_sigterm():
     """
-    Beat and report progress from a thread while FFmpeg runs. Its -progress output can stay
-    silent for the whole encode (the storyboard branch holds the muxer's clock back), and a
-    silent job would be reaped after TRANSCODE_STALL_SECONDS; the segments on disk tell how far
-    it is. Only raises the saved progress, never lowers it.
+    While FFmpeg runs, a SIGTERM to this worker (a supervisor stopping the cluster, Ctrl-C on
+    `make run`) ends the chunk at once instead of after it: ``transcoding.run`` kills FFmpeg as
+    the exception passes, and the chunk goes back to the queue.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only (tests run tasks inline)
+        return
+
+    def stop(signum, frame):
+        raise WorkerStopping
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _requeue(chunk: TranscodeChunk, job: TranscodeJob, *, attempts_back: bool) -> None:
+    """Put ``chunk`` back in the queue (a stop is not the chunk's fault: the attempt is given back)."""
+    with transaction.atomic():
+        updated = Chunk.objects.filter(pk=chunk.pk, status=Chunk.Status.RUNNING).update(
+            status=Chunk.Status.QUEUED,
+            queued_at=timezone.now(),
+            attempts=F("attempts") - 1 if attempts_back else F("attempts"),
+        )
+        if updated:
+            _queue_chunk(chunk.pk, job.token, f"{chunk.kind}-{chunk.index}-{job.video.uuid}")
+
+
+def _describe(chunk: TranscodeChunk) -> str:
+    if chunk.kind == Chunk.Kind.AUDIO:
+        return "the audio"
+    return f"{transcoding.timestamp(chunk.start)}–{transcoding.timestamp(chunk.end)}"
+
+
+def _chunk_failed(chunk: TranscodeChunk, job: TranscodeJob, reason: str) -> str:
+    attempts = Chunk.objects.filter(pk=chunk.pk).values_list("attempts", flat=True).first() or 0
+    if attempts < MAX_FAILURES:
+        _requeue(chunk, job, attempts_back=False)
+        return f"failed once, queued again: {reason}"
+    if reason == transcoding.DISK_FULL_REASON:
+        message = reason
+    else:
+        message = f"Encoding {_describe(chunk)} failed twice: {reason}"
+    _fail_job(job, message)
+    return f"failed: {message}"
+
+
+def _fail_job(job: TranscodeJob, reason: str) -> None:
+    _finish_failed(job.video_id, job.token, reason)
+    if not job.in_place:
+        shutil.rmtree(job_dir(job), ignore_errors=True)
+    TranscodeJob.objects.filter(pk=job.pk).delete()
+
+
+@contextmanager
+def _heartbeat_thread(chunk: TranscodeChunk, job: TranscodeJob):
+    """
+    Beat while FFmpeg runs, so the reaper leaves the chunk (and the video) alone; the audio
+    part also lets the playlists grow as its own playlist does (the start plays once both are in).
     """
     stop = threading.Event()
 
     def beat():
         try:
             while not stop.wait(settings.TRANSCODE_HEARTBEAT_SECONDS):
-                percent = transcoding.progress_from_segments(rung_dir, duration)
-                Video.objects.filter(pk=video_id, job_token=token).update(
-                    progress=Greatest("progress", Value(percent)), heartbeat_at=timezone.now()
-                )
+                now = timezone.now()
+                Chunk.objects.filter(pk=chunk.pk, status=Chunk.Status.RUNNING).update(heartbeat_at=now)
+                Video.objects.filter(pk=job.video_id, job_token=job.token).update(heartbeat_at=now)
+                if chunk.kind == Chunk.Kind.AUDIO:
+                    chunk_done(job_id=job.pk)
+        except Exception:  # the heartbeat must never take the encode down
+            logger.exception("transcode heartbeat failed", extra={"video": str(job.video.uuid)})
         finally:
             db_connection.close()
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{video_id}", daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{chunk.pk}", daemon=True)
     thread.start()
     try:
         yield
@@ -225,15 +446,98 @@ def _heartbeat_thread(video_id: int, token: uuid.UUID, rung_dir: Path, duration:
         thread.join()
 
 
-def _heartbeat(video_id: int, token: uuid.UUID, *, progress: int) -> None:
-    # update() touches only these columns, so a user's title edit at the same moment survives.
-    updated = Video.objects.filter(pk=video_id, job_token=token).update(progress=progress, heartbeat_at=timezone.now())
-    if not updated:
-        raise JobSuperseded
+# ------------------------------------------------------------------------------ the growing ladder
+
+
+def chunk_done(*, job_id: int) -> str:
+    """
+    After a chunk (or, while it runs, the audio) moved on: rewrite the rungs' playlists to list
+    the contiguous finished prefix, record how far the video plays and how far it is, queue more
+    chunks, and finish the ladder when every part is in.
+    """
+    job = TranscodeJob.objects.select_related("video").filter(pk=job_id).first()
+    if job is None:
+        return "job gone (finished or superseded)"
+    plan = Plan.from_json(job.plan)
+    out = job_dir(job)
+    chunks = list(job.chunks.all())
+    video_chunks = sorted((c for c in chunks if c.kind == Chunk.Kind.VIDEO), key=lambda c: c.index)
+    prefix = []
+    for chunk in video_chunks:
+        if chunk.status != Chunk.Status.DONE:
+            break
+        prefix.append(chunk)
+    audio = next((c for c in chunks if c.kind == Chunk.Kind.AUDIO), None)
+    complete = len(prefix) == len(video_chunks) and (audio is None or audio.status == Chunk.Status.DONE)
+    for rung in plan.rungs:
+        segments = []
+        for chunk in prefix:
+            segments += transcoding.segments_of(
+                (out / rung.name / transcoding.chunk_playlist_name(chunk.index)).read_text()
+            )
+        transcoding.write_atomically(
+            out / rung.name / "index.m3u8", transcoding.variant_playlist(segments, iv=job.iv, complete=complete)
+        )
+    video_ready = prefix[-1].end if prefix else 0.0
+    ready = video_ready
+    if audio is not None and audio.status != Chunk.Status.DONE:
+        audio_playlist = out / transcoding.AUDIO / "index.m3u8"
+        ready = min(ready, transcoding.playlist_seconds(audio_playlist.read_text()) if audio_playlist.exists() else 0)
+    done_seconds = sum(c.end - c.start for c in video_chunks if c.status == Chunk.Status.DONE)
+    percent = int(min(99, done_seconds / max(plan.probe.length, 0.001) * 100))
+    updates = {"progress": Greatest("progress", Value(percent)), "heartbeat_at": timezone.now()}
+    if job.in_place:
+        updates["ready_seconds"] = Greatest("ready_seconds", Value(float(ready)))
+    if not Video.objects.filter(pk=job.video_id, job_token=job.token).update(**updates):
+        return "superseded"
+    if complete:
+        return _finish(job, plan, out)
+    with transaction.atomic():
+        _queue_more(job)
+    return f"ready to {transcoding.clock(ready)}, {percent} %"
+
+
+def _finish(job: TranscodeJob, plan: Plan, out: Path) -> str:
+    # Whoever deletes the job finishes it (two last chunks may both get here).
+    chunk_cpu = sum(job.chunks.values_list("cpu_seconds", flat=True))
+    if not TranscodeJob.objects.filter(pk=job.pk).delete()[0]:
+        return "finished by another task"
+    try:
+        held = transcoding.playlist_seconds((out / plan.rungs[0].name / "index.m3u8").read_text())
+        transcoding.check_length(plan.probe, held)
+        has_storyboard = transcoding.join_storyboard(out, plan.storyboard, duration=plan.probe.length)
+        for rung in plan.rungs:
+            for part in (out / rung.name).glob("chunk_*.m3u8"):
+                part.unlink(missing_ok=True)
+    except transcoding.MediaError as error:
+        duration = error.ends_at if isinstance(error, transcoding.TruncatedMedia) else None
+        _finish_failed(job.video_id, job.token, str(error), duration=duration)
+        if not job.in_place:
+            shutil.rmtree(out, ignore_errors=True)
+        return f"failed: {error}"
+    if not Video.objects.filter(pk=job.video_id, job_token=job.token).exists():
+        return "superseded"
+    if not job.in_place:
+        _swap_into_place(out, storage.hls_dir(job.video.uuid))
+    _finish_ok(
+        job.video_id,
+        job.token,
+        key=bytes(job.key),
+        iv=job.iv,
+        rungs=plan.rungs,
+        duration=held,
+        has_poster=plan.has_poster,
+        has_storyboard=has_storyboard,
+    )
+    logger.info(
+        "transcode finished",
+        extra={"video": str(job.video.uuid), "rungs": len(plan.rungs), "cpu_seconds": round(chunk_cpu, 1)},
+    )
+    return f"ok: {', '.join(rung.name for rung in plan.rungs)}"
 
 
 def _swap_into_place(work: Path, final: Path) -> None:
-    """Replace the published ladder only now that the new one is complete."""
+    """Replace the served ladder only now that the new one is complete."""
     old = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
     if final.exists():
         os.replace(final, old)
@@ -253,6 +557,7 @@ def _finish_ok(
             "hls_key",
             "hls_iv",
             "duration",
+            "ready_seconds",
             "has_poster",
             "has_storyboard",
             "progress",
@@ -263,7 +568,7 @@ def _finish_ok(
             "updated_at",
         ]
         video.hls_key, video.hls_iv = key, iv
-        video.duration = duration
+        video.duration = video.ready_seconds = duration
         video.has_poster, video.has_storyboard = has_poster, has_storyboard
         video.progress, video.job_token, video.heartbeat_at = 100, None, None
         video.processed_at = timezone.now()
@@ -276,19 +581,7 @@ def _finish_ok(
                 video.published_at = timezone.now()
                 fields.append("published_at")
         video.save(update_fields=fields)
-        Rendition.objects.filter(video=video).delete()
-        codecs = transcoding.rung_codecs(audio=bool(video.audio_codec))
-        Rendition.objects.bulk_create(
-            Rendition(
-                video=video,
-                name=rung.name,
-                width=rung.width,
-                height=rung.height,
-                bandwidth=rung.bandwidth,
-                codecs=codecs,
-            )
-            for rung in rungs
-        )
+        _set_renditions(video, rungs)
 
 
 def _finish_failed(video_id, token, reason: str, *, duration: float | None = None) -> None:
@@ -307,7 +600,13 @@ def _finish_failed(video_id, token, reason: str, *, duration: float | None = Non
         if video.status in (Video.Status.PENDING, Video.Status.PROCESSING):
             video.status = Video.Status.FAILED
             video.failure_reason = reason[:500]
-            fields += ["status"]
+            # A first encode's half-built ladder goes: nothing of it is offered any more.
+            video.ready_seconds, video.hls_key, video.hls_iv = 0, None, ""
+            video.has_poster = video.has_storyboard = False
+            fields += ["status", "ready_seconds", "hls_key", "hls_iv", "has_poster", "has_storyboard"]
+            Rendition.objects.filter(video=video).delete()
+            hls_dir = video.hls_dir
+            transaction.on_commit(lambda: shutil.rmtree(hls_dir, ignore_errors=True))
             if duration is not None:
                 video.duration = duration
                 fields.append("duration")
@@ -317,16 +616,45 @@ def _finish_failed(video_id, token, reason: str, *, duration: float | None = Non
         video.save(update_fields=fields)
 
 
+# ------------------------------------------------------------------------------ the reaper
+
+
 def videos_reap_stalled() -> int:
-    """Mark jobs whose worker went silent (killed, crashed) as failed; reprocess recovers them."""
-    cutoff = timezone.now() - timedelta(seconds=settings.TRANSCODE_STALL_SECONDS)
-    reaped = 0
-    for video in Video.objects.filter(job_token__isnull=False, heartbeat_at__lt=cutoff):
-        shutil.rmtree(storage.work_dir(video.uuid, video.job_token), ignore_errors=True)  # the dead job's half ladder
+    """
+    Recover from workers that died (killed, crashed, machine lost): a running chunk whose
+    heartbeat stopped is queued again (a job loses that chunk only; after ``MAX_ATTEMPTS`` the
+    video fails naming its time range); a queued chunk the broker lost (Redis keeps no
+    receipts) is queued again after ``TRANSCODE_REQUEUE_SECONDS``; a planning task that died
+    fails its video, which "reprocess" recovers. Returns how many things it acted on.
+    """
+    now = timezone.now()
+    stalled = now - timedelta(seconds=settings.TRANSCODE_STALL_SECONDS)
+    acted = 0
+    for chunk in Chunk.objects.select_related("job__video").filter(
+        status=Chunk.Status.RUNNING, heartbeat_at__lt=stalled
+    ):
+        acted += 1
+        if chunk.attempts >= MAX_ATTEMPTS:
+            _fail_job(
+                chunk.job,
+                f"The worker encoding {_describe(chunk)} stopped responding {chunk.attempts} times "
+                "(stopped or crashed). Use “reprocess” to try again.",
+            )
+        else:
+            _requeue(chunk, chunk.job, attempts_back=False)
+    lost = now - timedelta(seconds=settings.TRANSCODE_REQUEUE_SECONDS)
+    for chunk in Chunk.objects.select_related("job__video").filter(status=Chunk.Status.QUEUED, queued_at__lt=lost):
+        # A second copy in the queue is harmless: only one task can claim the chunk.
+        Chunk.objects.filter(pk=chunk.pk).update(queued_at=now)
+        _queue_chunk(chunk.pk, chunk.job.token, f"{chunk.kind}-{chunk.index}-{chunk.job.video.uuid}")
+        acted += 1
+    planning = Video.objects.filter(job_token__isnull=False, heartbeat_at__lt=stalled)
+    for video in planning.exclude(transcode_jobs__token=F("job_token")):
+        shutil.rmtree(storage.work_dir(video.uuid, video.job_token), ignore_errors=True)
         _finish_failed(
             video.pk,
             video.job_token,
             "The transcoding worker stopped responding (it was stopped or crashed). Use “reprocess” to try again.",
         )
-        reaped += 1
-    return reaped
+        acted += 1
+    return acted
