@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdminMixin, run_service_action
 
-from . import otp, roles, services
+from . import otp, roles, services, sso
 from .models import User
 
 admin.site.unregister(Group)
@@ -153,6 +153,7 @@ class UserAdmin(DjangoUserAdmin):
         "id_document_link",
         "failed_attempts",
         "activity_link",
+        "role_sources",
     ]
     fieldsets = [
         (None, {"fields": ["username", "email", "full_name", "employee_id", "mobile", "user_type"]}),
@@ -162,6 +163,7 @@ class UserAdmin(DjangoUserAdmin):
                 "fields": [
                     "is_active",
                     "roles",
+                    "role_sources",
                     "is_superuser",
                     "must_change_password",
                     "locked_until",
@@ -216,6 +218,32 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="Roles")
     def role_list(self, user):
         return ", ".join(user.roles) or "—"
+
+    @admin.display(description="Where the roles come from")
+    def role_sources(self, user):
+        """Per role: the directory group(s) that grant it at sign-in, or an administrator (accounts.sso)."""
+        if user.pk is None:
+            return "—"
+        identities = [
+            format_html(
+                "{} <code>{}</code>{}",
+                identity.get_provider_display(),
+                identity.subject,
+                format_html(" — deactivated by the directory check on {}", identity.deprovisioned_at)
+                if identity.deprovisioned_at
+                else "",
+            )
+            for identity in user.external_identities.all()
+        ]
+        rows = [
+            format_html("<li><strong>{}</strong>: {}</li>", role, source) for role, source in sso.role_sources(user)
+        ]
+        signs_in = format_html_join("", "<li>Signs in through {}</li>", ((i,) for i in identities))
+        return (
+            format_html("<ul>{}{}</ul>", signs_in, format_html_join("", "{}", ((r,) for r in rows)))
+            if (identities or rows)
+            else "—"
+        )
 
     @admin.display(boolean=True, description="Locked")
     def locked(self, user):

@@ -57,6 +57,9 @@ _PENDING_SALT = "accounts.login.otp-pending"
 # "locked" is the per-address lockout, "throttled" the account-wide brake.
 LOCKOUT_CODES = frozenset({"locked", "throttled"})
 REAUTH_SESSION_KEY = "accounts_reauth_at"
+# The user id whose OpenID Connect sign-in the provider did with multi-factor (``amr``/``acr``):
+# accounts.middleware.OTPMiddleware then counts the session as second-factor verified.
+PROVIDER_MFA_SESSION_KEY = "accounts_provider_mfa"
 
 
 # LoginRefused codes → HTTP status on the API (anything else: 403).
@@ -240,11 +243,13 @@ def confirm_login_allowed(user) -> None:
         raise LoginRefused(f"This account has been locked by an administrator until {until}.", "account_locked")
 
 
-def login_check(*, request, username: str, password: str):
+def login_check(*, request, username: str, password: str, directory: bool = True):
     """
     Check a username (or e-mail) and password for any sign-in path and return the user,
     or raise :class:`LoginRefused` (``locked``, ``invalid_credentials``, ``pending_approval``,
-    ``rejected``, ``inactive`` or ``account_locked``).
+    ``rejected``, ``inactive`` or ``account_locked``; ``directory_unavailable`` when the LDAP
+    server cannot be asked). ``directory=False`` (the API) never sends the password to the
+    LDAP directory: directory accounts use personal API tokens there.
     """
     username = (username or "").strip()
     _refuse_if_locked(request, username)
@@ -252,7 +257,12 @@ def login_check(*, request, username: str, password: str):
     # Before the password is checked, so a right one during a pause neither signs in nor
     # resets a counter.
     _refuse_if_paused(username, target)
-    user = authenticate(_http_request(request), username=username, password=password)
+    extra = {} if directory else {"directory": False}
+    try:
+        user = authenticate(_http_request(request), username=username, password=password, **extra)
+    except LoginRefused as refused:  # the directory could not be asked, or its account may not be used here
+        trail.record(Event.LOGIN_FAILURE, target=target, username=username, reason=refused.code)
+        raise
     if user is None:
         with transaction.atomic():
             trail.record(Event.LOGIN_FAILURE, target=target, username=username, reason="invalid_credentials")
@@ -359,22 +369,66 @@ def otp_verify(*, request, user, code: str):
     raise LoginRefused(INVALID_CODE, "invalid_otp")
 
 
-def login_complete(*, request, user, device=None, session: bool, method: str):
+def login_complete(
+    *, request, user, device=None, session: bool, method: str, provider_mfa: bool = False, fresh: bool = True
+):
     """
     Finish a successful sign-in. With ``session`` the browser gets a session (marked
-    second-factor verified when ``device`` is given, and freshly re-authenticated, so a
-    first second factor can be set up at once); otherwise (JWT) only the signal runs,
-    which resets the axes counter and updates ``last_login``.
+    second-factor verified when ``device`` is given, or ``provider_mfa`` says the OpenID
+    provider did multi-factor; and freshly re-authenticated unless ``fresh`` is False, so a
+    first second factor can be set up at once); otherwise (JWT) only the signal runs, which
+    resets the axes counter and updates ``last_login``.
     """
     http_request = _http_request(request)
     if session:
         login(http_request, user, backend="accounts.backends.UsernameOrEmailBackend")
         if device is not None:
             otp_login(http_request, device)
-        reauth_mark(http_request)
+        elif provider_mfa:
+            http_request.session[PROVIDER_MFA_SESSION_KEY] = user.pk
+        if fresh:
+            reauth_mark(http_request)
     else:
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-    trail.record(Event.LOGIN_SUCCESS, actor=user, target=user, method=method, second_factor=bool(device))
+    extra = {"provider_mfa": True} if provider_mfa and device is None else {}
+    trail.record(
+        Event.LOGIN_SUCCESS,
+        actor=user,
+        target=user,
+        method=method,
+        second_factor=bool(device) or bool(extra),
+        **extra,
+    )
+
+
+def sso_login_failed(*, code: str, user=None) -> None:
+    """Record an OpenID Connect sign-in that did not complete (``code`` says why)."""
+    trail.record(Event.LOGIN_FAILURE, target=user, username=user.username if user else "", reason=code, method="oidc")
+
+
+def api_token_check(*, request, secret: str):
+    """
+    The (user, token) of a personal API token, or raise :class:`LoginRefused`: unknown, revoked
+    or expired tokens (``invalid_credentials``, audited), and accounts that may not sign in.
+    Tokens have 256 random bits; the login rate limit bounds the tries.
+    """
+    from .models import PersonalToken, api_token_digest
+
+    secret = (secret or "").strip()
+    token = None
+    if secret.startswith(PersonalToken.PREFIX) and len(secret) < 200:
+        token = PersonalToken.objects.usable().select_related("user").filter(digest=api_token_digest(secret)).first()
+    if token is None:
+        trail.record(Event.LOGIN_FAILURE, reason="invalid_api_token")
+        raise LoginRefused("That API token is not valid, has expired or was revoked.", "invalid_credentials")
+    user = token.user
+    try:
+        confirm_login_allowed(user)
+    except LoginRefused as refused:
+        trail.record(Event.LOGIN_FAILURE, target=user, username=user.username, reason=refused.code, method="api_token")
+        raise
+    PersonalToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return user, token
 
 
 def session_keep(request, user) -> None:

@@ -23,6 +23,10 @@ class UsernameOrEmailBackend(ModelBackend):
             # Spend the same time as a real check, so timing does not reveal accounts.
             User().set_password(password)
             return None
+        if not user.may_use_local_password:
+            # LOCAL_LOGIN=False: only superusers keep a local password (break-glass).
+            User().set_password(password)
+            return None
         if user.check_password(password):
             return user
         return None

@@ -44,6 +44,14 @@ class ReauthForm(StyledForm):
     )
 
 
+class ApiTokenForm(StyledForm):
+    name = forms.CharField(
+        label="Token name",
+        max_length=100,
+        help_text="What uses it, e.g. “teaching-export script on PC-42”.",
+    )
+
+
 class NewPasswordMixin:
     def clean_new_password2(self):
         first = self.cleaned_data.get("new_password1")

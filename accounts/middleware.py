@@ -11,9 +11,11 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django_otp import middleware as django_otp_middleware
 
 from core.context import user_id_var
 
+from .authentication import PROVIDER_MFA_SESSION_KEY
 from .ratelimits import RateLimited
 
 # Paths that stay reachable while an account is restricted.
@@ -66,7 +68,8 @@ class AccountStateMiddleware:
                 # A session that never passed the second factor (e.g. devices added elsewhere).
                 logout(request)
                 return redirect("accounts:login")
-            if not _has_devices(user) and not _allowed(path, *_ENROLMENT_PAGES):
+            if not _has_devices(user) and not user.is_verified() and not _allowed(path, *_ENROLMENT_PAGES):
+                # (verified without a device: the OpenID provider did multi-factor, see OTPMiddleware)
                 messages.warning(request, "Your role requires two-step verification. Set it up to continue.")
                 return redirect("accounts:security")
         if user.needs_password_change and not _allowed(path, "accounts:password_change"):
@@ -85,6 +88,25 @@ def _has_devices(user) -> bool:
 
         cached = user._has_otp_devices = user_has_device(user, confirmed=True)
     return cached
+
+
+class OTPMiddleware(django_otp_middleware.OTPMiddleware):
+    """
+    django-otp's middleware (``request.user.otp_device``, ``is_verified()``), plus one case:
+    a session whose OpenID Connect sign-in the provider did with multi-factor (``amr``/``acr``,
+    accounts.oidc.provider_did_mfa) counts as verified, so every check of ``is_verified()`` —
+    the pages, the admin site, the API's session — honours it and nobody is asked twice.
+    """
+
+    def _verify_user_sync(self, request, user):
+        user = super()._verify_user_sync(request, user)
+        if (
+            user.is_authenticated
+            and user.otp_device is None
+            and request.session.get(PROVIDER_MFA_SESSION_KEY) == user.pk
+        ):
+            user.is_verified = lambda: True
+        return user
 
 
 class RateLimitMiddleware:

@@ -249,6 +249,14 @@ class User(AbstractUser):
         return self.must_change_password or self.password_expired
 
     @property
+    def may_use_local_password(self) -> bool:
+        """
+        Whether this account may sign in with a password kept here: always, unless
+        ``LOCAL_LOGIN=False``, which keeps it for superusers only (break-glass, README "Hospital sign-in").
+        """
+        return settings.LOCAL_LOGIN or self.is_superuser
+
+    @property
     def otp_required(self) -> bool:
         """Whether settings demand a second factor for this user's roles."""
         required = set(settings.OTP_REQUIRED_ROLES)
@@ -428,3 +436,89 @@ class BackupCode(models.Model):
 
     def __str__(self):
         return "backup code"
+
+
+class ExternalIdentity(models.Model):
+    """
+    An account at the hospital's identity provider (OIDC) or directory (LDAP/AD) that signs in
+    as ``user``, matched by the provider's stable subject (OIDC ``sub``, LDAP entryUUID or
+    objectGUID), never by name or e-mail. ``roles`` records which groups granted which role at
+    the last sign-in, so admins see where a role came from and the next sign-in knows which
+    roles are the directory's to take away (accounts.sso).
+    """
+
+    class Provider(models.TextChoices):
+        OIDC = "oidc", "OpenID Connect"
+        LDAP = "ldap", "LDAP directory"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    provider = models.CharField(max_length=8, choices=Provider.choices)
+    subject = models.CharField(max_length=255)
+    # Where the subject lives: the OIDC issuer, or the entry's DN at the last sign-in.
+    location = models.CharField(max_length=512, blank=True)
+    # {role: [group, ...]} granted by the provider at the last sign-in ("*" = SSO_DEFAULT_ROLES).
+    roles = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    # Set when the directory check (or a sign-in) found the entry gone or disabled and
+    # deactivated the account; cleared when the directory lets the person in again.
+    deprovisioned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="external_identity_unique_subject"),
+            models.CheckConstraint(
+                condition=models.Q(provider__in=["oidc", "ldap"]), name="external_identity_provider_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_provider_display()} {self.subject}"
+
+
+def api_token_digest(token: str) -> str:
+    """SHA-256 of a personal API token: the only form stored (the token has 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PersonalTokenQuerySet(models.QuerySet):
+    def usable(self):
+        """Tokens that are neither revoked nor expired."""
+        now = timezone.now()
+        return self.filter(revoked_at=None).filter(models.Q(expires_at=None) | models.Q(expires_at__gt=now))
+
+
+class PersonalToken(models.Model):
+    """
+    A personal API token: a long random secret its holder exchanges for a JWT pair (how SSO and
+    directory accounts reach the API without sending a password here). Shown once, stored as
+    a digest, revoked by its holder or whenever the account's tokens are (role change, lock…).
+    """
+
+    PREFIX = "svl_pat_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="personal_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    # The first characters after PREFIX, so a holder can tell their tokens apart.
+    hint = models.CharField(max_length=8)
+    # Whether the session that created it had passed a second factor (ours or the provider's):
+    # the JWTs it yields carry "otp" accordingly (OTP_REQUIRED_ROLES).
+    second_factor = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PersonalTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.PREFIX}{self.hint}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

@@ -32,7 +32,7 @@ from audit import trail
 from audit.models import AuditEvent
 
 from . import roles
-from .models import PasswordHistory
+from .models import PasswordHistory, PersonalToken, api_token_digest
 from .signals import tokens_revoked
 from .validators import normalise_mobile, validate_id_document
 
@@ -206,8 +206,11 @@ def user_reject(*, actor, user, reason: str = "") -> User:
 # Roles, activation, locks
 # --------------------------------------------------------------------------------------
 @transaction.atomic
-def user_set_roles(*, actor, user, role_names: list[str]) -> User:
-    """Give ``user`` exactly ``role_names``. Any change revokes their issued tokens."""
+def user_set_roles(*, actor, user, role_names: list[str], via: str = "") -> User:
+    """
+    Give ``user`` exactly ``role_names``. Any change revokes their issued tokens. ``via`` names
+    the directory a change came from (accounts.sso), for the audit trail.
+    """
     unknown = set(role_names) - set(roles.ROLES)
     if unknown:
         raise ValidationError(f"Unknown role(s): {', '.join(sorted(unknown))}.")
@@ -226,6 +229,7 @@ def user_set_roles(*, actor, user, role_names: list[str]) -> User:
         target=user,
         added=sorted(after - before),
         removed=sorted(before - after),
+        **({"via": via} if via else {}),
     )
     return user
 
@@ -367,7 +371,57 @@ def tokens_revoke(*, user) -> int:
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    if settings.API_TOKENS_ENABLED:
+        PersonalToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
     return len(outstanding)
+
+
+# --------------------------------------------------------------------------------------
+# Personal API tokens (how SSO and directory accounts reach the API; README "Hospital sign-in")
+# --------------------------------------------------------------------------------------
+API_TOKENS_PER_USER = 20
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str, second_factor: bool) -> tuple[PersonalToken, str]:
+    """
+    Create a personal API token for ``user`` and return it with its secret, which is shown
+    this once and stored only as a digest. ``second_factor`` says whether the creating session
+    passed one; the JWTs it yields carry that (OTP_REQUIRED_ROLES).
+    """
+    if not settings.API_TOKENS_ENABLED:
+        raise PermissionDenied("Personal API tokens are not enabled on this server.")
+    name = (name or "").strip()[:100]
+    if not name:
+        raise ValidationError({"name": "Give the token a name, e.g. the script or computer that uses it."})
+    if PersonalToken.objects.filter(user=user).usable().count() >= API_TOKENS_PER_USER:
+        raise ValidationError({"name": f"You have {API_TOKENS_PER_USER} tokens already; revoke one first."})
+    body = secrets.token_urlsafe(32)
+    secret = f"{PersonalToken.PREFIX}{body}"
+    days = settings.API_TOKEN_DAYS
+    token = PersonalToken.objects.create(
+        user=user,
+        name=name,
+        digest=api_token_digest(secret),
+        hint=body[:6],
+        second_factor=second_factor,
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+    trail.record(Event.API_TOKEN_CREATED, actor=user, target=user, token_id=token.pk, name=name)
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, actor, user, token_id) -> bool:
+    """Revoke one of ``user``'s personal API tokens; False when there is no such usable token."""
+    try:
+        token_id = int(token_id)
+    except (TypeError, ValueError):
+        return False
+    revoked = PersonalToken.objects.filter(pk=token_id, user=user, revoked_at=None).update(revoked_at=timezone.now())
+    if revoked:
+        trail.record(Event.API_TOKEN_REVOKED, actor=actor, target=user, token_id=token_id)
+    return bool(revoked)
 
 
 # --------------------------------------------------------------------------------------
@@ -444,7 +498,7 @@ def password_reset_request(*, email: str) -> None:
     nowhere, expires after ``PASSWORD_RESET_TIMEOUT`` and dies as soon as it is used.
     """
     user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None or not user.has_usable_password() or not user.may_use_local_password:
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)

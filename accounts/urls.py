@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from . import views
@@ -27,3 +28,15 @@ urlpatterns = [
     path("security/backup-codes/", views.backup_codes_view, name="backup_codes"),
     path("security/remove/", views.device_remove_view, name="device_remove"),
 ]
+
+# Hospital sign-in (issue #18): these pages exist only where it is configured (settings, SSO section).
+if settings.OIDC_ENABLED:
+    urlpatterns += [
+        path("oidc/login/", views.OIDCLoginView.as_view(), name="oidc_login"),
+        path("oidc/callback/", views.OIDCCallbackView.as_view(), name="oidc_callback"),
+    ]
+if settings.API_TOKENS_ENABLED:
+    urlpatterns += [
+        path("security/api-tokens/", views.api_token_create_view, name="api_token_create"),
+        path("security/api-tokens/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
+    ]

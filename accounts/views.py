@@ -7,11 +7,12 @@ import logging
 from functools import wraps
 from urllib.parse import urlencode
 
+import requests
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,13 +23,15 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from audit.models import AuditEvent
 from core.redirects import safe_next
 
-from . import authentication, otp, ratelimits, services
+from . import authentication, oidc, otp, ratelimits, services
 from .authentication import LoginRefused
 from .forms import (
+    ApiTokenForm,
     LoginForm,
     OTPForm,
     PasswordChangeForm,
@@ -45,6 +48,7 @@ from .validators import normalise_mobile
 logger = logging.getLogger(__name__)
 _PENDING_SESSION_KEY = "accounts_otp_pending"
 _NEXT_SESSION_KEY = "accounts_login_next"
+_METHOD_SESSION_KEY = "accounts_login_method"
 
 
 def _home() -> str:
@@ -102,16 +106,43 @@ def login_view(request):
                     return _locked_response(request, refused)
                 form.add_error(None, refused.message)
             else:
-                if authentication.needs_second_factor(user):
-                    request.session.cycle_key()
-                    request.session[_PENDING_SESSION_KEY] = authentication.pending_token(user)
-                    request.session[_NEXT_SESSION_KEY] = next_url
-                    message = authentication.otp_begin(user)
-                    messages.info(request, message)
-                    return redirect("accounts:login_otp")
-                authentication.login_complete(request=request, user=user, session=True, method="password")
-                return HttpResponseRedirect(safe_next(request, next_url, fallback=_home()))
-    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+                # Django notes which backend vouched: the directory's, or the local password's.
+                directory = getattr(user, "backend", "") == "accounts.directory.DirectoryBackend"
+                return _sign_in(request, user, next_url, method="directory" if directory else "password")
+    return render(request, "accounts/login.html", {"form": form, "next": next_url, **_sign_in_options(request)})
+
+
+def _sign_in_options(request) -> dict:
+    """What the sign-in page offers: the OpenID provider's button, and the password form unless
+    only the provider signs people in (LOCAL_LOGIN=False without LDAP; ``?local=1`` shows the
+    form for the break-glass superusers)."""
+    oidc = settings.OIDC_ENABLED
+    password_form = not oidc or settings.LOCAL_LOGIN or settings.LDAP_ENABLED or request.GET.get("local") == "1"
+    return {
+        "oidc_enabled": oidc,
+        "oidc_provider_name": settings.OIDC_PROVIDER_NAME,
+        "password_form": password_form or request.method == "POST",
+        "local_login": settings.LOCAL_LOGIN,
+        "directory_login": settings.LDAP_ENABLED,
+    }
+
+
+def _sign_in(request, user, next_url: str, *, method: str, provider_mfa: bool = False, fresh: bool = True):
+    """
+    After the first step (a password, or the OpenID provider): our second factor when the
+    account has one and the provider did not do multi-factor, otherwise the session.
+    """
+    if not provider_mfa and authentication.needs_second_factor(user):
+        request.session.cycle_key()
+        request.session[_PENDING_SESSION_KEY] = authentication.pending_token(user)
+        request.session[_NEXT_SESSION_KEY] = next_url
+        request.session[_METHOD_SESSION_KEY] = method
+        messages.info(request, authentication.otp_begin(user))
+        return redirect("accounts:login_otp")
+    authentication.login_complete(
+        request=request, user=user, session=True, method=method, provider_mfa=provider_mfa, fresh=fresh
+    )
+    return HttpResponseRedirect(safe_next(request, next_url, fallback=_home()))
 
 
 def _pending_login_user(request):
@@ -144,9 +175,10 @@ def login_otp_view(request):
                 form.add_error("code", refused.message)
             else:
                 next_url = request.session.pop(_NEXT_SESSION_KEY, "")
+                first_step = request.session.pop(_METHOD_SESSION_KEY, "password")
                 request.session.pop(_PENDING_SESSION_KEY, None)
                 authentication.login_complete(
-                    request=request, user=user, device=device, session=True, method="password+otp"
+                    request=request, user=user, device=device, session=True, method=f"{first_step}+otp"
                 )
                 return HttpResponseRedirect(safe_next(request, next_url, fallback=_home()))
     return render(
@@ -170,13 +202,87 @@ def login_otp_resend(request):
 
 @require_POST
 def logout_view(request):
+    """Sign out here and, when the session came from an OpenID provider that offers it, there too."""
+    provider_logout = None
     if request.user.is_authenticated:
         from audit import trail
 
         trail.record(AuditEvent.Event.LOGOUT, target=request.user)
+        provider_logout = oidc.logout_url(request)
     logout(request)
+    if provider_logout:
+        return HttpResponseRedirect(provider_logout)
     messages.success(request, "You have signed out.")
     return redirect("accounts:login")
+
+
+# --------------------------------------------------------------------------------------
+# OpenID Connect: mozilla-django-oidc speaks the protocol; the sign-in policy decides
+# --------------------------------------------------------------------------------------
+class OIDCLoginView(OIDCAuthenticationRequestView):
+    """Start the code flow (with PKCE and a nonce); ``?reauth=1`` asks the provider for the password again."""
+
+    def get_extra_params(self, request):
+        return {"prompt": "login"} if request.GET.get("reauth") == "1" else {}
+
+
+class OIDCCallbackView(OIDCAuthenticationCallbackView):
+    """
+    The provider's answer. The library checks state, nonce and PKCE and exchanges the code;
+    accounts.oidc verifies the ID token and accounts.sso brings the account up to date; then
+    the same policy as a password sign-in: refusals, our second factor unless the provider did
+    multi-factor, the audit trail.
+    """
+
+    def get(self, request):
+        ratelimits.check(request, "login", methods=("GET",))
+        try:
+            return super().get(request)
+        except LoginRefused as refused:  # a local account's name, or one that may not sign in
+            authentication.sso_login_failed(code=refused.code, user=getattr(self, "user", None))
+            return self._refused(refused.message)
+        except SuspiciousOperation as error:  # state, nonce or token checks (accounts.oidc.TokenRejected)
+            logger.warning("OpenID Connect sign-in refused: %s", error)
+            authentication.sso_login_failed(code="oidc_rejected")
+            return self._refused(f"Signing in with {settings.OIDC_PROVIDER_NAME} failed: {_reason(error)}.")
+        except requests.RequestException as error:  # provider unreachable, TLS certificate, HTTP error
+            logger.error("OpenID Connect provider error: %s", error)
+            authentication.sso_login_failed(code="oidc_unavailable")
+            return self._refused(
+                f"{settings.OIDC_PROVIDER_NAME} could not be reached to finish signing in. Try again in a few "
+                "minutes; if this persists, tell IT."
+            )
+
+    def _refused(self, message: str):
+        messages.error(self.request, message)
+        return redirect("accounts:login")
+
+    def login_failure(self):
+        user = getattr(self, "user", None)
+        if user is not None:  # the provider vouched for an account that may not sign in here
+            authentication.confirm_login_allowed(user)
+        error = self.request.GET.get("error_description") or self.request.GET.get("error")
+        authentication.sso_login_failed(code="oidc_error")
+        detail = f" The provider said: {error[:200]}" if error else ""
+        return self._refused(f"Signing in with {settings.OIDC_PROVIDER_NAME} did not complete.{detail}")
+
+    def login_success(self):
+        user, claims = self.user, getattr(self.user, "sso_claims", {})
+        authentication.confirm_login_allowed(user)
+        next_url = self.request.session.pop("oidc_login_next", None) or ""
+        return _sign_in(
+            self.request,
+            user,
+            next_url,
+            method="oidc",
+            provider_mfa=oidc.provider_did_mfa(claims),
+            fresh=oidc.recently_authenticated(claims),
+        )
+
+
+def _reason(error) -> str:
+    text = str(error)
+    return text if isinstance(error, oidc.TokenRejected) else "the answer could not be verified"
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -322,7 +428,7 @@ def settings_view(request):
 
 
 @login_required
-def security_view(request, backup_codes=None):
+def security_view(request, backup_codes=None, new_api_token=None, api_token_form=None):
     user = request.user
     backup = BackupCodeDevice.objects.filter(user=user).first()
     devices = _device_rows(user)
@@ -330,6 +436,11 @@ def security_view(request, backup_codes=None):
         request,
         "accounts/security.html",
         {
+            "api_tokens_enabled": settings.API_TOKENS_ENABLED,
+            "api_tokens": list(user.personal_tokens.usable()) if settings.API_TOKENS_ENABLED else [],
+            "new_api_token": new_api_token,
+            "api_token_form": api_token_form or ApiTokenForm(),
+            "provider_mfa": user.is_verified() and not devices,
             "devices": devices,
             "otp_required": user.otp_required,
             "has_totp": any(d["kind"] == "totp" for d in devices),
@@ -414,11 +525,13 @@ def reauth_view(request):
         request,
         "accounts/reauth.html",
         {
-            "password_form": password_form,
+            "password_form": password_form if user.has_usable_password() or settings.LDAP_ENABLED else None,
             "code_form": code_form,
             "methods": methods,
             "next": next_url,
             "minutes": max(1, settings.REAUTH_SECONDS // 60),
+            "oidc_reauth": settings.OIDC_ENABLED and user.external_identities.filter(provider="oidc").exists(),
+            "oidc_provider_name": settings.OIDC_PROVIDER_NAME,
         },
     )
 
@@ -536,6 +649,38 @@ def device_remove_view(request):
             messages.success(request, "The sign-in method was removed.")
         else:
             messages.error(request, "That sign-in method was not found.")
+    return redirect("accounts:security")
+
+
+# --------------------------------------------------------------------------------------
+# Personal API tokens (the API door of SSO and directory accounts)
+# --------------------------------------------------------------------------------------
+@require_POST
+@login_required
+@reauth_required
+def api_token_create_view(request):
+    """Create a personal API token; its secret is shown on the page this once."""
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            _token, secret = services.api_token_create(
+                user=request.user, name=form.cleaned_data["name"], second_factor=request.user.is_verified()
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Your API token is ready. Copy it now: it is shown only once.")
+            return security_view(request, new_api_token=secret)
+    return security_view(request, api_token_form=form)
+
+
+@require_POST
+@login_required
+def api_token_revoke_view(request):
+    if services.api_token_revoke(actor=request.user, user=request.user, token_id=request.POST.get("token")):
+        messages.success(request, "The API token was revoked.")
+    else:
+        messages.error(request, "That API token was not found.")
     return redirect("accounts:security")
 
 

@@ -45,6 +45,10 @@ class AuditEventType(models.TextChoices):
     AUDIT_PRUNE = "audit_prune", "Old audit entries pruned"
     LOGIN_THROTTLED = "login_throttled", "Sign-ins paused: failures from many addresses"
     QUOTA_REFUSED = "quota_refused", "Upload refused: quota reached"
+    SSO_ACCOUNT_CREATED = "sso_account_created", "Account created at a first single sign-on"
+    DEPROVISION = "deprovision", "Deactivated: directory account gone or disabled"
+    API_TOKEN_CREATED = "api_token_created", "Personal API token created"
+    API_TOKEN_REVOKED = "api_token_revoked", "Personal API token revoked"
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -79,6 +83,10 @@ class AuditEvent(models.Model):
         Event.OTP_RESET,
         Event.TOKEN_REVOKED,
         Event.LOGIN_THROTTLED,
+        Event.SSO_ACCOUNT_CREATED,
+        Event.DEPROVISION,
+        Event.API_TOKEN_CREATED,
+        Event.API_TOKEN_REVOKED,
     ]
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -73,10 +73,12 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    # Before django_q: core's `qcluster` (a stop that reaches the transcode worker's chunk at
+    # once, issue #14) replaces django-q2's; the first app to name a command wins.
+    "core",
     "django_q",
     "tailwind",
     "theme",
-    "core",
     "audit",
     "accounts",
     "videos",
@@ -435,7 +437,8 @@ NPM_BIN_PATH = env.str("NPM_BIN_PATH", default="npm")
 # Videos: upload limits, transcoding, delivery (DESIGN §6)
 # --------------------------------------------------------------------------------------
 VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=20 * 1024**3)
-VIDEO_EXTENSIONS = ["mp4", "mov", "m4v", "mkv", "webm", "avi"]
+# ts/m2ts/mts: MPEG-TS, as SDI and endoscopy-tower recorders write it (issue #14 item 7).
+VIDEO_EXTENSIONS = ["mp4", "mov", "m4v", "mkv", "webm", "avi", "ts", "m2ts", "mts"]
 # Probe limits (integrity-hardening issue, item 9): a source beyond any of them is refused at
 # upload (400 naming the limit), so one file cannot tie up the transcoder for days. Width and
 # height apply to the long and the short side, so portrait and rotated sources get the same
@@ -471,6 +474,13 @@ TRANSCODE_HEARTBEAT_SECONDS = env.float("TRANSCODE_HEARTBEAT_SECONDS", default=3
 TRANSCODE_FIRST_CHUNK_SECONDS = env.int("TRANSCODE_FIRST_CHUNK_SECONDS", default=12)
 TRANSCODE_CHUNK_SECONDS = env.int("TRANSCODE_CHUNK_SECONDS", default=60)
 TRANSCODE_QUEUED_CHUNKS = env.int("TRANSCODE_QUEUED_CHUNKS", default=8)
+# A source that is already what the top rung would be (H.264 8-bit 4:2:0 within its level, its
+# size, progressive, constant rate, a keyframe every 2 s) is served as it is for that rung
+# instead of being encoded again (issue #14 item 5; videos.transcoding.copy_refusal/plan_copy).
+# Off under tests: their 1-2 s sample clips (one keyframe) qualify, and the tests that inject
+# encoder failures or pin the encoded ladder would silently bypass the encoder; the shortcut's
+# own tests (tests/videos/test_quick_transcode.py) turn it on.
+TRANSCODE_COPY_COMPLIANT = env.bool("TRANSCODE_COPY_COMPLIANT", default=not TESTING)
 # A queued chunk no worker has taken for this long is queued again (a Redis broker loses its
 # queue when Redis restarts; the ORM broker keeps it, and a second copy is harmless).
 TRANSCODE_REQUEUE_SECONDS = env.int("TRANSCODE_REQUEUE_SECONDS", default=3600)
@@ -596,6 +606,125 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     if not SECURE_HSTS_PRELOAD:
         SILENCED_SYSTEM_CHECKS.append("security.W021")  # preload is an opt-in commitment
+
+# ======================================================================================
+# Hospital sign-in (SSO): OpenID Connect, LDAP / Active Directory (issue #18)
+# ======================================================================================
+# Everything in this section is off unless OIDC_RP_CLIENT_ID or LDAP_SERVER_URI is set: with
+# neither, sign-in, the pages, the API and the routes are exactly as before. README "Hospital
+# sign-in (SSO)" gives the exact settings for Entra ID, Keycloak and Active Directory.
+# The rules live in accounts/sso.py (provisioning, roles from groups, deprovisioning),
+# accounts/oidc.py (mozilla-django-oidc) and accounts/directory.py (django-auth-ldap).
+
+# False: local passwords stop working for everyone but superusers (the break-glass accounts for
+# when the identity provider is down); the sign-in page offers only the provider, self-
+# registration closes and password resets are sent to superusers only.
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+if not LOCAL_LOGIN:
+    REGISTRATION_OPEN = False
+# A first sign-in creates the account: active at once (True), or awaiting an Admin's approval in
+# the registration queue (False), like a self-registration.
+SSO_CREATE_USERS = env.bool("SSO_CREATE_USERS", default=True)
+# Link a first sign-in to an existing local account with the same username or e-mail (never a
+# superuser's). Off by default: otherwise whoever controls a name at the provider takes over
+# the local account of that name.
+SSO_LINK_EXISTING = env.bool("SSO_LINK_EXISTING", default=False)
+# Directory group (LDAP DN, or a value of the OIDC groups claim) → role(s), JSON, applied at
+# every sign-in: {"cn=svl-editors,ou=groups,dc=hospital,dc=org": "Editor", "svl-viewers": "Viewer"}.
+# Matching ignores case (and spaces around "," and "=" in DNs).
+SSO_ROLE_MAP = env.json("SSO_ROLE_MAP", default={})
+# Roles every directory account gets, whatever its groups (e.g. "Viewer").
+SSO_DEFAULT_ROLES = env.list("SSO_DEFAULT_ROLES", default=[])
+
+# ---- OpenID Connect (mozilla-django-oidc: https://mozilla-django-oidc.readthedocs.io/en/stable/settings.html)
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="the hospital account")
+# The provider's issuer (the "iss" of its tokens) and endpoints, from its
+# /.well-known/openid-configuration.
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+# RP-initiated logout: signing out here also ends the provider's session when it offers this.
+OIDC_OP_END_SESSION_ENDPOINT = env.str("OIDC_OP_END_SESSION_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# "amr" values (RFC 8176) meaning the provider did multi-factor, and "acr" values that do; such
+# a sign-in satisfies OTP_REQUIRED_ROLES without our own second factor.
+OIDC_MFA_AMR = env.list("OIDC_MFA_AMR", default=["mfa", "mca", "otp", "hwk", "swk", "sc", "sms", "tel", "fpt", "face"])
+OIDC_MFA_ACR = env.list("OIDC_MFA_ACR", default=[])
+# Seconds of clock difference tolerated in the ID token's exp/iat/nbf.
+OIDC_CLOCK_SKEW_SECONDS = env.int("OIDC_CLOCK_SKEW_SECONDS", default=60)
+OIDC_CA_FILE = env.str("OIDC_CA_FILE", default="")  # a private CA for the provider's HTTPS
+OIDC_VERIFY_SSL = OIDC_CA_FILE or env.bool("OIDC_VERIFY_SSL", default=True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
+OIDC_CREATE_USER = True  # accounts.sso decides (SSO_CREATE_USERS), not the library
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+OIDC_REDIRECT_REQUIRE_HTTPS = PRODUCTION
+LOGIN_REDIRECT_URL_FAILURE = "accounts:login"
+
+# ---- LDAP / Active Directory (django-auth-ldap: https://django-auth-ldap.readthedocs.io/en/latest/reference.html)
+LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")  # ldap://dc1.hospital.org or ldaps://…
+LDAP_ENABLED = bool(LDAP_SERVER_URI)
+LDAP_START_TLS = env.bool("LDAP_START_TLS", default=LDAP_SERVER_URI.startswith("ldap://"))
+LDAP_CA_FILE = env.str("LDAP_CA_FILE", default="")  # PEM of the CA that signed the server's certificate
+LDAP_BIND_DN = env.str("LDAP_BIND_DN", default="")
+LDAP_BIND_PASSWORD = env.str("LDAP_BIND_PASSWORD", default="")
+LDAP_USER_SEARCH_BASE = env.str("LDAP_USER_SEARCH_BASE", default="")
+LDAP_USER_FILTER = env.str("LDAP_USER_FILTER", default="(uid=%(user)s)")
+LDAP_GROUP_SEARCH_BASE = env.str("LDAP_GROUP_SEARCH_BASE", default="")
+LDAP_GROUP_FILTER = env.str("LDAP_GROUP_FILTER", default="(objectClass=groupOfNames)")
+# groupOfNames, groupOfUniqueNames, posix, activeDirectory, nestedActiveDirectory
+LDAP_GROUP_TYPE = env.str("LDAP_GROUP_TYPE", default="groupOfNames")
+# The stable identifier of an entry (survives renames and moves): entryUUID (OpenLDAP), objectGUID (AD).
+LDAP_SUBJECT_ATTRIBUTE = env.str("LDAP_SUBJECT_ATTRIBUTE", default="entryUUID")
+LDAP_ATTR_EMAIL = env.str("LDAP_ATTR_EMAIL", default="mail")
+LDAP_ATTR_FULL_NAME = env.str("LDAP_ATTR_FULL_NAME", default="cn")
+# An entry matching this filter is a disabled account: it cannot sign in and the directory check
+# deactivates it. AD: (userAccountControl:1.2.840.113556.1.4.803:=2); OpenLDAP, e.g.
+# (employeeType=disabled) or (pwdAccountLockedTime=*).
+LDAP_DISABLED_FILTER = env.str("LDAP_DISABLED_FILTER", default="")
+# The hourly directory check deactivates accounts whose entry is gone or disabled; a run that
+# would deactivate more than this many at once deactivates none and logs an error (a wrong
+# search base must not lock the whole hospital out).
+LDAP_DEPROVISION_MAX = env.int("LDAP_DEPROVISION_MAX", default=25)
+LDAP_TIMEOUT = env.float("LDAP_TIMEOUT_SECONDS", default=10)
+
+# ---- Personal API tokens: how SSO and directory accounts reach the API (no directory password
+# ever comes to the API): created and revoked on the security page or the API, exchanged for a
+# JWT pair at POST /api/v1/auth/token/personal/; stored as SHA-256 only, shown once.
+API_TOKENS_ENABLED = env.bool("API_TOKENS_ENABLED", default=OIDC_ENABLED or LDAP_ENABLED)
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
+
+# Our OTPMiddleware: django-otp's, plus "the provider did multi-factor" for OIDC sign-ins, so
+# every is_verified() check (pages, admin, API session) honours it.
+MIDDLEWARE[MIDDLEWARE.index("django_otp.middleware.OTPMiddleware")] = "accounts.middleware.OTPMiddleware"
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
+    # Signing out posts a form whose answer redirects to the provider's end-session endpoint;
+    # Chromium applies form-action to that redirect.
+    if OIDC_OP_END_SESSION_ENDPOINT:
+        from urllib.parse import urlsplit as _urlsplit
+
+        _end = _urlsplit(OIDC_OP_END_SESSION_ENDPOINT)
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_end.scheme}://{_end.netloc}")
+if LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.directory.DirectoryBackend")
+    from accounts.ldap_config import auth_ldap_settings
+
+    globals().update(auth_ldap_settings(globals()))
+# ======================================================================================
+# End of hospital sign-in (SSO)
+# ======================================================================================
 
 # --------------------------------------------------------------------------------------
 # Logging: JSON lines on stdout with the request id (core/logging.py)

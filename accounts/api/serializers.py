@@ -120,3 +120,24 @@ class PasswordResetConfirmInput(serializers.Serializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
     new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenPersonalInput(serializers.Serializer):
+    token = serializers.CharField(max_length=200, help_text="A personal API token (svl_pat_…) from the security page.")
+
+
+class ApiTokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    hint = serializers.CharField(help_text="The first characters after svl_pat_, to tell tokens apart.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiTokenCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class ApiTokenCreatedOutput(ApiTokenOutput):
+    token = serializers.CharField(help_text="The secret, shown this once; only its digest is stored.")

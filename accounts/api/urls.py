@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from . import views
@@ -13,3 +14,11 @@ urlpatterns = [
     path("password/reset/", views.PasswordResetApi.as_view(), name="password_reset"),
     path("password/reset/confirm/", views.PasswordResetConfirmApi.as_view(), name="password_reset_confirm"),
 ]
+
+# Personal API tokens (issue #18): only where they are enabled (API_TOKENS_ENABLED, settings' SSO section).
+if settings.API_TOKENS_ENABLED:
+    urlpatterns += [
+        path("token/personal/", views.TokenPersonalApi.as_view(), name="token_personal"),
+        path("api-tokens/", views.ApiTokenListApi.as_view(), name="api_tokens"),
+        path("api-tokens/<int:pk>/", views.ApiTokenRevokeApi.as_view(), name="api_token"),
+    ]

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -82,8 +82,12 @@ class TokenObtainApi(PublicApiView):
         ratelimits.check(request, "login")
         data = s.TokenObtainInput(data=request.data)
         data.is_valid(raise_exception=True)
+        # directory=False: a directory password never goes from the API to LDAP (personal tokens instead).
         user = authentication.login_check(
-            request=request, username=data.validated_data["username"], password=data.validated_data["password"]
+            request=request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+            directory=False,
         )
         if authentication.needs_second_factor(user):
             message = authentication.otp_begin(user)
@@ -104,6 +108,58 @@ class TokenObtainApi(PublicApiView):
             )
         authentication.login_complete(request=request, user=user, session=False, method="api_password")
         return Response(tokens_for(user, otp=False))
+
+
+class TokenPersonalApi(PublicApiView):
+    """
+    Exchange a personal API token for a JWT pair: how accounts of the hospital directory or
+    single sign-on reach the API (their password is never sent here). Same limits as sign-in.
+    """
+
+    @extend_schema(
+        request=s.TokenPersonalInput,
+        responses={200: s.TokenPairOutput, 400: s.DetailOutput, **_LOGIN_ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request):
+        ratelimits.check(request, "login")
+        data = s.TokenPersonalInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, token = authentication.api_token_check(request=request, secret=data.validated_data["token"])
+        authentication.login_complete(request=request, user=user, session=False, method="api_token")
+        return Response(tokens_for(user, otp=token.second_factor))
+
+
+class ApiTokenListApi(APIView):
+    """The caller's usable personal API tokens; POST creates one (its secret is in this answer only)."""
+
+    @extend_schema(responses={200: s.ApiTokenOutput(many=True)}, tags=["auth"])
+    def get(self, request):
+        return Response(s.ApiTokenOutput(request.user.personal_tokens.usable(), many=True).data)
+
+    @extend_schema(
+        request=s.ApiTokenCreateInput, responses={201: s.ApiTokenCreatedOutput, 400: s.DetailOutput}, tags=["auth"]
+    )
+    def post(self, request):
+        data = s.ApiTokenCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        auth = getattr(request, "auth", None)
+        # A JWT says whether its sign-in passed a second factor; a session asks django-otp.
+        verified = bool(auth.get("otp")) if hasattr(auth, "get") else getattr(request.user, "is_verified", bool)()
+        token, secret = services.api_token_create(
+            user=request.user, name=data.validated_data["name"], second_factor=verified
+        )
+        return Response({**s.ApiTokenOutput(token).data, "token": secret}, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenRevokeApi(APIView):
+    """Revoke one of the caller's personal API tokens."""
+
+    @extend_schema(responses={204: None, 404: s.DetailOutput}, tags=["auth"])
+    def delete(self, request, pk: int):
+        if not services.api_token_revoke(actor=request.user, user=request.user, token_id=pk):
+            raise NotFound("No such API token.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TokenOtpApi(PublicApiView):
