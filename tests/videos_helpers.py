@@ -73,3 +73,21 @@ def decrypt(data: bytes, key: bytes, iv_hex: str) -> bytes:
         ["openssl", "aes-128-cbc", "-d", "-K", key.hex(), "-iv", iv_hex], input=data, capture_output=True, check=True
     )
     return done.stdout
+
+
+def local_playlist(video: Video, rung: str) -> Path:
+    """
+    ``rung``'s playlist (or "audio") as FFmpeg can read it from disk: the key from a file instead
+    of the signed URL. Open it with ``ffmpeg_input`` (a key file has no media extension).
+    """
+    key = video.hls_dir / "key-for-test.bin"
+    key.write_bytes(bytes(video.hls_key))
+    text = (video.hls_dir / rung / "index.m3u8").read_text()
+    local = video.hls_dir / rung / "local.m3u8"
+    local.write_text(text.replace('URI="key.bin"', f'URI="{key}"'))
+    return local
+
+
+def ffmpeg_input(path: Path) -> list[str]:
+    """FFmpeg's (and ffprobe's) input options for ``path``, a local playlist or a media file."""
+    return ["-allowed_extensions", "ALL", "-i", str(path)] if path.suffix == ".m3u8" else ["-i", str(path)]

@@ -131,6 +131,7 @@ TECHNICAL_FIELDS = [
     "video_codec",
     "audio_codec",
     "container",
+    "extra_video_streams",
     "has_poster",
     "has_storyboard",
     "views",

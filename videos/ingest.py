@@ -32,8 +32,15 @@ SNIFF_TYPES = {
     "mkv": _MATROSKA,
     "webm": _MATROSKA,
     "avi": {"video/x-msvideo", "video/avi", "video/msvideo"},
+    "ts": {"video/MP2T"},
+    "m2ts": {"video/MP2T"},
+    "mts": {"video/MP2T"},
 }
 SNIFF_BYTES = 2048
+# MPEG-TS (SDI and endoscopy recorders): libmagic 5.44 names it only when the first packet is
+# the PAT, which neither FFmpeg nor many recorders write first ("data", tech-notes §7), so the
+# packet structure decides (``looks_like_mpegts``).
+MPEG_TS_EXTENSIONS = {"ts", "m2ts", "mts"}
 
 
 def extension_of(filename: str) -> str:
@@ -70,9 +77,23 @@ def check_size(size: int) -> None:
         raise ValidationError(f"The file is larger than the {gib:g} GiB limit.", code="too_large")
 
 
+def looks_like_mpegts(head: bytes) -> bool:
+    """
+    Whether ``head`` is MPEG-TS packets: the 0x47 sync byte every 188 bytes (.ts), or every 192
+    after a 4-byte timecode (.m2ts, .mts), at least five packets running.
+    """
+    for size, offset in ((188, 0), (192, 4)):
+        count = (len(head) - offset) // size
+        if count >= 5 and all(head[offset + i * size] == 0x47 for i in range(count)):
+            return True
+    return False
+
+
 def check_sniff(head: bytes, extension: str) -> None:
     """libmagic on the first bytes must agree with the extension (a PNG named .mov is refused)."""
     found = magic.from_buffer(head[:SNIFF_BYTES], mime=True)
+    if extension in MPEG_TS_EXTENSIONS and looks_like_mpegts(head[:SNIFF_BYTES]):
+        return
     if found not in SNIFF_TYPES.get(extension, set()):
         raise ValidationError(
             f"The file's content ({found}) is not a {extension.upper()} video.", code="content_mismatch"

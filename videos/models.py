@@ -254,6 +254,9 @@ class Video(models.Model):
     video_codec = models.CharField(max_length=40, blank=True)
     audio_codec = models.CharField(max_length=40, blank=True)
     container = models.CharField(max_length=80, blank=True)
+    # Video streams of the recording beyond the one published (a second camera angle):
+    # {index, codec, width, height} each, as the transcode found them (issue #14 item 7).
+    extra_video_streams = models.JSONField(default=list, blank=True, editable=False)
 
     # AES-128 key and IV for the HLS ladder: in the database only (DESIGN §6.3).
     hls_key = models.BinaryField(max_length=16, null=True, blank=True, editable=False)

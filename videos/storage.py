@@ -5,6 +5,7 @@ path (DESIGN §6.3): delivery.py sends files only after checking a signed token.
 ::
 
     originals/<video uuid>.<ext>       the uploaded recordings (``Video.original_path``, relative)
+    originals/.mezzanine-<token>.mkv   an MPEG-TS original remuxed for the job ``token`` while it runs
     hls/<video uuid>/                  a video's ladder, poster and storyboard
     hls/.work-<video uuid>-<token8>/   a transcoding job's ladder until it replaces the one above
     uploads/<upload id>.part           resumable (tus) uploads in progress
@@ -34,6 +35,15 @@ def _made(path: Path) -> Path:
 def originals_dir() -> Path:
     """The uploaded recordings (created if missing)."""
     return _made(media_root() / "originals")
+
+
+def mezzanine_file(token: uuid.UUID) -> Path:
+    """
+    The transcoding job ``token``'s continuous, indexed copy of an MPEG-TS original
+    (``transcoding.mezzanine_command``): beside the originals, never replacing one, removed
+    when the job ends.
+    """
+    return originals_dir() / f".mezzanine-{token.hex}.mkv"
 
 
 def hls_relative(video_uuid, *parts: str) -> str:

@@ -21,9 +21,11 @@ import subprocess
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 from django.conf import settings
@@ -32,8 +34,10 @@ logger = logging.getLogger(__name__)
 
 SEGMENT_SECONDS = 6
 # Containers ffprobe may report for an accepted upload; anything else (hls, concat, image2,
-# tty, lavfi…) is an indirect or non-video input and is refused.
-ALLOWED_FORMATS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"}
+# tty, lavfi…) is an indirect or non-video input and is refused. MPEG-TS (.ts/.m2ts/.mts) is
+# what SDI and endoscopy-tower recorders write (issue #14 item 7); the transcode remuxes it first
+# (``mezzanine_command``).
+ALLOWED_FORMATS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "mpegts"}
 
 
 class MediaError(Exception):
@@ -53,6 +57,18 @@ class Probe:
     audio_codec: str | None
     frames: int | None = None
     start: float = 0.0  # where the timestamps begin (≥ 0); see length
+    video_index: int | None = None  # the picture's stream index (None: the first video stream)
+    field_order: str = ""  # as ffprobe says: progressive, tt, bb, tb, bt, unknown or ""
+    profile: str = ""  # the codec's profile as ffprobe names it ("High", "Main", "Main 10"…)
+    level: int = 0  # H.264: 10 × the level (40 is 4.0); HEVC: 30 × it
+    sample_aspect_ratio: str = ""
+    # The other video streams (a second camera angle): {index, codec, width, height} each.
+    other_video: tuple = ()
+    # Decided once per job by the planner (videos.services.transcode), kept with the plan:
+    # "tff"/"bff" when the picture is interlaced (field order or idet), "" when progressive;
+    # the rate a variable-frame-rate source's frames are spaced at (0: constant rate).
+    interlace: str = ""
+    nominal_rate: float = 0.0
 
     @property
     def length(self) -> float:
@@ -76,16 +92,24 @@ class Probe:
     def portrait(self) -> bool:
         return self.height > self.width
 
+    @property
+    def video_map(self) -> str:
+        """The picture as an FFmpeg stream specifier (not an attached cover image, not a second angle)."""
+        return "0:v:0" if self.video_index is None else f"0:{self.video_index}"
+
 
 @dataclass(frozen=True)
 class Rung:
     name: str
     width: int
     height: int
-    maxrate_k: int
+    maxrate_k: int  # a copied rung (``copy``): the source's measured peak instead
     crf: int
     audio_k: int
     level: str | None
+    # True: the source's own H.264 stream, copied (a compliant source's top rung, issue #14 item 5).
+    copy: bool = False
+    codecs: str = ""  # the RFC 6381 codec of the picture ("avc1.640029"); "" in plans made before it
 
     @property
     def bandwidth(self) -> int:
@@ -108,18 +132,51 @@ def _even(value: float) -> int:
     return max(2, int(round(value / 2)) * 2)
 
 
+# H.264 Table A-1: level, MaxMBPS (macroblocks per second), MaxFS (macroblocks per frame),
+# MaxBR (kb/s for Main; High allows 1.25 times it).
+_H264_LEVELS = [
+    ("3.0", 40_500, 1_620, 10_000),
+    ("3.1", 108_000, 3_600, 14_000),
+    ("3.2", 216_000, 5_120, 20_000),
+    ("4.0", 245_760, 8_192, 20_000),
+    ("4.1", 245_760, 8_192, 50_000),
+    ("4.2", 522_240, 8_704, 50_000),
+    ("5.0", 589_824, 22_080, 135_000),
+    ("5.1", 983_040, 36_864, 240_000),
+    ("5.2", 2_073_600, 36_864, 240_000),
+]
+
+
+def h264_level(width: int, height: int, fps: float, *, maxrate_k: int = 0) -> str:
+    """The lowest H.264 level (High profile) for a picture size, frame rate and peak rate: 2160p60 is 5.2."""
+    frame = math.ceil(width / 16) * math.ceil(height / 16)
+    for level, per_second, per_frame, bitrate in _H264_LEVELS:
+        if frame <= per_frame and frame * fps <= per_second and maxrate_k <= bitrate * 1.25:
+            return level
+    return _H264_LEVELS[-1][0]
+
+
+def avc_codecs(level: str, *, profile: str = "High") -> str:
+    """The RFC 6381 name of an H.264 stream: ``avc_codecs("4.1")`` → "avc1.640029"."""
+    prefix = {"High": "6400", "Main": "4d40", "Constrained Baseline": "42e0"}[profile]
+    return f"avc1.{prefix}{round(float(level) * 10):02x}"
+
+
 def plan_ladder(probe: Probe) -> list[Rung]:
     """Rungs for ``probe``: never above the source's short side; one rung at source size when it is below 360."""
     short, long_ = probe.short_side, max(probe.width, probe.height)
-    fps = min(probe.frame_rate or 30, 60)
+    fps = float(output_rate(probe))
     rungs = []
     steps = [step for step in LADDER if step[0] <= short] or [(_even(short), 600, 23, 96)]
     for size, maxrate, crf, audio in steps:
         other = _even(long_ * size / short)
         width, height = (size, other) if probe.portrait else (other, size)
-        # High@4.1 covers 1080p30 (Apple: some variants SHOULD be ≤ 4.1); bigger or faster needs more.
-        level = "4.1" if max(width, height) <= 1920 and fps <= 30 else None
-        rungs.append(Rung(f"{size}p", width, height, maxrate, crf, audio, level))
+        # High@4.1 covers 1080p30 (Apple: some variants SHOULD be ≤ 4.1); bigger or faster needs
+        # more (a deinterlaced 1080i59.94 is 1080p59.94: 4.2; 2160p60 5.2), said explicitly so the
+        # master's CODECS tells players the truth.
+        fits = max(width, height) <= 1920 and fps <= 30
+        level = "4.1" if fits else h264_level(width, height, fps, maxrate_k=maxrate)
+        rungs.append(Rung(f"{size}p", width, height, maxrate, crf, audio, level, codecs=avc_codecs(level)))
     return rungs
 
 
@@ -178,7 +235,7 @@ def probe(path: Path) -> Probe:
     if not names & ALLOWED_FORMATS:
         raise MediaError(
             f"Unsupported or indirect input ({fmt.get('format_name') or 'unknown format'}): "
-            "upload the recording itself (MP4, MOV, M4V, MKV, WebM or AVI)."
+            "upload the recording itself (MP4, MOV, M4V, MKV, WebM, AVI or MPEG-TS)."
         )
     streams = data.get("streams") or []
     videos = [
@@ -205,6 +262,10 @@ def probe(path: Path) -> Probe:
         start = max(0.0, float(fmt.get("start_time") or 0))
     except ValueError:
         start = 0.0
+    try:
+        level = int(video.get("level") or 0)
+    except (TypeError, ValueError):
+        level = 0
     return Probe(
         format_name=fmt.get("format_name", ""),
         duration=duration,
@@ -217,7 +278,405 @@ def probe(path: Path) -> Probe:
         audio_codec=audios[0].get("codec_name") if audios else None,
         frames=int(frames) if str(frames or "").isdigit() else None,
         start=start if math.isfinite(start) else 0.0,
+        video_index=int(video["index"]) if str(video.get("index", "")).isdigit() else None,
+        field_order=video.get("field_order") or "",
+        profile=video.get("profile") or "",
+        level=max(0, level),
+        sample_aspect_ratio=video.get("sample_aspect_ratio") or "",
+        other_video=tuple(
+            {
+                "index": int(other.get("index") or 0),
+                "codec": other.get("codec_name", ""),
+                "width": int(other.get("width") or 0),
+                "height": int(other.get("height") or 0),
+            }
+            for other in videos[1:]
+        ),
     )
+
+
+# ------------------------------------------------------------------------------ what recorders write
+# Operating-theatre recorders (issue #14 item 7) write interlaced 1080i, variable frame rates,
+# MPEG-TS that restarts its clock mid-case, second camera angles, 10-bit HEVC. The probe says
+# what it can; these look closer, once per job, and the planner keeps the answers in the
+# job's probe (``Probe.interlace``, ``Probe.nominal_rate``) for every chunk to use alike.
+
+# ffprobe's field orders that mean interlaced, and the field each shows first.
+_FIELD_FIRST = {"tt": "tff", "bt": "tff", "bb": "bff", "tb": "bff"}
+_IDET = re.compile(r"Multi frame detection:\s*TFF:\s*(\d+)\s*BFF:\s*(\d+)\s*Progressive:\s*(\d+)")
+
+
+def idet_command(*, source: Path, probe: Probe, at: float, frames: int = 100) -> list[str]:
+    """FFmpeg's interlace detector on ``frames`` pictures from ``at`` seconds (it prints its counts at the end)."""
+    return [
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-ss",
+        f"{max(at, 0):.3f}",
+        "-i",
+        str(source),
+        "-map",
+        probe.video_map,
+        "-frames:v",
+        str(frames),
+        "-vf",
+        "idet",
+        "-f",
+        "null",
+        "-nostats",
+        "-loglevel",
+        "info",
+        "-",
+    ]
+
+
+def parse_idet(text: str) -> tuple[int, int, int]:
+    """(TFF, BFF, progressive) frames from idet's "Multi frame detection" lines in ``text``, summed."""
+    counts = [tuple(map(int, match)) for match in _IDET.findall(text)]
+    return tuple(sum(column) for column in zip(*counts, strict=True)) if counts else (0, 0, 0)
+
+
+def _sample_order(counts: tuple[int, int, int]) -> str:
+    """One idet sample's verdict: "tff"/"bff" (nine in ten frames combed one way), "progressive", or "" (unclear)."""
+    tff, bff, progressive = counts
+    decided = tff + bff + progressive
+    if decided < 25:
+        return ""
+    if max(tff, bff) >= 0.9 * decided:
+        return "tff" if tff > bff else "bff"
+    if progressive >= 0.5 * decided:
+        return "progressive"
+    return ""
+
+
+def decide_interlace(field_order: str, samples: list[tuple[int, int, int]]) -> str:
+    """
+    "tff", "bff" or "" (progressive), from the stream's field order and idet's counts on
+    samples far apart. Recorders that encode the SDI signal as progressive frames flag it
+    "progressive" while every frame is combed, so the picture may overrule the flag, but only
+    on strong evidence: idet also finds "combing" in sharp synthetic pictures (testsrc2 reads
+    as nine-tenths TFF for a second, then as BFF), so a "progressive" flag gives way only when
+    two samples or more all find one field order in nine frames out of ten. An interlaced flag
+    gives way when most samples find progressive frames (PsF: progressive pictures sent as
+    fields); a stream that says nothing follows the samples when they agree.
+    """
+    flagged = _FIELD_FIRST.get(field_order, "")
+    verdicts = [_sample_order(counts) for counts in samples]
+    orders = {verdict for verdict in verdicts if verdict in ("tff", "bff")}
+    agreed = next(iter(orders)) if len(orders) == 1 and "progressive" not in verdicts else ""
+    if flagged:
+        if verdicts and verdicts.count("progressive") > len(verdicts) / 2:
+            return ""
+        return agreed or flagged
+    if field_order == "progressive":
+        return agreed if agreed and verdicts.count(agreed) >= 2 else ""
+    return agreed
+
+
+def detect_interlace(source: Path, probe: Probe, *, frames: int = 100) -> str:
+    """``decide_interlace`` on idet's view of ``frames`` pictures at up to three places that do not overlap."""
+    span = frames / (probe.frame_rate or 25)
+    places = [0.0]
+    if probe.length >= 3 * span:
+        places = [probe.length * share - span / 2 for share in (0.25, 0.5, 0.75)]
+    elif probe.length >= 2 * span:
+        places = [0.0, probe.length - span]
+    samples = []
+    for at in places:
+        argv = idet_command(source=source, probe=probe, at=probe.start + max(0.0, at), frames=frames)
+        result = run_simple(argv, timeout=300)
+        if result.returncode == 0:
+            samples.append(parse_idet(result.stderr_tail))
+    return decide_interlace(probe.field_order, samples)
+
+
+# The rates a variable-rate camera is nominally at (its frames fall on a multiple of one).
+STANDARD_RATES = [Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30", "50", "60000/1001", "60")]
+
+
+def frame_times_command(*, source: Path, probe: Probe, windows: list[float], seconds: float = 20) -> list[str]:
+    """ffprobe listing the picture's packet timestamps for ``seconds`` from each of ``windows``."""
+    intervals = ",".join(f"{probe.start + at:.3f}%+{seconds:g}" for at in windows)
+    return [
+        settings.FFPROBE_BIN,
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-select_streams",
+        probe.video_map.partition(":")[2] if probe.video_index is not None else "v:0",
+        "-show_entries",
+        "packet=pts_time",
+        "-read_intervals",
+        intervals,
+        "-of",
+        "csv=p=0",
+        "--",
+        str(source),
+    ]
+
+
+def nominal_rate(windows: list[list[float]], *, average: float) -> float:
+    """
+    The frame rate of a variable-rate source, 0 for a constant one. Screen and room cameras
+    drop frames when nothing moves, so the average (what ffprobe reports) understates the rate
+    their frames come at; the ladder would be made at an odd, low rate and lose the moving
+    parts' frames. The most common spacing of frames (median, per sampled window) is the rate
+    they come at; near a standard rate it is that rate. Constant: within 1 % of the average.
+    """
+    gaps = []
+    for times in windows:
+        ordered = sorted(times)
+        gaps += [b - a for a, b in pairwise(ordered) if b > a]
+    if len(gaps) < 10:
+        return 0.0
+    gaps.sort()
+    rate = max(1 / gaps[len(gaps) // 2], average)
+    standard = min(STANDARD_RATES, key=lambda candidate: abs(float(candidate) - rate))
+    if abs(float(standard) - rate) < 0.02 * rate:
+        rate = float(standard)
+    if average and abs(rate - average) < 0.01 * rate:
+        return 0.0
+    return min(rate, 60.0)
+
+
+def detect_nominal_rate(source: Path, probe: Probe) -> float:
+    """``nominal_rate`` from the packet timestamps of 20 s at the start and 20 s in the middle (no decoding)."""
+    windows = sorted({0.0, round(max(0.0, probe.length / 2 - 10), 3)})
+    try:
+        done = subprocess.run(  # noqa: S603 (an argv list, no shell)
+            frame_times_command(source=source, probe=probe, windows=windows),
+            capture_output=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return 0.0
+    if done.returncode != 0:
+        return 0.0
+    # One list: the jump between the windows is one gap among hundreds, and the median ignores it.
+    times = [_seconds(line.strip().rstrip(",")) for line in done.stdout.decode(errors="replace").splitlines()]
+    sampled = [at for at in times if at is not None]
+    return nominal_rate([sampled], average=probe.frame_rate)
+
+
+def needs_mezzanine(probe: Probe) -> bool:
+    """Whether the chunks must read a remuxed copy of the source (``mezzanine_command``) instead of it."""
+    return "mpegts" in probe.format_name.split(",")
+
+
+# Audio codecs Matroska takes as they are; anything else (Blu-ray LPCM from .m2ts) becomes FLAC, losslessly.
+_MATROSKA_AUDIO = {"aac", "mp2", "mp3", "ac3", "eac3", "dts", "truehd", "opus", "vorbis", "flac"}
+_MATROSKA_AUDIO |= {"pcm_s16le", "pcm_s24le"}
+
+
+def mezzanine_command(*, source: Path, target: Path, probe: Probe) -> list[str]:
+    """
+    An MPEG-TS source's picture and first sound, copied (not re-encoded) into Matroska with one
+    continuous timeline. Chunks cannot read MPEG-TS directly, for two reasons found on FFmpeg
+    5.1: a recorder restarted mid-case leaves timestamps that jump back (PCR/PTS reset), which
+    -copyts keeps, so the chunk arithmetic on the source's timeline breaks (and ffprobe's
+    duration is that of the last stretch only); and MPEG-TS has no index, so -ss lands between
+    keyframes and the H.264 decoder drops every frame up to the next one (a chunk starting at
+    6 s of a 10 s GOP began at 10 s). Copying without -copyts lets FFmpeg's own discontinuity
+    correction (for formats flagged AVFMT_TS_DISCONT: a jump of more than 10 s, or any step
+    back) join the stretches end to end, each stream shifted alike so sound stays in sync, and
+    Matroska's cues let every chunk seek to a keyframe. It costs one read and one write of the
+    file, no decoding; it is kept beside the original (never replacing it) while the job runs.
+    """
+    audio = []
+    if probe.has_audio:
+        codec = "copy" if probe.audio_codec in _MATROSKA_AUDIO else "flac"
+        audio = ["-map", "0:a:0", "-c:a", codec]
+    return [
+        settings.FFMPEG_BIN,
+        *_INPUT,
+        "-y",
+        "-i",
+        str(source),
+        "-map",
+        probe.video_map,
+        "-c:v",
+        "copy",
+        *audio,
+        *_NO_METADATA,
+        "-max_muxing_queue_size",
+        "4096",
+        "-f",
+        "matroska",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-loglevel",
+        "error",
+        str(target),
+    ]
+
+
+# ------------------------------------------------------------------------------ quick transcode
+# A compliant H.264 source's own stream can be the top rung (issue #14 item 5; PeerTube's
+# "quick transcode"): each chunk copies its packets instead of encoding them. Only when it is
+# exactly what the encoded rungs are, so players switch rungs without a seam: the same picture
+# size, progressive, 8-bit 4:2:0, a profile and level browsers play and within the rung's, the
+# ladder's constant frame rate with one frame per output frame, and a keyframe on every frame
+# where the other rungs force one (the first at or after each 2 s from the start: every
+# segment and chunk boundary); closed GOPs, so a chunk's packets from its keyframe in decoding
+# order are exactly its frames.
+
+# Profiles every browser's H.264 decoder takes (not High 10, 4:2:2 or 4:4:4; not Baseline with FMO/ASO).
+_PLAYABLE_PROFILES = {"High", "Main", "Constrained Baseline"}
+
+
+@dataclass(frozen=True)
+class PacketScan:
+    """What the picture's packets say (read without decoding): their times, keyframes and sizes."""
+
+    times: array  # presentation time of every packet (seconds, file timestamps), in presentation order
+    keyframes: list[float]
+    open_gop: bool  # a packet after a keyframe (decoding order) is shown before it
+    segment_bits: dict[int, int]  # bits in each 6 s window of the timeline (0: from the first timestamp)
+
+
+def scan_packets(source: Path, probe: Probe, *, timeout: float = 1800) -> PacketScan | None:
+    """
+    Every packet of the picture: one read of the file, as it streams (a six-hour case is a
+    million lines). None when ffprobe fails or a packet has no timestamp.
+    """
+    stream = probe.video_map.partition(":")[2] if probe.video_index is not None else "v:0"
+    argv = [
+        settings.FFPROBE_BIN,
+        "-v",
+        "quiet",
+        "-protocol_whitelist",
+        "file",
+        "-select_streams",
+        stream,
+        "-show_entries",
+        "packet=pts_time,size,flags",
+        "-of",
+        "compact=p=0:nk=1",
+        "--",
+        str(source),
+    ]
+    process = subprocess.Popen(  # noqa: S603 (an argv list, no shell)
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    watchdog = threading.Timer(timeout, _kill_quietly, [process])
+    watchdog.daemon = True
+    watchdog.start()
+    times, keyframes, bits, open_gop, key_at, broken = array("d"), [], {}, False, None, False
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            pts, size, flags = (raw.decode(errors="replace").strip().split("|") + ["", "", ""])[:3]
+            at = _seconds(pts)
+            if at is None:
+                broken = True
+                continue
+            times.append(at)
+            window = int((at - probe.start) // SEGMENT_SECONDS)
+            bits[window] = bits.get(window, 0) + (int(size) * 8 if size.isdigit() else 0)
+            if "K" in flags:
+                keyframes.append(at)
+                key_at = at
+            elif key_at is not None and at < key_at:
+                open_gop = True
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            _kill_quietly(process)
+        process.stdout.close()
+        process.wait()
+    if process.returncode != 0 or broken or not times:
+        return None
+    return PacketScan(times=array("d", sorted(times)), keyframes=keyframes, open_gop=open_gop, segment_bits=bits)
+
+
+def copy_refusal(probe: Probe, top: Rung) -> str | None:
+    """Why the source's stream cannot be the top rung ``top`` by its header alone; None when it may be."""
+    level = round(float(top.level) * 10) if top.level else 0
+    checks = [
+        (probe.video_codec == "h264", f"{probe.video_codec or 'unknown'} is not H.264"),
+        (probe.pix_fmt == "yuv420p", f"{probe.pix_fmt or 'unknown pixel format'} is not 8-bit 4:2:0"),
+        (probe.profile in _PLAYABLE_PROFILES, f"profile {probe.profile or 'unknown'}"),
+        (0 < probe.level <= level, f"level {probe.level / 10:g} is above the rung's {top.level}"),
+        ((probe.width, probe.height) == (top.width, top.height), "the picture is not the top rung's size"),
+        (probe.rotation == 0, "the picture is rotated"),
+        (probe.sample_aspect_ratio in {"", "0:1", "1:1", "N/A"}, "the pixels are not square"),
+        (not probe.interlace, "the picture is interlaced"),
+        (not probe.nominal_rate, "the frame rate varies"),
+        (0 < probe.frame_rate <= 60, "the frame rate is above 60"),
+    ]
+    return next((reason for ok, reason in checks if not ok), None)
+
+
+@dataclass(frozen=True)
+class CopyCut:
+    """Where a chunk's copy of the source starts (the keyframe's own timestamp) and how many frames it takes."""
+
+    start: float
+    frames: int
+
+
+def plan_copy(
+    probe: Probe, scan: PacketScan, chunks: "list[Chunk]", top: Rung, *, peak_share: float = 1.5
+) -> tuple[Rung, list[CopyCut]] | str:
+    """
+    The copied top rung (its BANDWIDTH from the source's real peak: the most bits in any 6 s
+    segment) and each chunk's cut; or why the packets do not allow it. ``peak_share``: how far
+    above the encoded rung's maxrate the source may peak and still be served as it is.
+    """
+    if scan.open_gop:
+        return "open GOPs (frames after a keyframe shown before it)"
+    rate = output_rate(probe)
+    per_second = float(rate)
+    # Frame n of the source must be slot first + n of the ladder's grid (no gap, no double).
+    first_frame = round(scan.times[0] * per_second)
+    if any(abs(at * per_second - first_frame - n) > 0.25 for n, at in enumerate(scan.times)):
+        return f"its frames are not one per frame of the ladder's {per_second:g} fps"
+    keys = {round(at * per_second) for at in scan.keyframes}
+    last_frame = first_frame + len(scan.times) - 1
+    grid = 0
+    while probe.start + grid < probe.start + probe.length:
+        due = max(_frame_index(probe.start + grid, rate), first_frame)
+        if due > last_frame:
+            break
+        if due not in keys:
+            return f"no keyframe at {clock(grid)} (the other rungs have one every 2 s)"
+        grid += 2
+    cuts = []
+    for chunk in chunks:
+        lo = max(_frame_index(probe.start + chunk.start, rate), first_frame)
+        hi = min(_frame_index(probe.start + chunk.end, rate), last_frame + 1)
+        if hi <= lo:
+            return f"no frame in {clock(chunk.start)}–{clock(chunk.end)}"
+        cuts.append(CopyCut(start=scan.times[lo - first_frame], frames=hi - lo))
+    peak = max(
+        total / max(1.0, min(SEGMENT_SECONDS, probe.length - window * SEGMENT_SECONDS))
+        for window, total in scan.segment_bits.items()
+    )
+    peak_k = math.ceil(peak / 1000)
+    if peak_k > top.maxrate_k * peak_share:
+        return f"its peak of {peak_k} kb/s is above {peak_share:g} × the rung's {top.maxrate_k} kb/s"
+    level = f"{probe.level / 10:.1f}"
+    rung = Rung(
+        top.name,
+        top.width,
+        top.height,
+        peak_k,
+        top.crf,
+        top.audio_k,
+        level,
+        copy=True,
+        codecs=avc_codecs(level, profile=probe.profile),
+    )
+    return rung, cuts
 
 
 # ------------------------------------------------------------------------------ truncation
@@ -569,9 +1028,17 @@ def plan_chunks(duration: float, *, first: int, size: int) -> list[Chunk]:
 
 
 def output_rate(probe: Probe) -> Fraction:
-    """The constant frame rate of the ladder: the source's (as an exact fraction: 30000/1001), at most 60."""
-    rate = Fraction(probe.frame_rate or 30).limit_denominator(1001)
-    return min(rate, Fraction(60)) if rate > 0 else Fraction(30)
+    """
+    The constant frame rate of the ladder, as an exact fraction (30000/1001), at most 60: the
+    source's; a variable-rate source's nominal rate (``Probe.nominal_rate``); an interlaced
+    source's field rate, one picture per field (1080i59.94 → 60000/1001).
+    """
+    rate = Fraction(probe.nominal_rate or probe.frame_rate or 30).limit_denominator(1001)
+    if rate <= 0:
+        return Fraction(30)
+    if probe.interlace and rate <= 30:
+        rate *= 2  # a stream reporting its field rate (above 30 frames a second) is not doubled again
+    return min(rate, Fraction(60))
 
 
 def _frame_index(seconds: float, rate: Fraction) -> int:
@@ -596,23 +1063,31 @@ def chunk_command(
     key_info: Path,
     preset: str,
     storyboard: "StoryboardPlan | None" = None,
+    copy: CopyCut | None = None,
 ) -> list[str]:
     """
     One chunk of every rung (video only): split/scale, 2 s GOPs from the chunk's start, 6 s
     encrypted TS segments numbered from the chunk's first segment, into ``<rung>/seg_NNNNN.ts``
     with the chunk's own playlist ``<rung>/chunk_NNNNN.m3u8``. With ``storyboard``, the tiles
     whose time falls in the chunk (``storyboard_NNNNN.jpg``, numbered for the whole video).
+    An interlaced source is deinterlaced first, one picture per field (``Probe.interlace``). A
+    copied rung (``Rung.copy``) takes the source's packets from ``copy``'s keyframe on, read by a
+    second input seeking to that keyframe, ``copy.frames`` of them (closed GOPs: in decoding
+    order they are exactly the chunk's frames).
     """
+    if any(rung.copy for rung in rungs) != (copy is not None):
+        raise ValueError("a copied rung needs its cut, and a cut a copied rung")
     rate = output_rate(probe)
     absolute = probe.start + chunk.start  # the source's own timestamps (-copyts)
     first, stop = _frame_index(absolute, rate), _frame_index(probe.start + chunk.end, rate)
     gop = max(1, round(float(rate) * 2))
     tiles = _storyboard_tiles_in(storyboard, chunk) if storyboard else range(0)
-    n = len(rungs)
+    encoded = [i for i, rung in enumerate(rungs) if not rung.copy]
+    n = len(encoded)
     branches = n + (1 if tiles else 0)
     scales = [
-        f"[s{i}]scale={f'{rung.width}:-2' if probe.portrait else f'-2:{rung.height}'}:flags=bicubic[v{i}]"
-        for i, rung in enumerate(rungs)
+        f"[s{branch}]scale={f'{rungs[i].width}:-2' if probe.portrait else f'-2:{rungs[i].height}'}:flags=bicubic[v{i}]"
+        for branch, i in enumerate(encoded)
     ]
     if tiles:
         interval, base = storyboard.interval, probe.start
@@ -623,8 +1098,20 @@ def chunk_command(
             f"[s{n}]select='if(isnan(prev_t),gte({since},{tiles.start}),gt({since},floor((prev_t-{base:.6f})/{interval:g})))',"
             f"scale={storyboard.tile_width}:{storyboard.tile_height},setpts=N/TB[sb]"
         )
+    # bwdif before the frame-rate conversion, so its pictures (one per field, timed between the
+    # frames) land on the output grid like any frame.
+    deinterlace = f"bwdif=mode=send_field:parity={probe.interlace}:deint=all," if probe.interlace else ""
+    # The input starts before the chunk (the trim drops what comes before its first frame): the
+    # fps filter puts a frame on the nearest slot of the grid, so the chunk's first slot may be
+    # filled by a source frame up to half a frame before the chunk's start (a recording whose
+    # picture starts 21 ms after its sound lost one frame at every seam), or by the last frame
+    # before a gap of a variable-rate camera; and bwdif wants the field before the first. Only
+    # decoding is spent on it (the trim comes before every scale), and seeking decodes from the
+    # keyframe before anyway.
+    preroll = min(chunk.start, 5.0 if probe.nominal_rate else 1.0)
     graph = (
-        f"[0:v:0]fps={rate.numerator}/{rate.denominator},trim=start_pts={first}:end_pts={stop},"
+        f"[{probe.video_map}]{deinterlace}fps={rate.numerator}/{rate.denominator},"
+        f"trim=start_pts={first}:end_pts={stop},"
         f"split={branches}" + "".join(f"[s{i}]" for i in range(branches)) + ";" + ";".join(scales)
     )
     argv = [
@@ -632,38 +1119,46 @@ def chunk_command(
         *_INPUT,
         "-y",
         "-ss",
-        f"{chunk.start:.6f}",
+        f"{chunk.start - preroll:.6f}",
         # A little past the chunk, so the frame-rate conversion sees the frame after its last one.
         "-t",
-        f"{chunk.end - chunk.start + 2:.6f}",
+        f"{chunk.end - chunk.start + preroll + 2:.6f}",
         "-copyts",
         "-i",
         str(source),
-        "-filter_complex",
-        graph,
     ]
-    for i in range(n):
-        argv += ["-map", f"[v{i}]"]
-    argv += [
-        "-c:v",
-        "libx264",
-        "-preset",
-        preset,
-        "-profile:v",
-        "high",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-force_key_frames",
-        f"expr:gte(t,{absolute:.6f}+n_forced*2)",
-    ]
+    if copy is not None:
+        # Just past the keyframe's own timestamp (-seek_timestamp: not an offset from the start):
+        # the seek goes back to the keyframe at or before it, and a stream copy keeps every
+        # packet from there.
+        argv += ["-seek_timestamp", "1", "-ss", f"{copy.start + 0.0005:.6f}", "-i", str(source)]
+    argv += ["-filter_complex", graph]
+    copied = probe.video_map.replace("0:", "1:", 1)
     for i, rung in enumerate(rungs):
+        argv += ["-map", copied if rung.copy else f"[v{i}]"]
+    for i, rung in enumerate(rungs):
+        if rung.copy:
+            argv += [f"-c:v:{i}", "copy", f"-bsf:v:{i}", "h264_mp4toannexb", f"-frames:v:{i}", str(copy.frames)]
+            continue
+        # Per stream: a copied stream must get no encoder option (FFmpeg 5.1 sets them on its
+        # codec context and fails on "-profile high").
         argv += [
+            f"-c:v:{i}",
+            "libx264",
+            f"-preset:v:{i}",
+            preset,
+            f"-profile:v:{i}",
+            "high",
+            f"-pix_fmt:v:{i}",
+            "yuv420p",
+            f"-g:v:{i}",
+            str(gop),
+            f"-keyint_min:v:{i}",
+            str(gop),
+            f"-sc_threshold:v:{i}",
+            "0",
+            f"-force_key_frames:v:{i}",
+            f"expr:gte(t,{absolute:.6f}+n_forced*2)",
             f"-crf:v:{i}",
             str(rung.crf),
             f"-maxrate:v:{i}",
@@ -675,6 +1170,7 @@ def chunk_command(
             argv += [f"-level:v:{i}", rung.level]
     argv += [
         *_NO_METADATA,
+        *_TIMELINE,
         "-f",
         "hls",
         "-hls_time",
@@ -716,6 +1212,16 @@ def chunk_command(
     return argv
 
 
+# Every output of a job (each chunk's rungs, the audio) is shifted by the same 10 s. FFmpeg 5.1's
+# HLS muxer gives each variant its own MPEG-TS muxer, which shifts a stream whose first
+# decoding timestamp is negative until it is not (avoid_negative_ts: the HLS muxer does not
+# pass "disabled" on): B-frames put the first chunk's video 2 frames below zero and AAC priming
+# the audio 1024 samples, so without the offset the first chunk played 67 ms later than the
+# others (frames of the first seam overlapping) and the sound 21 ms late. Nothing starts below
+# -10 s, so nothing is shifted, and every rendition keeps the source's timeline exactly.
+_TIMELINE = ["-output_ts_offset", "10"]
+
+
 def chunk_playlist_name(index: int) -> str:
     return f"chunk_{index:05d}.m3u8"
 
@@ -751,6 +1257,7 @@ def audio_command(*, source: Path, out_dir: Path, key_info: Path, bitrate_k: int
         "-ar",
         "48000",
         *_NO_METADATA,
+        *_TIMELINE,
         "-f",
         "hls",
         "-hls_time",
@@ -780,9 +1287,8 @@ def master_playlist(rungs: list[Rung], *, audio: bool) -> str:
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Audio",DEFAULT=YES,AUTOSELECT=YES,URI="{AUDIO}/index.m3u8"'
         )
     for rung in rungs:
-        attributes = (
-            f'BANDWIDTH={rung.bandwidth},RESOLUTION={rung.width}x{rung.height},CODECS="{rung_codecs(audio=audio)}"'
-        )
+        codecs = rung_codecs(rung, audio=audio)
+        attributes = f'BANDWIDTH={rung.bandwidth},RESOLUTION={rung.width}x{rung.height},CODECS="{codecs}"'
         if audio:
             attributes += ',AUDIO="aud"'
         lines += [f"#EXT-X-STREAM-INF:{attributes}", f"{rung.name}/index.m3u8"]
@@ -882,8 +1388,10 @@ def storyboard_sprite_command(*, tiles: Path, plan: "StoryboardPlan", target: Pa
     ]
 
 
-def poster_command(*, source: Path, target: Path, at: float) -> list[str]:
-    """A 640 px wide JPEG frame from ``at`` seconds (auto-rotated, no metadata)."""
+def poster_command(
+    *, source: Path, target: Path, at: float, video_map: str = "0:v:0", interlace: str = ""
+) -> list[str]:
+    """A 640 px wide JPEG frame from ``at`` seconds (auto-rotated, deinterlaced when ``interlace``, no metadata)."""
     return [
         settings.FFMPEG_BIN,
         *_INPUT,
@@ -892,10 +1400,12 @@ def poster_command(*, source: Path, target: Path, at: float) -> list[str]:
         f"{max(at, 0):.3f}",
         "-i",
         str(source),
+        "-map",
+        video_map,
         "-frames:v",
         "1",
         "-vf",
-        "scale=640:-2",
+        f"bwdif=mode=send_frame:parity={interlace}:deint=all,scale=640:-2" if interlace else "scale=640:-2",
         "-q:v",
         "3",
         *_NO_METADATA,
@@ -952,15 +1462,17 @@ def storyboard_vtt(plan: StoryboardPlan, *, duration: float, image_name: str = "
 # ------------------------------------------------------------------------------ what the chunks wrote
 
 
-def rung_codecs(*, audio: bool) -> str:
-    """The ``CODECS`` of a rung (H.264 High, and AAC-LC from the audio rendition when there is sound)."""
-    return "avc1.640028,mp4a.40.2" if audio else "avc1.640028"
+def rung_codecs(rung: Rung, *, audio: bool) -> str:
+    """The ``CODECS`` of a rung (its H.264, and AAC-LC from the audio rendition when there is sound)."""
+    video = rung.codecs or "avc1.640028"  # a plan made before rungs said their own
+    return f"{video},mp4a.40.2" if audio else video
 
 
 def make_poster(*, source: Path, target: Path, probe: Probe) -> bool:
     """Write the poster frame (from 10 % in, else the first frame); whether there is one."""
     for at in (probe.duration * 0.1, 0):
-        run_simple(poster_command(source=source, target=target, at=at), timeout=300)
+        argv = poster_command(source=source, target=target, at=at, video_map=probe.video_map, interlace=probe.interlace)
+        run_simple(argv, timeout=300)
         if target.exists() and target.stat().st_size > 0:
             return True
     return False

@@ -12,6 +12,12 @@ finishing it, and the reaper.
   the first chunks. Chunks are queued a window at a time (``TRANSCODE_QUEUED_CHUNKS``), in
   timeline order (the first chunk, then the audio, then the rest): each finished chunk queues
   the next, so another video's job gets its turn between two chunks of a six-hour case.
+  What recorders write is settled here, once for every chunk (issue #14 item 7): an MPEG-TS
+  original is remuxed into a continuous, indexed mezzanine the chunks read instead
+  (``storage.mezzanine_file``, gone with the job); interlacing (idet) and a variable frame
+  rate's nominal rate are decided and kept in the plan's probe; other video streams are
+  recorded on the video. A source that already is the top rung is copied for it instead of
+  encoded (item 5, ``TRANSCODE_COPY_COMPLIANT``).
 - A chunk task claims its chunk (queued → running, under the job's token), runs one FFmpeg for
   every rung of its stretch (``transcoding.chunk_command``) with a heartbeat, and records it
   done. Every finished chunk rewrites each rung's playlist to list the contiguous finished
@@ -33,6 +39,7 @@ same moment survives. What FFmpeg is asked and what its output means is ``videos
 
 import dataclasses
 import logging
+import multiprocessing
 import os
 import resource
 import secrets
@@ -41,6 +48,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -57,7 +65,7 @@ from audit import trail
 from audit.models import AuditEvent
 from core.errors import is_storage_full
 
-from .. import storage, transcoding
+from .. import ingest, storage, transcoding
 from ..models import Rendition, TranscodeChunk, TranscodeJob, Video
 
 logger = logging.getLogger(__name__)
@@ -161,12 +169,19 @@ def video_reprocess(*, user, video: Video) -> Video:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What every chunk of a job shares (kept as JSON on the job)."""
+    """
+    What every chunk of a job shares (kept as JSON on the job). ``probe`` is of the file the
+    chunks read, with the planner's findings (interlace, nominal rate); ``mezzanine`` says
+    that file is the job's remux of an MPEG-TS original (``storage.mezzanine_file``), not the
+    original; ``copy`` is each chunk's cut when the top rung is the source's own stream.
+    """
 
     probe: transcoding.Probe
     rungs: list[transcoding.Rung]
     storyboard: transcoding.StoryboardPlan
     has_poster: bool
+    mezzanine: bool = False
+    copy: list[transcoding.CopyCut] | None = None
 
     def as_json(self) -> dict:
         return {
@@ -174,16 +189,27 @@ class Plan:
             "rungs": [dataclasses.asdict(rung) for rung in self.rungs],
             "storyboard": dataclasses.asdict(self.storyboard),
             "has_poster": self.has_poster,
+            "mezzanine": self.mezzanine,
+            "copy": None if self.copy is None else [[cut.start, cut.frames] for cut in self.copy],
         }
 
     @classmethod
     def from_json(cls, data: dict) -> "Plan":
+        probe = dict(data["probe"])
+        probe["other_video"] = tuple(probe.get("other_video") or ())
+        copy = data.get("copy")
         return cls(
-            probe=transcoding.Probe(**data["probe"]),
+            probe=transcoding.Probe(**probe),
             rungs=[transcoding.Rung(**rung) for rung in data["rungs"]],
             storyboard=transcoding.StoryboardPlan(**data["storyboard"]),
             has_poster=data["has_poster"],
+            mezzanine=data.get("mezzanine", False),
+            copy=None if copy is None else [transcoding.CopyCut(start, frames) for start, frames in copy],
         )
+
+    def source(self, job: TranscodeJob) -> Path | None:
+        """The file ``job``'s chunks read."""
+        return storage.mezzanine_file(job.token) if self.mezzanine else job.video.original_file
 
 
 def job_dir(job: TranscodeJob) -> Path:
@@ -214,6 +240,7 @@ def video_transcode(*, video_id: int, token: str) -> str:
     try:
         job = _plan(video, token)
     except JobSuperseded:
+        _drop_mezzanine(token)
         return "superseded"
     except transcoding.MediaError as error:
         duration = error.ends_at if isinstance(error, transcoding.TruncatedMedia) else None
@@ -234,14 +261,40 @@ def video_transcode(*, video_id: int, token: str) -> str:
 
 
 def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
-    source = video.original_file
-    if source is None or not source.exists():
+    original = video.original_file
+    if original is None or not original.exists():
         raise transcoding.MediaError("The original file is missing.")
-    probe = transcoding.probe(source)
+    probe = transcoding.probe(original)
+    source, mezzanine = original, transcoding.needs_mezzanine(probe)
+    if mezzanine:
+        source = storage.mezzanine_file(token)
+        _remux(video, token, original, source, probe)
+        probe = dataclasses.replace(transcoding.probe(source), other_video=probe.other_video)
+        try:
+            # The upload's limits again, on the real length: a restarted recorder's MPEG-TS
+            # declares only its last stretch.
+            ingest.check_limits(probe)
+        except ValidationError as refusal:
+            raise transcoding.MediaError(refusal.messages[0]) from None
+    probe = _look_closer(source, probe)
     rungs = transcoding.plan_ladder(probe)
     chunks = transcoding.plan_chunks(
         probe.length, first=settings.TRANSCODE_FIRST_CHUNK_SECONDS, size=settings.TRANSCODE_CHUNK_SECONDS
     )
+    copy = None
+    if settings.TRANSCODE_COPY_COMPLIANT:
+        refusal = transcoding.copy_refusal(probe, rungs[0])
+        if refusal is None:
+            scan = transcoding.scan_packets(source, probe)
+            outcome = transcoding.plan_copy(probe, scan, chunks, rungs[0]) if scan else "its packets could not be read"
+            if isinstance(outcome, str):
+                refusal = outcome
+            else:
+                rungs[0], copy = outcome
+        logger.info(
+            "top rung copied from the source" if copy else "top rung encoded",
+            extra={"video": str(video.uuid), "reason": refusal or ""},
+        )
     # A first encode (nothing playable yet) is built where it is served and plays as it grows;
     # a reprocess builds beside the served ladder, unless an older job of this video is still
     # writing into the served folder.
@@ -252,6 +305,7 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
     for stale in older:
         if not stale.in_place:
             shutil.rmtree(job_dir(stale), ignore_errors=True)
+        _drop_mezzanine(stale.token)
     older.delete()
     TranscodeJob.objects.filter(token=token).delete()  # a planning task run twice starts afresh
 
@@ -261,7 +315,14 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
         folder.mkdir(parents=True, exist_ok=True)
     has_poster = transcoding.make_poster(source=source, target=out / "poster.jpg", probe=probe)
     (out / "master.m3u8").write_text(transcoding.master_playlist(rungs, audio=probe.has_audio))
-    plan = Plan(probe=probe, rungs=rungs, storyboard=transcoding.plan_storyboard(probe), has_poster=has_poster)
+    plan = Plan(
+        probe=probe,
+        rungs=rungs,
+        storyboard=transcoding.plan_storyboard(probe),
+        has_poster=has_poster,
+        mezzanine=mezzanine,
+        copy=copy,
+    )
     # One random key and IV per video (FFmpeg would otherwise use a zero IV), in the database only.
     key, iv = secrets.token_bytes(16), secrets.token_hex(16)
     with transaction.atomic():
@@ -275,8 +336,9 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
             [Chunk(job=job, kind=Chunk.Kind.VIDEO, index=c.index, start=c.start, end=c.end) for c in chunks]
             + ([Chunk(job=job, kind=Chunk.Kind.AUDIO, index=0, start=0, end=probe.length)] if probe.has_audio else [])
         )
-        fields = ["heartbeat_at", "updated_at"]
+        fields = ["heartbeat_at", "extra_video_streams", "updated_at"]
         current.heartbeat_at = timezone.now()
+        current.extra_video_streams = list(probe.other_video)
         if in_place:
             # Served from the first finished chunk on: the key, the renditions and the poster now.
             current.hls_key, current.hls_iv, current.ready_seconds = key, iv, 0
@@ -288,11 +350,54 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
     return job
 
 
+def _remux(video: Video, token: uuid.UUID, original: Path, target: Path, probe: transcoding.Probe) -> None:
+    """Write the job's mezzanine (``transcoding.mezzanine_command``), beating the video's heart meanwhile."""
+    last = [time.monotonic()]
+
+    def beat(block: dict) -> None:
+        if time.monotonic() - last[0] >= settings.TRANSCODE_HEARTBEAT_SECONDS:
+            last[0] = time.monotonic()
+            if not Video.objects.filter(pk=video.pk, job_token=token).update(heartbeat_at=timezone.now()):
+                raise JobSuperseded
+
+    argv = transcoding.mezzanine_command(source=original, target=target, probe=probe)
+    result = transcoding.run(argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS, on_progress=beat)
+    if result.returncode != 0 or transcoding.out_of_space(result) or not target.exists():
+        target.unlink(missing_ok=True)
+        if transcoding.out_of_space(result):
+            raise transcoding.MediaError(transcoding.DISK_FULL_REASON)
+        raise transcoding.MediaError(f"The MPEG-TS recording could not be read: {transcoding.failure_reason(result)}")
+
+
+def _look_closer(source: Path, probe: transcoding.Probe) -> transcoding.Probe:
+    """
+    ``probe`` with what the header cannot say, decided once for every chunk: whether the
+    picture is interlaced (idet on samples, whatever the flag says), else whether its frame
+    rate varies (a screen or room camera) and what its nominal rate is.
+    """
+    probe = dataclasses.replace(probe, interlace=transcoding.detect_interlace(source, probe))
+    if not probe.interlace:
+        probe = dataclasses.replace(probe, nominal_rate=transcoding.detect_nominal_rate(source, probe))
+    return probe
+
+
+def _drop_mezzanine(token: uuid.UUID | None) -> None:
+    if token is not None:
+        storage.mezzanine_file(token).unlink(missing_ok=True)
+
+
 def _set_renditions(video: Video, rungs) -> None:
     Rendition.objects.filter(video=video).delete()
-    codecs = transcoding.rung_codecs(audio=bool(video.audio_codec))
+    audio = bool(video.audio_codec)
     Rendition.objects.bulk_create(
-        Rendition(video=video, name=r.name, width=r.width, height=r.height, bandwidth=r.bandwidth, codecs=codecs)
+        Rendition(
+            video=video,
+            name=r.name,
+            width=r.width,
+            height=r.height,
+            bandwidth=r.bandwidth,
+            codecs=transcoding.rung_codecs(r, audio=audio),
+        )
         for r in rungs
     )
 
@@ -316,7 +421,7 @@ def transcode_chunk_run(*, chunk_id: int, token: str) -> str:
     job, video = chunk.job, chunk.job.video
     plan = Plan.from_json(job.plan)
     out = job_dir(job)
-    source = video.original_file
+    source = plan.source(job)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         with transcoding.key_info_file(key=bytes(job.key), iv=job.iv) as key_info:
@@ -334,11 +439,14 @@ def transcode_chunk_run(*, chunk_id: int, token: str) -> str:
                     key_info=key_info,
                     preset=settings.TRANSCODE_PRESET,
                     storyboard=plan.storyboard,
+                    copy=plan.copy[chunk.index] if plan.copy else None,
                 )
-            with _stop_on_sigterm(), _heartbeat_thread(chunk, job):
+            with (
+                _stop_on_sigterm(on_stop=lambda: _requeue(chunk, job, attempts_back=True)),
+                _heartbeat_thread(chunk, job),
+            ):
                 result = transcoding.run(argv, deadline=time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS)
     except WorkerStopping:
-        _requeue(chunk, job, attempts_back=True)
         return "stopping: chunk queued again"
     except OSError as error:
         if not is_storage_full(error):
@@ -357,25 +465,47 @@ def transcode_chunk_run(*, chunk_id: int, token: str) -> str:
     return chunk_done(job_id=job.pk)
 
 
+# What tells a worker to stop: SIGINT is what the cluster's main process passes on to its
+# workers when it is stopped (core/management/commands/qcluster.py) and what Ctrl-C sends;
+# SIGTERM is what a supervisor signalling every process of the cluster sends.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def _stop_on_sigterm():
+def _stop_on_sigterm(*, on_stop: Callable[[], None]):
     """
-    While FFmpeg runs, a SIGTERM to this worker (a supervisor stopping the cluster, Ctrl-C on
-    `make run`) ends the chunk at once instead of after it: ``transcoding.run`` kills FFmpeg as
-    the exception passes, and the chunk goes back to the queue.
+    While FFmpeg runs, a stop signal to this worker (SIGINT or SIGTERM) ends the chunk at once
+    instead of after it: ``WorkerStopping`` is raised, ``transcoding.run`` kills FFmpeg as it
+    passes, and ``on_stop`` puts the chunk back in the queue. Signals that follow (the cluster's
+    main process repeats its SIGINT until the worker has gone) are only noted meanwhile.
+
+    A SIGTERM among them means every process of the cluster was signalled at once
+    (KillMode=control-group, `kill -- -<pgid>`): django-q2's guard died of it, and no one would
+    ever hand this worker a next job or a stop, so the worker process ends here. After the
+    cluster's own stop (SIGINT only) django-q2 ends it.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only (tests run tasks inline)
         return
+    received = []
 
     def stop(signum, frame):
-        raise WorkerStopping
+        received.append(signum)
+        if len(received) == 1:
+            raise WorkerStopping(signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
     try:
         yield
+    except WorkerStopping:
+        on_stop()
+        if signal.SIGTERM in received and multiprocessing.parent_process() is not None:
+            logger.info("transcode worker ends: its cluster was signalled, the chunk is queued again")
+            os._exit(0)
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _requeue(chunk: TranscodeChunk, job: TranscodeJob, *, attempts_back: bool) -> None:
@@ -502,6 +632,7 @@ def _finish(job: TranscodeJob, plan: Plan, out: Path) -> str:
     chunk_cpu = sum(job.chunks.values_list("cpu_seconds", flat=True))
     if not TranscodeJob.objects.filter(pk=job.pk).delete()[0]:
         return "finished by another task"
+    _drop_mezzanine(job.token)
     try:
         held = transcoding.playlist_seconds((out / plan.rungs[0].name / "index.m3u8").read_text())
         transcoding.check_length(plan.probe, held)
@@ -531,7 +662,12 @@ def _finish(job: TranscodeJob, plan: Plan, out: Path) -> str:
     )
     logger.info(
         "transcode finished",
-        extra={"video": str(job.video.uuid), "rungs": len(plan.rungs), "cpu_seconds": round(chunk_cpu, 1)},
+        extra={
+            "video": str(job.video.uuid),
+            "rungs": len(plan.rungs),
+            "copied": bool(plan.copy),
+            "cpu_seconds": round(chunk_cpu, 1),
+        },
     )
     return f"ok: {', '.join(rung.name for rung in plan.rungs)}"
 
@@ -589,6 +725,7 @@ def _finish_failed(video_id, token, reason: str, *, duration: float | None = Non
     Record a failed job. ``reason`` is shown to people, so server paths are taken out of it;
     ``duration`` (a truncated file's real length) replaces the probed one on a first encode.
     """
+    _drop_mezzanine(token)
     with transaction.atomic():
         video = Video.objects.select_for_update().filter(pk=video_id, job_token=token).first()
         if video is None:

@@ -372,6 +372,7 @@ def video_create_from_file(
             video_codec=probe.video_codec,
             audio_codec=probe.audio_codec or "",
             container=probe.format_name[:80],
+            extra_video_streams=list(probe.other_video),
             job_token=uuid.uuid4(),
         )
         target = storage.originals_dir() / f"{video.uuid}.{extension}"
@@ -399,10 +400,12 @@ def video_create_from_file(
 
 
 def video_delete(*, user, video: Video) -> None:
-    """Delete a video and, after commit, every file it has (original, ladder, images)."""
+    """Delete a video and, after commit, every file it has (original, ladder, images, a job's remux)."""
     if not video.can_delete(user):
         raise PermissionDenied("You may not delete this video.")
     paths = [video.hls_dir, video.original_file]
+    if video.job_token:
+        paths.append(storage.mezzanine_file(video.job_token))
     with transaction.atomic():
         trail.record(Event.VIDEO_DELETE, actor=user, video=str(video.uuid), title=video.title)
         video.delete()
