@@ -29,6 +29,7 @@ from .models import Category, Surgeon, Tag, Video, VideoSurgeon
 from .services import metadata, review
 
 QUEUE_PAGE_SIZE = 20
+PROCESSING_SHOWN = 10
 REVIEW_EVENTS = [
     AuditEvent.Event.VIDEO_UPLOAD,
     AuditEvent.Event.VIDEO_PUBLISH,
@@ -51,6 +52,20 @@ def _queue(user):
     return Video.objects.visible_to(user).filter(status=Video.Status.PROCESSED).order_by("created_at", "id")
 
 
+def _processing(user):
+    """
+    Cases still being processed whose start already plays (issue #14), oldest upload first: an
+    approver can start watching a long case before it is finished; the decision waits for the end.
+    """
+    return (
+        Video.objects.visible_to(user)
+        .filter(status__in=Video.WORKING)
+        .playable()
+        .select_related("uploader")
+        .order_by("created_at", "id")
+    )
+
+
 def _next_in_queue(user, current: Video) -> Video | None:
     """The video after ``current`` in the queue, else the first one still waiting."""
     queue = _queue(user).exclude(pk=current.pk).only("uuid")
@@ -66,7 +81,8 @@ def review_queue(request):
     page.object_list = [
         (video, delivery.image_url(video.uuid, user.pk) if video.has_poster else "") for video in page.object_list
     ]
-    return render(request, "videos/review.html", {"page_obj": page})
+    processing = list(_processing(user)[:PROCESSING_SHOWN]) if page.number == 1 else []
+    return render(request, "videos/review.html", {"page_obj": page, "processing": processing})
 
 
 class RejectForm(StyledForm):

@@ -50,6 +50,24 @@
       return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
     },
     /**
+     * The API's estimate of the seconds a job still needs (processing_eta_seconds) in words:
+     * "about 6 min left", "about 1 h 20 min left", "less than a minute left"; "" when unknown.
+     */
+    timeLeft: function (seconds) {
+      if (seconds === null || seconds === undefined || !(Number(seconds) >= 0)) return "";
+      if (seconds < 60) return "less than a minute left";
+      var minutes = Math.round(seconds / 60);
+      if (minutes < 60) return "about " + minutes + " min left";
+      // Past an hour, to the nearest 5 minutes: an estimate, and one that jumps less.
+      var h = Math.floor(minutes / 60);
+      var m = Math.round((minutes % 60) / 5) * 5;
+      if (m === 60) {
+        h += 1;
+        m = 0;
+      }
+      return "about " + h + " h" + (m ? " " + m + " min" : "") + " left";
+    },
+    /**
      * The session's CSRF token, from <meta name="csrf-token"> (templates/base.html writes it
      * for signed-in users; the cookie is HttpOnly, so scripts cannot read that).
      */

@@ -1,7 +1,8 @@
 /*
  * "My uploads" (templates/videos/mine.html): durations as h:mm:ss, and rows still being
  * transcoded (data-processing) follow the job by polling their API URL every 3 s, until the
- * API says the video is `settled`.
+ * API says the video is `settled`: percent and the estimate of the time left, and the "Watch"
+ * link as soon as the video plays (a long case's start plays while the rest is processed).
  */
 (function () {
   "use strict";
@@ -29,6 +30,7 @@
     var statusText = row.querySelector("[data-status-text]");
     var failure = row.querySelector("[data-failure]");
     var title = row.querySelector("[data-title]");
+    var watch = row.querySelector("[data-watch-link]");
 
     function poll() {
       window.svl.api("GET", url).then(function (reply) {
@@ -43,9 +45,15 @@
 
     function show(data) {
       var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+      var left = data.settled ? "" : window.svl.timeLeft(data.processing_eta_seconds);
       if (progress) progress.value = percent;
       if (progressText) progressText.textContent = percent + "%";
-      if (statusText) statusText.textContent = data.status_display;
+      if (statusText) statusText.textContent = data.status_display + (left ? " \u00b7 " + left : "");
+      if (watch && watch.hidden && data.playable) {
+        watch.hidden = false;
+        if (live && !data.settled) live.textContent = (data.title || "Video") + ": the start can be watched now.";
+      }
+      if (watch && !data.playable) watch.hidden = true;
       badge.textContent = data.status_display;
       badge.className = "badge shrink-0 " + (TONES[data.status] || "");
       if (title && data.title && title.textContent !== data.title) title.textContent = data.title;
@@ -81,7 +89,7 @@
       if (live) live.textContent = (data.title || "Video") + ": " + data.status_display + ".";
     }
 
-    window.setTimeout(poll, POLL_MS);
+    poll();
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("[data-video-row][data-processing]"), follow);

@@ -13,8 +13,10 @@
  *   - ?t= start times, resume across devices ("Start over"), progress saving, the view count
  *     (posted on the first `playing`, never on page load), the favourite toggle;
  *   - from a playlist (data-playlist-mode): the item's clip, then the next item (data-advance-url)
- *     or the "Next in playlist" notice; data-autostart plays at once; N opens the next item.
- * Not playable yet: polls the API and reloads the page when the video is ready.
+ *     or the "Next in playlist" notice; data-autostart plays at once; N opens the next item;
+ *   - a case still being processed (data-growing): plays what is ready while the rest is
+ *     made, and becomes an ordinary player when it is done (initGrowing).
+ * Not playable yet: polls the API and reloads the page once the start can play.
  *
  * Playlists and segments are same-origin; the session cookie (master playlist) and signed URLs
  * (everything else) authenticate them, so no headers are added here.
@@ -27,8 +29,6 @@
 
   var svl = window.svl;
   var POLL_MS = 2000;
-  var PLAYABLE = ["processed", "published"];
-  var SETTLED = ["processed", "published", "failed", "rejected", "archived"];
   var SLOW_PRESETS = [0.5, 0.25];
   var MIN_RATE = 0.25;
   var MAX_RATE = 2;
@@ -159,12 +159,15 @@
         }
         var data = reply.data;
         var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+        var left = svl.timeLeft(data.processing_eta_seconds);
         if (progress) progress.value = percent;
-        if (progressText) progressText.textContent = percent + "%";
+        if (progressText) progressText.textContent = percent + "%" + (left ? " \u00b7 " + left : "");
         if (statusText.textContent !== data.status_display) statusText.textContent = data.status_display;
 
-        if (PLAYABLE.indexOf(data.status) !== -1) {
-          statusText.textContent = "Ready. Loading the player…";
+        // Nobody is watching yet, so a reload is fine: as soon as the start plays (a long case's
+        // first chunk), or the video is ready.
+        if (data.playable) {
+          statusText.textContent = "Ready to play. Loading the player…";
           window.location.reload();
           return;
         }
@@ -174,7 +177,7 @@
           failure.hidden = false;
           return;
         }
-        if (SETTLED.indexOf(data.status) !== -1 && data.status !== initial) {
+        if (data.settled && data.status !== initial) {
           window.location.reload();
           return;
         }
@@ -217,19 +220,40 @@
       errorBox.hidden = false;
     }
 
+    var growing = initGrowing(player, notify, showError);
+
+    /** The video's length: while a case is processed, the whole recording's (the media says Infinity). */
     function duration() {
-      return isFinite(video.duration) && video.duration > 0 ? video.duration : null;
+      if (isFinite(video.duration) && video.duration > 0) return video.duration;
+      return growing.total() || null;
     }
 
     function seekTo(time) {
       var end = duration();
-      video.currentTime = Math.max(0, end === null ? time : Math.min(end, time));
+      video.currentTime = growing.clamp(Math.max(0, end === null ? time : Math.min(end, time)));
     }
 
     /** Ask media-chrome's controller for something (the same events its own buttons send). */
     function request(name, detail) {
       controller.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail: detail }));
     }
+
+    // Every video here is on-demand, a case whose playlist still grows included: media-chrome
+    // reads media.streamType before guessing "live" from an Infinity duration (its state
+    // mediator's mediaStreamType), and hls-video-element has none of its own. Live would mean
+    // a live edge to jump to on play and no duration on the time display.
+    video.streamType = "on-demand";
+
+    // The seek bar, the seek buttons and media-chrome's range keys all ask the controller to
+    // seek (mediaseekrequest); past what is processed, ask for the last processed seconds instead.
+    controller.addEventListener("mediaseekrequest", function (event) {
+      var wanted = Number(event.detail);
+      if (!growing.active() || !isFinite(wanted)) return;
+      var allowed = growing.clamp(wanted);
+      if (allowed === wanted) return;
+      event.stopImmediatePropagation();
+      request("mediaseekrequest", allowed);
+    }, true);
 
     // A view (and a viewing session for the audit) starts when playback starts, never when
     // the page or the playlist loads: opening a page is not watching.
@@ -264,11 +288,14 @@
       var error = video.error;
       showError("Playback failed: " + (error && error.message ? error.message : "the video could not be loaded. Reload the page to try again."));
     });
+    // hls.js's configuration (hls-video-element passes `config` to new Hls() when src is set).
+    if (growing.active()) video.config = growing.hlsConfig();
     video.src = masterUrl;
     // hls-video creates its hls.js instance in a microtask after `src` is set; this one runs next.
     Promise.resolve().then(function () { attachHls(video.api); });
 
     function attachHls(hls) {
+      growing.attach(hls);
       if (!hls) {
         if (!video.canPlayType("application/vnd.apple.mpegurl") && !window.MediaSource) {
           showError("Playback failed: this browser cannot play streaming video. Use a current version of Firefox, Chrome, Edge or Safari.");
@@ -329,13 +356,13 @@
       video.addEventListener("loadedmetadata", function onMeta() {
         video.removeEventListener("loadedmetadata", onMeta);
         var end = duration();
-        if (end === null || start < end) video.currentTime = start;
+        if (end === null || start < end) video.currentTime = growing.clamp(start);
       });
     }
 
     // ------------------------------------------------- progress and resume
     // A playlist item starts where its clip does, never where the viewer last stopped.
-    initProgress(query.has("t") || Boolean(clip), notify);
+    initProgress(query.has("t") || Boolean(clip), notify, duration, seekTo);
 
     // ------------------------------------------------------- study tools
     var loop = initLoop(notify, seekTo);
@@ -488,6 +515,161 @@
       }
       event.preventDefault();
     });
+  }
+
+  // ----------------------------------------------------------- growing case
+  /**
+   * A case still being processed (#watch-app[data-growing], issue #14) plays while the rest of
+   * it is encoded: its variant playlists are HLS EVENT playlists (no ENDLIST) that grow a chunk
+   * at a time, which hls.js (and Safari) take for a live stream. Kept an on-demand player:
+   *   - hls.js starts at 0, not near the live edge (hlsConfig), and ?t=, resume and the seek
+   *     bar work as usual within what is ready;
+   *   - the media's duration is Infinity with a seekable range up to what is ready
+   *     (liveDurationInfinity), so the browser itself never seeks into what is not there and
+   *     playback that reaches the end of the ready part waits for the next chunk, which
+   *     hls.js finds by reloading the playlist every target duration (6 s);
+   *   - media-chrome shows the recording's whole length (the controller's defaultduration,
+   *     used while the media's is not finite) and stays on-demand (video.streamType);
+   *   - the seek bar shades the processed part (--player-ready on .player[data-growing]) from
+   *     the API's ready_seconds, polled, and hls.js's own playlist edge, whichever is further;
+   *     the note under the player says "Processing: 42% · about 6 min left";
+   *   - a seek past the processed part (seek bar, buttons, keys, ?t=, resume) lands a couple
+   *     of seconds before its end and says so (clamp);
+   *   - when the playlist gets ENDLIST, hls.js stops treating it as live and sets the real
+   *     duration; the note goes and the player is an ordinary one, with no reload. The API
+   *     saying the job is done does the same (and, on the review page, reveals
+   *     [data-when-processed] and hides [data-while-processing]). If processing fails,
+   *     loading stops and the reason is shown.
+   * For other videos every method is inert.
+   */
+  function initGrowing(player, notify, showError) {
+    var MARGIN = 2; // seconds before the end of the ready part that a clamped seek lands on
+    var POLL_EVERY_MS = POLL_MS * 2;
+    var active = root.hasAttribute("data-growing");
+    var following = active && Boolean(apiUrl);
+    var length = Number(root.getAttribute("data-duration")) || 0;
+    var ready = Number(root.getAttribute("data-ready-seconds")) || 0;
+    var note = root.querySelector("[data-growing-note]");
+    var text = root.querySelector("[data-growing-text]");
+    var readyText = root.querySelector("[data-growing-ready]");
+    var badge = root.querySelector("[data-status-badge]");
+    var hls = null;
+
+    function paint() {
+      if (!active) return;
+      var share = length > 0 ? Math.min(100, (ready / length) * 100) : 0;
+      player.style.setProperty("--player-ready", share.toFixed(2) + "%");
+      if (readyText) {
+        readyText.textContent = "Plays up to " + clock(ready) + (length ? " of " + clock(length) : "") +
+          " so far; the rest of the timeline fills in as it is processed.";
+      }
+    }
+
+    function grow(seconds) {
+      if (Number(seconds) > ready) {
+        ready = Number(seconds);
+        paint();
+      }
+    }
+
+    /** The note, the shading and the clamp go: an ordinary on-demand player from now on. */
+    function complete() {
+      if (!active) return;
+      active = false;
+      ready = length;
+      root.removeAttribute("data-growing");
+      player.removeAttribute("data-growing");
+      player.style.removeProperty("--player-ready");
+      if (note) note.hidden = true;
+      notify("Processing finished: the whole recording plays.");
+    }
+
+    /** The API says the job is over: done (the status changes) or failed. */
+    function settle(data) {
+      following = false;
+      if (badge && data.status_display) {
+        badge.textContent = data.status_display;
+        badge.hidden = data.status === "published";
+      }
+      if (!data.playable) {
+        active = false;
+        if (hls) hls.stopLoad();
+        if (note) note.hidden = true;
+        showError("Processing failed: " + (data.failure_reason || "no reason recorded") + " What was shown can no longer be played.");
+        return;
+      }
+      Array.prototype.forEach.call(root.querySelectorAll("[data-when-processed]"), function (element) { element.hidden = false; });
+      Array.prototype.forEach.call(root.querySelectorAll("[data-while-processing]"), function (element) { element.hidden = true; });
+      complete();
+    }
+
+    function show(data) {
+      if (Number(data.duration) > 0) length = Number(data.duration);
+      var percent = Math.max(0, Math.min(100, Number(data.progress) || 0));
+      var left = svl.timeLeft(data.processing_eta_seconds);
+      if (text) text.textContent = "Processing: " + percent + "%" + (left ? " \u00b7 " + left : "");
+      grow(data.ready_seconds);
+    }
+
+    function poll() {
+      svl.api("GET", apiUrl).then(function (reply) {
+        if (!following) return;
+        if (reply.status === 404 || reply.status === 403) return; // no longer ours to see
+        if (reply.ok && reply.data) {
+          if (reply.data.settled) {
+            settle(reply.data);
+            return;
+          }
+          show(reply.data);
+        }
+        window.setTimeout(poll, reply.ok ? POLL_EVERY_MS : POLL_EVERY_MS * 3);
+      });
+    }
+
+    if (active) {
+      player.setAttribute("data-growing", "");
+      paint();
+      if (following) poll();
+      // Safari plays HLS itself (no start position to configure): begin at 0 rather than near
+      // the live edge. Registered before the ?t= and resume handlers, which then move on from 0.
+      video.addEventListener("loadedmetadata", function onMeta() {
+        video.removeEventListener("loadedmetadata", onMeta);
+        if (!video.api && video.currentTime > 0) video.currentTime = 0;
+      });
+    }
+
+    return {
+      active: function () { return active; },
+      /** The whole recording's length in seconds (0 when unknown). */
+      total: function () { return length; },
+      /**
+       * hls.js's configuration for a growing case (hls-video-element passes it to new Hls()):
+       * start at 0 like on-demand media (a live stream starts liveSyncDurationCount target
+       * durations before its edge); an Infinity duration with a seekable range up to the edge
+       * (hls-video-element's default, relied on above); never speed up to catch up with the
+       * edge (a viewer far behind it is the normal case here). hls.js's default
+       * liveMaxLatencyDurationCount (Infinity) already means it never jumps forward to it.
+       */
+      hlsConfig: function () {
+        return { startPosition: 0, liveDurationInfinity: true, maxLiveSyncPlaybackRate: 1 };
+      },
+      /** Follow hls.js's own view of the playlist (null: the browser plays HLS itself). */
+      attach: function (instance) {
+        hls = instance;
+        if (!active || !hls) return;
+        hls.on(hls.constructor.Events.LEVEL_UPDATED, function (event, data) {
+          if (!active) return;
+          grow(data.details.edge);
+          if (!data.details.live) complete(); // ENDLIST: hls.js has set the real duration
+        });
+      },
+      /** ``time``, or a little before the end of the processed part if it is further (and why). */
+      clamp: function (time) {
+        if (!active || time <= ready - MARGIN) return time;
+        notify("Processed up to " + clock(ready) + " so far; the rest follows as it is ready.");
+        return Math.max(0, ready - MARGIN);
+      },
+    };
   }
 
   // ----------------------------------------------------------- quality menu
@@ -893,7 +1075,7 @@
    * on page hide (sendBeacon: it cannot set headers, so the CSRF token travels as a form field).
    * Nothing is saved before loadedmetadata. Without ?t=, resumes where the viewer left off.
    */
-  function initProgress(hasStartTime, notify) {
+  function initProgress(hasStartTime, notify, duration, seekTo) {
     if (!apiUrl) return;
     var url = subUrl("progress/");
     var SAVE_EVERY_MS = 10000;
@@ -904,10 +1086,6 @@
     var notice = root.querySelector("[data-resume-notice]");
     var noticeText = root.querySelector("[data-resume-text]");
     var startOver = root.querySelector("[data-start-over]");
-
-    function duration() {
-      return isFinite(video.duration) && video.duration > 0 ? video.duration : null;
-    }
 
     function save(force) {
       if (!ready) return;
@@ -958,7 +1136,8 @@
       function resume() {
         // The viewer already moved (or the saved spot is past the end): leave them be.
         if (video.currentTime > 1 || (duration() !== null && position >= duration())) return;
-        video.currentTime = position;
+        seekTo(position); // a case still being processed: no further than what is ready
+        position = video.currentTime;
         lastSaved = position;
         if (notice && noticeText) {
           noticeText.textContent = "Resumed at " + clock(position);

@@ -1,7 +1,9 @@
 /*
  * Upload page: following one video's transcoding by polling its API URL every 2 s until the
- * API says it is `settled`, then showing how it ended. See upload-item.js for how the page's
- * scripts fit together.
+ * API says it is `settled`, then showing how it ended: percent and the estimate of the time
+ * left meanwhile, and the "Watch" link once the video plays (a long case's start plays while
+ * the rest is processed) or the job is over. See upload-item.js for how the page's scripts fit
+ * together.
  */
 (function () {
   "use strict";
@@ -39,11 +41,15 @@
     if (finished && !failed) percent = 100;
 
     progress.value = percent;
-    this.$("[data-processing-percent]").textContent = percent + "%";
+    // Not in the live status line: the estimate changes at every poll.
+    var left = finished ? "" : window.svl.timeLeft(data.processing_eta_seconds);
+    this.$("[data-processing-percent]").textContent = percent + "%" + (left ? " \u00b7 " + left : "");
     var text = data.status_display || data.status;
     if (data.status === "processed") text += ": it plays for you now and appears in the library once an approver publishes it.";
     else if (data.status === "published") text += ": it is in the library.";
+    else if (!finished && data.playable) text += ": what is processed so far plays now.";
     if (status.textContent !== text) status.textContent = text;
+    this.$("[data-watch]").hidden = !(data.playable || finished);
 
     var failure = this.$("[data-failure]");
     if (failed) {

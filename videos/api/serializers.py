@@ -132,6 +132,13 @@ class VideoOutput(serializers.ModelSerializer):
         return getattr(video, "position", None)
 
 
+class VideoStreamOutput(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The stream's index in the recording.")
+    codec = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
 class VideoSourceOutput(serializers.Serializer):
     """What the uploaded recording was (from ffprobe)."""
 
@@ -139,6 +146,10 @@ class VideoSourceOutput(serializers.Serializer):
     video_codec = serializers.CharField()
     audio_codec = serializers.CharField(allow_null=True)
     frame_rate = serializers.FloatField()
+    extra_video_streams = VideoStreamOutput(
+        many=True,
+        help_text="Video streams beyond the one published (a second camera angle): kept in the original, not played.",
+    )
 
 
 class VideoDetailOutput(VideoOutput):
@@ -177,6 +188,7 @@ class VideoDetailOutput(VideoOutput):
             "video_codec": video.video_codec,
             "audio_codec": video.audio_codec or None,
             "frame_rate": video.frame_rate,
+            "extra_video_streams": video.extra_video_streams,
         }
 
 
