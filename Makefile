@@ -69,15 +69,12 @@ migrate: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 
-# scripts/serve.sh runs the web server and the default job cluster; the transcode cluster
-# (settings.Q_TRANSCODE_CLUSTER) runs beside it. Ctrl-C reaches all three (one process group);
-# the trap also stops the transcode cluster whenever serve.sh returns.
-WITH_TRANSCODE_WORKER = Q_CLUSTER_NAME=transcode $(PY) manage.py qcluster & transcode=$$!; \
-	trap 'kill -TERM $$transcode 2>/dev/null; wait $$transcode' EXIT;
-
+# scripts/serve.sh runs the web server and both job clusters (short jobs; transcodes:
+# settings.Q_TRANSCODE_CLUSTER), and stops all three on Ctrl-C or a SIGTERM to make's process
+# group (tests/platform/test_stopping.py).
 run: migrate
 	$(PY) manage.py ensure_admin
-	$(WITH_TRANSCODE_WORKER) HOST=$(HOST) PORT=$(PORT) scripts/serve.sh dev
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh dev
 
 test: test-system-deps setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -85,7 +82,7 @@ test: test-system-deps setup
 serve: migrate
 	$(PY) manage.py collectstatic --noinput
 	$(PY) manage.py ensure_admin
-	$(WITH_TRANSCODE_WORKER) HOST=$(HOST) PORT=$(PORT) scripts/serve.sh prod
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh prod
 
 lint: python-deps
 	$(VENV)/bin/ruff check .

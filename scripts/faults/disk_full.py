@@ -2,10 +2,11 @@
 disk-full: MEDIA_ROOT fills up in the middle of a transcode.
 
 MEDIA_ROOT is a tmpfs just big enough for what is already there (a small published video and
-the new case's original) plus a little: FFmpeg runs out of space while writing the ladder. The
-video must end `failed` with a reason that names the disk, the work folder and any partial
-ladder must be gone (the space is given back), the original must be unchanged, and gunicorn
-must keep serving the API and the other video while it happens.
+the new case's original) plus a little: FFmpeg runs out of space while writing the ladder's
+chunks. The chunk is tried once more, then the video must end `failed` with a reason that names
+the disk, the work folder and any partial ladder must be gone (the space is given back), the
+original must be unchanged, and gunicorn must keep serving the API and the other video while it
+happens. The job (planning task, then chunk tasks) runs in this process, as a worker runs it.
 """
 
 # The commands run here are fixed (mount, df), never user input.
@@ -93,7 +94,6 @@ def run(report: Report, *, quick: bool) -> None:
 def _transcode_on_full_disk(
     report, web, token, video, served, case_md5: str, media, used_before: int, *, label: str
 ) -> None:
-    from videos import services
     from videos.models import Video
 
     # Clients keep using the site while the transcode runs out of space.
@@ -109,7 +109,8 @@ def _transcode_on_full_disk(
     thread.start()
     started = time.monotonic()
     try:
-        outcome = services.video_transcode(video_id=video.pk, token=str(video.job_token))
+        # The planning task, then every chunk task, here, as a transcode worker runs them.
+        outcome = common.transcode_here(video.pk, video.job_token)
     except Exception as error:  # noqa: BLE001 (reported as the failure it is)
         outcome = f"raised {error.__class__.__name__}: {error}"
     finally:

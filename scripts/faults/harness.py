@@ -325,12 +325,12 @@ class Worker:
     def ffmpeg_pids(self) -> list[int]:
         return [pid for pid in descendants(self.process.pid) if comm(pid) == "ffmpeg"]
 
-    def ladder_pids(self) -> list[int]:
-        """The FFmpeg writing the HLS ladder (not the poster's)."""
+    def encoder_pids(self) -> list[int]:
+        """The FFmpeg encoding a chunk of the ladder (not the poster's, not the audio's)."""
         pids = []
         for pid in self.ffmpeg_pids():
             with suppress(OSError):
-                if b"master.m3u8" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                if b"/chunk_" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     pids.append(pid)
         return pids
 
