@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "videos",
+    "privacy",
+    "teaching",
     "library",
 ]
 
