@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "accounts",
     "videos",
     "privacy",
+    "governance",
     "teaching",
     "library",
 ]

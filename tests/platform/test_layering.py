@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Bottom to top.
-LAYERS = ["core", "audit", "accounts", "videos", "privacy", "teaching", "library", "config"]
+LAYERS = ["core", "audit", "accounts", "videos", "privacy", "governance", "teaching", "library", "config"]
 
 
 def imported_apps(path: Path) -> set[tuple[str, int]]:
