@@ -5,6 +5,7 @@ edits and resubmits it; the uploader is e-mailed each decision. The review page,
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.utils import timezone
 from audit import trail
 from audit.models import AuditEvent
 from core.context import current_request
+from core.errors import Refused
 
 from .. import revocation
 from ..models import Video
@@ -48,6 +50,42 @@ REJECT = Decision(Status.REJECTED, REJECT_FROM, Event.VIDEO_REJECT, notify=True)
 ARCHIVE = Decision(Status.ARCHIVED, ARCHIVE_FROM, Event.VIDEO_ARCHIVE)
 
 
+# ------------------------------------------------------------------------------ publish gate
+
+# What must hold before a video may be published, registered by the apps that know
+# (PUBLISH_REQUIRED_FIELDS here; privacy's undecided ranges; governance's consent): each
+# check returns the reasons, in words for people, that the video may not be published yet.
+_publish_checks: list[Callable[[Video], list[str]]] = []
+
+
+def register_publish_check(check: Callable[[Video], list[str]]) -> None:
+    """Have every publication (approver, admin, API, auto-publish) wait for ``check(video) == []``."""
+    if check not in _publish_checks:
+        _publish_checks.append(check)
+
+
+def publish_blockers(video: Video) -> list[str]:
+    """Why ``video`` may not be published yet (empty: it may)."""
+    return [reason for check in _publish_checks for reason in check(video)]
+
+
+class PublishBlocked(Refused, ValidationError):
+    """Publishing refused until the reasons are dealt with: the API answers 409 naming them."""
+
+    status = 409
+
+    def __init__(self, reasons: list[str]):
+        message = "This video cannot be published yet: " + "; ".join(reasons)
+        Refused.__init__(self, message, code="publish_blocked")
+        ValidationError.__init__(self, message, code="publish_blocked")
+        self.reasons = reasons
+
+
+def may_auto_publish(video: Video) -> bool:
+    """Whether a video that would publish itself (no approval needed, resubmitted) may do so now."""
+    return not publish_blockers(video)
+
+
 def _decide(*, user, video: Video, decision: Decision, note: str = "") -> Video:
     if not video.can_review(user):
         raise PermissionDenied("Only approvers may publish, reject or archive videos.")
@@ -57,6 +95,8 @@ def _decide(*, user, video: Video, decision: Decision, note: str = "") -> Video:
             raise ValidationError(
                 f"A {video.get_status_display().lower()} video cannot be {decision.to}.", code="invalid_state"
             )
+        if decision.to == Status.PUBLISHED and (reasons := publish_blockers(video)):
+            raise PublishBlocked(reasons)
         withdrawn = video.status == Status.PUBLISHED and decision.to != Status.PUBLISHED
         video.status = decision.to
         video.review_note = note[:500]
@@ -112,7 +152,7 @@ def video_resubmit(*, user, video: Video, metadata: dict | None = None) -> Video
                 code="invalid_state",
             )
         previous_note = video.review_note
-        publish = not settings.VIDEOS_REQUIRE_APPROVAL
+        publish = not settings.VIDEOS_REQUIRE_APPROVAL and may_auto_publish(video)
         video.status = Status.PUBLISHED if publish else Status.PROCESSED
         video.review_note = ""
         fields = ["status", "review_note", "updated_at"]

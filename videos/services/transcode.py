@@ -67,6 +67,7 @@ from core.errors import is_storage_full
 
 from .. import ingest, storage, transcoding
 from ..models import Rendition, TranscodeChunk, TranscodeJob, Video
+from . import review
 
 logger = logging.getLogger(__name__)
 
@@ -711,6 +712,9 @@ def _finish_ok(
         video.failure_reason = ""
         if video.status in (Video.Status.PENDING, Video.Status.PROCESSING, Video.Status.FAILED):
             publish = video.published_at is not None or not settings.VIDEOS_REQUIRE_APPROVAL
+            # A video that may not be published yet (review.register_publish_check) waits for
+            # an approver instead, however it got here.
+            publish = publish and review.may_auto_publish(video)
             video.status = Video.Status.PUBLISHED if publish else Video.Status.PROCESSED
             fields.append("status")
             if publish and video.published_at is None:
