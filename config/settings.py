@@ -53,8 +53,13 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_NAME = env.str("SITE_NAME", default="Surgical Video Library")
-# Absolute base URL used in e-mails (password reset, approval notices).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute base URL used in e-mails (password reset, approval notices). Unset, it follows the
+# HOST and PORT the site is served on (`make run PORT=8100`), a wildcard address as 127.0.0.1 (#15).
+_SERVED_HOST = env.str("HOST", default="") or "127.0.0.1"
+_SERVED_HOST = "127.0.0.1" if _SERVED_HOST in ("0.0.0.0", "::", "[::]") else _SERVED_HOST
+SITE_URL = (
+    env.str("SITE_URL", default="") or f"http://{_SERVED_HOST}:{env.str('PORT', default='') or '8000'}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "config.admin.LibraryAdminConfig",
@@ -195,9 +200,9 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # The length too (Django's MinimumLengthValidator said it a second time in other words, #15).
     {"NAME": "accounts.validators.ComplexityValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "accounts.validators.PasswordHistoryValidator", "OPTIONS": {"history": 5}},
 ]
@@ -487,6 +492,18 @@ TRANSCODE_COPY_COMPLIANT = env.bool("TRANSCODE_COPY_COMPLIANT", default=not TEST
 # A queued chunk no worker has taken for this long is queued again (a Redis broker loses its
 # queue when Redis restarts; the ORM broker keeps it, and a second copy is harmless).
 TRANSCODE_REQUEUE_SECONDS = env.int("TRANSCODE_REQUEUE_SECONDS", default=3600)
+# The privacy scan (issue #17, privacy app): after a first ladder is complete a job on the
+# transcode cluster samples PRIVACY_SAMPLE_FPS frames a second and flags out-of-body frames
+# and faces; a video with a pending scan or undecided ranges cannot be published. Off under
+# tests (their testsrc clips would all be flagged as out of body); tests/privacy turns it on.
+PRIVACY_SCAN = env.bool("PRIVACY_SCAN", default=not TESTING)
+PRIVACY_SAMPLE_FPS = env.float("PRIVACY_SAMPLE_FPS", default=1.0)
+# A callable "module.path:function" taking an RGB frame (numpy, H×W×3) and returning the
+# probability that it is out of the body; empty: the built-in colour and vignette statistics.
+PRIVACY_CLASSIFIER = env.str("PRIVACY_CLASSIFIER", default="")
+# An ONNX model of the hospital's own (needs `pip install onnxruntime`; never downloaded):
+# input 1×3×224×224 RGB in 0–1, output the out-of-body probability. Used when set.
+PRIVACY_ONNX_MODEL = env.str("PRIVACY_ONNX_MODEL", default="")
 # Where a transcode keeps the video's AES key while FFmpeg runs: a private 0700 folder per job,
 # removed after it, on the worker's own storage and never under MEDIA_ROOT (integrity-hardening
 # issue). Empty: the system temp folder ($TMPDIR, else /tmp).
@@ -525,6 +542,15 @@ VIEW_WINDOW_HOURS = env.float("VIEW_WINDOW_HOURS", default=6)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 if AUDIT_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 0 (keep for ever) or a number of days.")
+# Governance (issue #17, governance app): with CONSENT_REQUIRED a video cannot be published
+# until its consent is recorded (obtained or not required); withdrawn consent always blocks.
+CONSENT_REQUIRED = env.bool("CONSENT_REQUIRED", default=False)
+# The uploaded original is deleted this many days after publishing (the ladder keeps playing;
+# reprocessing is no longer possible); empty keeps originals for ever. Never under legal hold.
+_keep_originals = env.str("KEEP_ORIGINALS_DAYS", default="").strip()
+KEEP_ORIGINALS_DAYS = int(_keep_originals) if _keep_originals else None
+if KEEP_ORIGINALS_DAYS is not None and KEEP_ORIGINALS_DAYS < 0:
+    raise ImproperlyConfigured("KEEP_ORIGINALS_DAYS must be empty (keep for ever) or a number of days.")
 # The admin dashboard's statistics are computed at most this often (kept in the shared cache).
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
 # /healthz answers 503 when no django-q2 cluster is running. Turn off on web-only nodes whose

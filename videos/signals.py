@@ -1,10 +1,17 @@
 """Keep ``Video.search_terms`` in step when tags, surgeons or a category change anywhere (admin included)."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from . import search_index
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
+
+# Sent (sender=Video) by the transcode when a video's ladder is complete and about to be
+# recorded, inside that transaction, before it decides whether the video publishes itself:
+# ``video`` (locked), ``token`` (the job's), ``first`` (no ladder was served before). Apps
+# above videos hook their own jobs on it (privacy: the scan); what they block goes through
+# review.register_publish_check.
+ladder_complete = Signal()
 
 
 @receiver(post_save, sender=Video)

@@ -86,8 +86,8 @@ def may_auto_publish(video: Video) -> bool:
     return not publish_blockers(video)
 
 
-def _decide(*, user, video: Video, decision: Decision, note: str = "") -> Video:
-    if not video.can_review(user):
+def _decide(*, user, video: Video, decision: Decision, note: str = "", rule: bool = False) -> Video:
+    if not rule and not video.can_review(user):
         raise PermissionDenied("Only approvers may publish, reject or archive videos.")
     with transaction.atomic():
         video = Video.objects.select_for_update().get(pk=video.pk)
@@ -130,6 +130,36 @@ def video_reject(*, user, video: Video, reason: str = "") -> Video:
 def video_archive(*, user, video: Video) -> Video:
     """Archive a video (approvers): out of the library, kept with its files."""
     return _decide(user=user, video=video, decision=ARCHIVE)
+
+
+def video_take_down(*, user, video: Video, reason: str) -> Video:
+    """
+    Archive ``video`` at once because a rule of an app above says so (governance: consent
+    withdrawn), whoever ``user`` is: the caller has checked its own right. Published, its
+    signed URLs stop working; awaiting review, it leaves the queue. Already out: unchanged.
+    """
+    if video.status not in ARCHIVE_FROM:
+        return video
+    return _decide(user=user, video=video, decision=ARCHIVE, note=reason, rule=True)
+
+
+def video_publish_unattended(*, video: Video, note: str) -> bool:
+    """
+    Publish ``video`` with no one deciding, as a finished transcode does when
+    ``VIDEOS_REQUIRE_APPROVAL`` is off: for a job that ends after the ladder (privacy's scan)
+    and held it back until then. Only a video awaiting review that nothing blocks; the audit
+    names no actor (the system) and says why. Whether it was published.
+    """
+    if settings.VIDEOS_REQUIRE_APPROVAL:
+        return False
+    with transaction.atomic():
+        video = Video.objects.select_for_update().get(pk=video.pk)
+        if video.status != Status.PROCESSED or video.review_note or publish_blockers(video):
+            return False  # a rejected-then-edited video or one an approver holds waits for them
+        video.status, video.published_at = Status.PUBLISHED, video.published_at or timezone.now()
+        video.save(update_fields=["status", "published_at", "updated_at"])
+        trail.record(Event.VIDEO_PUBLISH, actor=None, video=str(video.uuid), note=note[:500])
+    return True
 
 
 def video_resubmit(*, user, video: Video, metadata: dict | None = None) -> Video:

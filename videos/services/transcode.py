@@ -65,7 +65,7 @@ from audit import trail
 from audit.models import AuditEvent
 from core.errors import is_storage_full
 
-from .. import ingest, storage, transcoding
+from .. import ingest, signals, storage, transcoding
 from ..models import Rendition, TranscodeChunk, TranscodeJob, Video
 from . import review
 
@@ -149,6 +149,12 @@ def video_reprocess(*, user, video: Video) -> Video:
     if user is not None and not video.can_reprocess(user):
         raise PermissionDenied("You may not reprocess this video.")
     video = Video.objects.select_for_update().get(pk=video.pk)
+    if not video.original_path:
+        raise ValidationError(
+            "The uploaded original of this video has been deleted (originals retention), so it cannot be "
+            "reprocessed; the published ladder keeps playing.",
+            code="no_original",
+        )
     if not video.original_file or not video.original_file.exists():
         raise ValidationError("The original file is missing, so the video cannot be reprocessed.", code="no_original")
     video.job_token = uuid.uuid4()
@@ -210,7 +216,7 @@ class Plan:
 
     def source(self, job: TranscodeJob) -> Path | None:
         """The file ``job``'s chunks read."""
-        return storage.mezzanine_file(job.token) if self.mezzanine else job.video.original_file
+        return storage.mezzanine_file(job.token) if self.mezzanine else transcode_source(job.video)
 
 
 def job_dir(job: TranscodeJob) -> Path:
@@ -261,8 +267,28 @@ def video_transcode(*, video_id: int, token: str) -> str:
     return f"planned: {job.chunks.count()} part(s), {', '.join(rung['name'] for rung in job.plan['rungs'])}"
 
 
+# What a transcode reads instead of the uploaded original, registered by the apps above that
+# make one (privacy: the recording with its redaction decisions rendered in, issue #17), so
+# every rung, the poster and the storyboard come from it. provider(video) -> Path | None.
+_source_providers: list[Callable[[Video], Path | None]] = []
+
+
+def register_source_provider(provider: Callable[[Video], Path | None]) -> None:
+    """Have the transcode read ``provider(video)`` instead of the original when it returns a file."""
+    if provider not in _source_providers:
+        _source_providers.append(provider)
+
+
+def transcode_source(video: Video) -> Path | None:
+    """The file a transcode of ``video`` reads: a registered provider's, else the uploaded original."""
+    for provider in _source_providers:
+        if (path := provider(video)) is not None:
+            return path
+    return video.original_file
+
+
 def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
-    original = video.original_file
+    original = transcode_source(video)
     if original is None or not original.exists():
         raise transcoding.MediaError("The original file is missing.")
     probe = transcoding.probe(original)
@@ -710,7 +736,9 @@ def _finish_ok(
         video.progress, video.job_token, video.heartbeat_at = 100, None, None
         video.processed_at = timezone.now()
         video.failure_reason = ""
-        if video.status in (Video.Status.PENDING, Video.Status.PROCESSING, Video.Status.FAILED):
+        first = video.status in (Video.Status.PENDING, Video.Status.PROCESSING, Video.Status.FAILED)
+        signals.ladder_complete.send(sender=Video, video=video, token=token, first=first)
+        if first:
             publish = video.published_at is not None or not settings.VIDEOS_REQUIRE_APPROVAL
             # A video that may not be published yet (review.register_publish_check) waits for
             # an approver instead, however it got here.
