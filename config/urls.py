@@ -16,6 +16,7 @@ api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include("videos.api.urls")),
     path("", include("library.api.urls")),
+    path("", include("teaching.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -28,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("videos/", include((videos_pages, videos_urls.app_name))),
     path("library/", include("library.urls")),
+    path("teaching/", include("teaching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]

@@ -12,6 +12,15 @@ from .. import delivery
 from ..models import Category, Rendition, Surgeon, Tag, Video, VideoSurgeon
 from ..services.metadata import CATEGORY_MAX, MAX_ID, TAG_MAX, TEXT_MAX, TITLE_MAX
 
+# Parts of a video's detail that apps above add (teaching: ``chapters``), ``{name: section(video, user)}``,
+# registered in their AppConfig.ready, so videos imports none of them.
+detail_sections: dict = {}
+
+
+def register_detail_section(name: str, section) -> None:
+    """Have ``VideoDetailOutput`` also carry ``name``: ``section(video, user)`` (a JSON-ready value)."""
+    detail_sections[name] = section
+
 
 class SurgeonRoleOutput(serializers.Serializer):
     id = serializers.IntegerField(source="surgeon.id")
@@ -161,6 +170,12 @@ class VideoDetailOutput(VideoOutput):
 
     class Meta(VideoOutput.Meta):
         fields = [*VideoOutput.Meta.fields, "transcript", "renditions", "original_name", "md5", "source"]
+
+    def to_representation(self, video):
+        data = super().to_representation(video)
+        for name, section in detail_sections.items():
+            data[name] = section(video, self._user())
+        return data
 
     def _may_see_file(self, video) -> bool:
         # Recorder file names often carry a patient's name or record number, and the MD5
