@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from teaching.services import unread_count
 from videos import rights
 
 
@@ -16,5 +17,7 @@ def navigation(request):
             "can_review": signed_in and rights.may_review(user),
             "can_admin": signed_in and user.may_use_admin,
             "theme": user.theme if signed_in else "system",
+            # From the cache (teaching.services.unread_count): no query on an ordinary page.
+            "unread_notifications": unread_count(user) if signed_in else 0,
         },
     }
