@@ -53,6 +53,7 @@ _OWN_PERMISSIONS = {
     ],
     APPROVER: [
         "videos.publish_video",
+        "governance.set_legal_hold",
     ],
     ADMIN: [
         "accounts.view_user",
@@ -67,6 +68,17 @@ _OWN_PERMISSIONS = {
         "axes.view_accessfailurelog",
         "axes.view_accesslog",
         "videos.delete_video",
+        # Governance (issue #17): retention policies, the deletion queue, originals, access review.
+        "governance.view_retentionpolicy",
+        "governance.add_retentionpolicy",
+        "governance.change_retentionpolicy",
+        "governance.delete_retentionpolicy",
+        "governance.view_deletiondue",
+        "governance.confirm_deletion",
+        "governance.view_legalhold",
+        "governance.download_original",
+        "governance.review_access",
+        "governance.view_accessreview",
     ],
 }
 

@@ -342,6 +342,11 @@ class VideoAdmin(admin.ModelAdmin):
         metadata.video_update(user=request.user, video=stored, **data)
         form.instance.refresh_from_db()
 
+    def has_delete_permission(self, request, obj=None):
+        # A video a delete check holds (governance's legal hold) offers no delete, and the
+        # admin's delete pages refuse it (403), as video_delete would.
+        return super().has_delete_permission(request, obj) and not (obj and uploads.delete_blockers(obj))
+
     def delete_model(self, request, obj):
         uploads.video_delete(user=request.user, video=obj)
 

@@ -41,6 +41,16 @@ REVIEW_EVENTS = [
 
 # ------------------------------------------------------------------------------ review
 
+# Panels the apps above add to the review page's side column (governance: consent, legal
+# hold): (template, context) pairs, ``context(video, user) -> dict`` given to the template as ``panel``.
+review_panels: list[tuple[str, object]] = []
+
+
+def register_review_panel(template: str, context) -> None:
+    """Show ``template`` on the review page with ``panel = context(video, user)``; once each."""
+    if (template, context) not in review_panels:
+        review_panels.append((template, context))
+
 
 def _require_reviewer(user) -> None:
     if not rights.may_review(user):
@@ -169,6 +179,7 @@ def _review_context(request, video: Video, reject_form: RejectForm) -> dict:
         "queue_count": _queue(user).count(),
         "next_video": following,
         "history": history,
+        "panels": [(template, context(video, user)) for template, context in review_panels],
     }
 
 

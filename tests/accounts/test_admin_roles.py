@@ -36,6 +36,10 @@ EXPECTED_INDEX = {
         "axes.accessfailurelog",
         "axes.accesslog",
         "library.viewevent",
+        "governance.retentionpolicy",
+        "governance.deletiondue",
+        "governance.legalhold",
+        "governance.accessreview",
     },
 }
 
@@ -109,8 +113,12 @@ def test_index_shows_exactly_the_models_of_the_role(client, make_staff, role):
 
 
 def test_the_role_table_gives_approvers_no_extra_screens():
-    # Editors already see videos in every state (view_all_videos); approvers add the decision.
-    assert role_permissions(roles.APPROVER) - role_permissions(roles.EDITOR) == {"videos.publish_video"}
+    # Editors already see videos in every state (view_all_videos); approvers add the decision
+    # and the legal hold (set on the review page and the API, not an admin screen).
+    assert role_permissions(roles.APPROVER) - role_permissions(roles.EDITOR) == {
+        "videos.publish_video",
+        "governance.set_legal_hold",
+    }
     assert "videos.view_all_videos" in role_permissions(roles.EDITOR)
     assert expected_entries(roles.APPROVER) == expected_entries(roles.EDITOR)
 

@@ -91,6 +91,7 @@ class VideoListCreateApi(generics.GenericAPIView):
                 raise ValidationError({"file": ["Attach the recording as the multipart field “file”."]})
             data = s.VideoMetadataInput(data=request.data)
             data.is_valid(raise_exception=True)
+            then = uploads.upload_extras_clean(user=request.user, data=request.data)
             path = Path(upload.temporary_file_path())
             upload.close()
             completed = uploads.upload_complete(
@@ -100,6 +101,7 @@ class VideoListCreateApi(generics.GenericAPIView):
                 md5=upload.md5,
                 size=upload.size,
                 metadata=dict(data.validated_data),
+                then=then,
             )
         finally:
             ingest.discard_received(request._request)

@@ -320,21 +320,43 @@ class Completed:
     duplicate: bool  # identical content was already in the library: ``video`` is that one
 
 
-def upload_complete(*, user, path: Path, filename: str, md5: str, size: int, metadata: dict | None = None) -> Completed:
+# What the apps above read from an upload's fields (governance: consent). Each registered
+# ``extra(*, user, data)`` checks its fields (ValidationError naming them) and returns what to
+# do with the new video (``step(video)``, in the transaction that creates it) or None.
+_upload_extras: list = []
+
+
+def register_upload_extra(extra) -> None:
+    """Have ``upload_extras_clean`` ask ``extra`` too (once)."""
+    if extra not in _upload_extras:
+        _upload_extras.append(extra)
+
+
+def upload_extras_clean(*, user, data) -> list:
+    """The steps the registered extras take for an upload's ``data``; raises their ``ValidationError``s."""
+    return [step for extra in _upload_extras if (step := extra(user=user, data=data)) is not None]
+
+
+def upload_complete(
+    *, user, path: Path, filename: str, md5: str, size: int, metadata: dict | None = None, then: list | None = None
+) -> Completed:
     """
     What every upload ends in (the last tus PATCH, a multipart body): the received file at
     ``path`` becomes a queued video, or is the content of one ``user`` may already see. Raises
-    like ``video_create_from_file``, except for that duplicate.
+    like ``video_create_from_file``, except for that duplicate. ``then``: the steps of
+    ``upload_extras_clean``, for a new video only.
     """
     try:
-        video = video_create_from_file(user=user, path=path, filename=filename, md5=md5, size=size, metadata=metadata)
+        video = video_create_from_file(
+            user=user, path=path, filename=filename, md5=md5, size=size, metadata=metadata, then=then
+        )
     except DuplicateVideo as duplicate:
         return Completed(duplicate.video, duplicate=True)
     return Completed(video, duplicate=False)
 
 
 def video_create_from_file(
-    *, user, path: Path, filename: str, md5: str, size: int, metadata: dict | None = None
+    *, user, path: Path, filename: str, md5: str, size: int, metadata: dict | None = None, then: list | None = None
 ) -> Video:
     """
     Turn a fully received file into a queued video. ``path`` is consumed: moved into
@@ -381,6 +403,8 @@ def video_create_from_file(
                 video.original_path = str(target.relative_to(storage.media_root()))
                 video.save()
                 metadata_apply(video, clean)
+                for step in then or ():
+                    step(video)
                 os.replace(path, target)
                 trail.record(Event.VIDEO_UPLOAD, actor=user, video=str(video.uuid), size=size, name=video.original_name)
                 transcode_enqueue(video=video)
@@ -399,14 +423,49 @@ def video_create_from_file(
 # ------------------------------------------------------------------------------ going out
 
 
+# What must hold before a video may be deleted, registered by the apps that know (governance:
+# nothing under legal hold): each check returns the reasons, in words for people, it may not.
+_delete_checks: list = []
+
+
+def register_delete_check(check) -> None:
+    """Have every deletion (API, admin, an app's own job) wait for ``check(video) == []``."""
+    if check not in _delete_checks:
+        _delete_checks.append(check)
+
+
+def delete_blockers(video: Video) -> list[str]:
+    """Why ``video`` may not be deleted whoever asks (empty: it may)."""
+    return [reason for check in _delete_checks for reason in check(video)]
+
+
+class DeleteBlocked(Refused, ValidationError):
+    """Deletion refused whoever asks (a legal hold): the API answers 409 naming the reasons."""
+
+    status = 409
+
+    def __init__(self, reasons: list[str]):
+        message = "This video cannot be deleted: " + "; ".join(reasons)
+        Refused.__init__(self, message, code="delete_blocked")
+        ValidationError.__init__(self, message, code="delete_blocked")
+        self.reasons = reasons
+
+
 def video_delete(*, user, video: Video) -> None:
-    """Delete a video and, after commit, every file it has (original, ladder, images, a job's remux)."""
+    """
+    Delete a video and, after commit, every file it has (original, ladder, images, a job's
+    remux), unless a registered delete check refuses (``DeleteBlocked``), asked again under
+    the row lock so a hold set a moment before still counts.
+    """
     if not video.can_delete(user):
         raise PermissionDenied("You may not delete this video.")
-    paths = [video.hls_dir, video.original_file]
-    if video.job_token:
-        paths.append(storage.mezzanine_file(video.job_token))
     with transaction.atomic():
+        video = Video.objects.select_for_update().get(pk=video.pk)
+        if reasons := delete_blockers(video):
+            raise DeleteBlocked(reasons)
+        paths = [video.hls_dir, video.original_file]
+        if video.job_token:
+            paths.append(storage.mezzanine_file(video.job_token))
         trail.record(Event.VIDEO_DELETE, actor=user, video=str(video.uuid), title=video.title)
         video.delete()
         transaction.on_commit(lambda: _remove_paths(paths))
