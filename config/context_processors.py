@@ -11,6 +11,8 @@ def navigation(request):
     signed_in = user is not None and user.is_authenticated
     return {
         "site_name": settings.SITE_NAME,
+        # Off with LOCAL_LOGIN=False too (settings): no link to a page that refuses everyone.
+        "registration_open": settings.REGISTRATION_OPEN,
         "nav": {
             "signed_in": signed_in,
             "can_upload": signed_in and rights.may_upload(user),

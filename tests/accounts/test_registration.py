@@ -226,3 +226,11 @@ def test_concurrent_duplicate_is_caught_by_the_database(api, monkeypatch):
     )
     assert again.status_code == 400
     assert User.objects.filter(username__iexact="newdoc").count() == 1
+
+
+@pytest.mark.parametrize("page", ["/accounts/login/", "/"])
+def test_no_register_link_when_registration_is_closed(client, settings, page):
+    """LOCAL_LOGIN=False closes registration (settings); no page may still offer it."""
+    assert 'href="/accounts/register/"' in client.get(page, follow=True).content.decode()
+    settings.REGISTRATION_OPEN = False
+    assert 'href="/accounts/register/"' not in client.get(page, follow=True).content.decode()
