@@ -89,7 +89,8 @@ def parse(data: bytes) -> list[Cue]:
     else:
         raise CaptionError(first + 1, "This is not a WebVTT or SRT caption file.")
     if not cues:
-        raise CaptionError(len(lines), "The file has no cues.")
+        last = max(number for number, line in enumerate(lines, start=1) if line.strip())
+        raise CaptionError(last, "The file has no cues.")
     return cues
 
 
