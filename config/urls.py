@@ -15,6 +15,7 @@ videos_pages = [*videos_urls.urlpatterns, path("<uuid:video_uuid>/", library_vie
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include("videos.api.urls")),
+    path("", include("governance.api.urls")),
     path("", include("library.api.urls")),
     path("", include("teaching.api.urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("videos/", include((videos_pages, videos_urls.app_name))),
     path("library/", include("library.urls")),
+    path("governance/", include("governance.urls")),
     path("teaching/", include("teaching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
