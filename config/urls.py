@@ -15,6 +15,7 @@ videos_pages = [*videos_urls.urlpatterns, path("<uuid:video_uuid>/", library_vie
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
     path("", include("videos.api.urls")),
+    path("", include("privacy.api.urls")),
     path("", include("governance.api.urls")),
     path("", include("library.api.urls")),
     path("", include("teaching.api.urls")),

@@ -250,10 +250,6 @@ def privacy_apply(*, user, video: Video) -> PrivacyScan:
             raise ValidationError(
                 {"ranges": "Decide every range first; undecided: " + ", ".join(undecided)}, code="undecided"
             )
-        if not video.original_file or not video.original_file.exists():
-            raise ValidationError(
-                "The original recording is gone, so no redaction can be rendered.", code="no_original"
-            )
         trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(video.uuid), privacy="apply")
         if (
             not scan.ranges.redacting().exists()
@@ -265,6 +261,10 @@ def privacy_apply(*, user, video: Video) -> PrivacyScan:
             video_id = video.pk
             transaction.on_commit(lambda: _after_resolved(video_id))
             return scan
+        if not video.original_file or not video.original_file.exists():
+            raise ValidationError(
+                "The original recording is gone, so no redaction can be rendered.", code="no_original"
+            )
         scan.applying_token = uuid.uuid4()
         scan.save(update_fields=["applying_token", "updated_at"])
         from django_q.tasks import async_task
