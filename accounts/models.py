@@ -88,6 +88,13 @@ class AccountManager(UserManager.from_queryset(UserQuerySet)):
         )
 
 
+# Titles that come before a name ("Dr Ada Lovelace"), compared case-insensitively without a
+# trailing dot: the greeting and the avatar pass over them (issue #15).
+NAME_TITLES = frozenset(
+    {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "lord", "lady", "rev", "fr"}
+)
+
+
 class User(AbstractUser):
     """A member of staff (or an approved general user) of the library."""
 
@@ -207,7 +214,22 @@ class User(AbstractUser):
         return self.full_name or self.username
 
     def get_short_name(self):
-        return self.full_name.split(" ")[0] if self.full_name else self.username
+        """
+        How the site greets the person: the first given name, passing over a title ("Dr Ada
+        Lovelace" → "Ada"); a title with only a surname stays whole ("Dr Lovelace") (issue #15).
+        """
+        words = self.full_name.split()
+        names = [word for word in words if word.casefold().rstrip(".") not in NAME_TITLES]
+        if not names:
+            return self.full_name.strip() or self.username
+        return names[0] if len(names) > 1 else " ".join(words)
+
+    @property
+    def initial(self) -> str:
+        """The avatar's letter: the first name's (or surname's) initial, never a title's."""
+        words = self.full_name.split()
+        names = [word for word in words if word.casefold().rstrip(".") not in NAME_TITLES] or words
+        return (names[0] if names else self.username)[:1].upper()
 
     def set_password(self, raw_password):
         super().set_password(raw_password)

@@ -394,9 +394,19 @@ def _device_kind(device) -> str:
     )
 
 
+# The names new devices are given (accounts/otp.py): the kind's label already says them.
+_DEFAULT_DEVICE_NAMES = {"authenticator app", "e-mail codes", "sms codes", "email", "sms"}
+
+
 def _device_rows(user) -> list[dict]:
+    """A row per confirmed second factor; ``name`` is empty when it would only repeat the kind."""
     return [
-        {"name": d.name, "kind": _device_kind(d), "persistent_id": d.persistent_id, "confirmed": d.confirmed}
+        {
+            "name": "" if d.name.strip().casefold() in _DEFAULT_DEVICE_NAMES else d.name,
+            "kind": _device_kind(d),
+            "persistent_id": d.persistent_id,
+            "confirmed": d.confirmed,
+        }
         for d in devices_for_user(user, confirmed=True)
         if not isinstance(d, BackupCodeDevice)
     ]

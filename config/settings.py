@@ -56,10 +56,9 @@ SITE_NAME = env.str("SITE_NAME", default="Surgical Video Library")
 # Absolute base URL used in e-mails (password reset, approval notices). Unset, it follows the
 # HOST and PORT the site is served on (`make run PORT=8100`), a wildcard address as 127.0.0.1 (#15).
 _SERVED_HOST = env.str("HOST", default="") or "127.0.0.1"
-_SERVED_HOST = "127.0.0.1" if _SERVED_HOST in ("0.0.0.0", "::", "[::]") else _SERVED_HOST
-SITE_URL = (
-    env.str("SITE_URL", default="") or f"http://{_SERVED_HOST}:{env.str('PORT', default='') or '8000'}"
-).rstrip("/")
+_SERVED_HOST = "127.0.0.1" if _SERVED_HOST in ("0.0.0.0", "::", "[::]") else _SERVED_HOST  # noqa: S104 (compared, not bound)
+_SERVED_PORT = env.str("PORT", default="") or "8000"
+SITE_URL = (env.str("SITE_URL", default="") or f"http://{_SERVED_HOST}:{_SERVED_PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "config.admin.LibraryAdminConfig",
