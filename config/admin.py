@@ -29,10 +29,11 @@ class LibraryAdminSite(admin.AdminSite):
     def get_urls(self):
         from library import audit_views as library_audit
 
-        from . import audit_views, dashboard
+        from . import access_review, audit_views, dashboard
 
         return [
             path("dashboard/", self.admin_view(dashboard.dashboard_view), name="dashboard"),
+            path("access-review/", self.admin_view(access_review.access_review), name="access_review"),
             path("audit/users/<int:pk>/", self.admin_view(audit_views.user_activity), name="user_activity"),
             path(
                 "audit/videos/<uuid:uuid>/viewers/", self.admin_view(library_audit.video_viewers), name="video_viewers"
