@@ -8,7 +8,7 @@ class GovernanceConfig(AppConfig):
     name = "governance"
 
     def ready(self):
-        from videos import review_views
+        from videos import review_views, views
         from videos.services import review, uploads
 
         from . import panels, services
@@ -21,3 +21,5 @@ class GovernanceConfig(AppConfig):
         uploads.register_upload_extra(services.consent_upload_extra)
         # The review page shows and sets consent and the legal hold.
         review_views.register_review_panel("governance/_review_panel.html", panels.review_panel)
+        # ... and the upload page records it once a file's details are saved.
+        views.register_upload_panel("governance/_upload_consent.html", panels.upload_panel, "js/upload-consent.js")

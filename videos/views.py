@@ -9,6 +9,17 @@ from django.shortcuts import render
 from . import delivery, rights
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
 
+# Panels the apps above add to each file's details form on the upload page (governance:
+# consent): (template, context, script): ``context(user) -> dict`` is given to the template as
+# ``panel``; ``script`` (a static path, or None) loads after the page's own scripts.
+upload_panels: list[tuple[str, object, str | None]] = []
+
+
+def register_upload_panel(template: str, context, script: str | None = None) -> None:
+    """Show ``template`` in every file's details form; once each."""
+    if (template, context, script) not in upload_panels:
+        upload_panels.append((template, context, script))
+
 
 @login_required
 def upload_page(request):
@@ -26,6 +37,7 @@ def upload_page(request):
             "extensions": settings.VIDEO_EXTENSIONS,
             "accept": ",".join(f".{ext}" for ext in settings.VIDEO_EXTENSIONS),
             "can_create_catalogue": rights.may_add_to_catalogue(request.user, Tag),
+            "panels": [(template, context(request.user), script) for template, context, script in upload_panels],
         },
     )
 

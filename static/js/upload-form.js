@@ -224,6 +224,8 @@
           self.sent[name] = name in collected.body && !(Array.isArray(collected.body[name]) ? !collected.body[name].length : !collected.body[name]);
         });
         self.setSaveStatus(self.dirty ? "Saved, but you have changed something since: save again." : "Details saved.");
+        // For the panels other apps add to the form (videos.views.register_upload_panel).
+        self.form.dispatchEvent(new CustomEvent("svl:details-saved", { bubbles: true, detail: { videoId: self.videoId } }));
         if (self.saveRequested) self.save();
         return;
       }
