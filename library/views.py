@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.redirects import safe_next
+from teaching.watch import watch_context
 from videos import delivery
 from videos.models import Category, Video
 from videos.rights import may_watch
@@ -148,5 +149,7 @@ def watch_page(request, video_uuid):
             "advance_url": playback.advance_url if playback and (playback.play_all or user.autoplay_next) else "",
             "related": related_videos(video, user),
             "my_playlists": list(Playlist.objects.owned_by(user)),
+            # Chapters, caption tracks, the discussion's addresses (templates/teaching/_watch_panel.html).
+            **watch_context(video, user),
         },
     )

@@ -10,6 +10,7 @@ class TeachingConfig(AppConfig):
     def ready(self):
         from videos.api.serializers import register_detail_section
 
+        from . import signals  # noqa: F401  (the unread count, read at sign-in)
         from .models import chapter_list
 
         # The video's representation (GET /api/v1/videos/<id>/) carries its chapters.
