@@ -111,7 +111,8 @@ def consent_set(*, user, video: Video, status: str, purpose: str = "") -> Consen
     consent.save()
     _audit("consent_set", actor=user, video=video, status=status, purpose=purpose)
     if status == Consent.Status.WITHDRAWN:
-        review.video_take_down(user=user, video=video, reason="Consent withdrawn.")
+        # As it is now (the caller's copy may be older): published or awaiting review, it goes.
+        review.video_take_down(user=user, video=Video.objects.get(pk=video.pk), reason="Consent withdrawn.")
         due, created = DeletionDue.objects.get_or_create(
             video=video, defaults={"reason": DeletionDue.Reason.CONSENT_WITHDRAWN, "due_since": now}
         )
@@ -288,9 +289,10 @@ def deletion_run(*, due_id: int) -> bool:
         message = (
             error.message if isinstance(error, Refused) else "the Admin who confirmed it may no longer delete videos"
         )
-        DeletionDue.objects.filter(pk=due.pk).update(blocked=message[:500])
-        with transaction.atomic():
-            _audit("deletion_blocked", video=due.video, why=message[:200])
+        if due.blocked != message[:500]:  # recorded once, not at every daily run while it holds
+            with transaction.atomic():
+                DeletionDue.objects.filter(pk=due.pk).update(blocked=message[:500])
+                _audit("deletion_blocked", video=due.video, why=message[:200])
         return False
     return True
 
