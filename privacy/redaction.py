@@ -77,7 +77,7 @@ def _blur(radius_share: int) -> str:
 
 def video_graph(spans: list[Span], masks: list[list[float]], video_map: str) -> str:
     """The picture's filter graph, ``[v]`` out: masks, then blur/black over ranges, then the cuts."""
-    steps = [f"[{video_map}]setpts=PTS-STARTPTS[v0]"]
+    steps = [f"[{video_map}]null[v0]"]
     label = "v0"
     for i, (x, y, w, h) in enumerate(masks):
         steps.append(
@@ -103,7 +103,7 @@ def video_graph(spans: list[Span], masks: list[list[float]], video_map: str) -> 
 
 def audio_graph(spans: list[Span]) -> str:
     cuts = merged_cuts(spans)
-    chain = "[0:a:0]asetpts=PTS-STARTPTS"
+    chain = "[0:a:0]anull"
     if cuts:
         chain += f",aselect='not({_inside(cuts)})',asetpts='PTS-({_shift(cuts, 'T')})/TB'"
     return chain + "[a]"
