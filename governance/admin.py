@@ -6,6 +6,7 @@ and on the access review page). Every write is a governance service.
 """
 
 from django.contrib import admin
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -33,8 +34,16 @@ class DeletionDueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def held(self, due):
         return hasattr(due.video, "legal_hold")
 
-    @admin.action(description="Confirm: delete the selected videos (files and keys)", permissions=["confirm"])
+    @admin.action(description="Confirm: delete the selected videos (files and keys)…", permissions=["confirm"])
     def confirm(self, request, queryset):
+        if "post" not in request.POST:  # first step: say what will go, and ask again
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Delete these videos for good?",
+                "opts": self.model._meta,
+                "queue": queryset.select_related("video", "video__legal_hold"),
+            }
+            return TemplateResponse(request, "admin/governance/confirm_deletion.html", context)
         run_service_action(
             self,
             request,

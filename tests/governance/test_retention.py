@@ -138,9 +138,14 @@ def test_the_jobs_are_scheduled_daily():
 
 
 def _confirm(client, due):
-    return client.post(
-        "/admin/governance/deletiondue/", {"action": "confirm", "_selected_action": [due.pk]}, follow=True
-    )
+    """The admin action's two steps: the page saying what will go, then "Yes, delete them"."""
+    data = {"action": "confirm", "_selected_action": [due.pk]}
+    first = client.post("/admin/governance/deletiondue/", data)
+    if first.status_code != 200:
+        return first
+    assert "Delete these videos for good?" in first.content.decode()
+    assert DeletionDue.objects.get(pk=due.pk).confirmed_at is None  # nothing confirmed yet
+    return client.post("/admin/governance/deletiondue/", {**data, "post": "yes"}, follow=True)
 
 
 @pytest.mark.django_db(transaction=True)
