@@ -239,3 +239,16 @@ def test_review_page_shows_and_records_consent(client, approver, uploader):
     response = client.post(f"/governance/videos/{other.uuid}/consent/", {"status": "obtained"}, follow=True)
     assert "Say what the consent covers" in response.content.decode()
     assert not Consent.objects.filter(video=other).exists()
+
+
+def test_the_review_page_forms_refuse_those_without_the_right(client, viewer, uploader, make_user):
+    video = VideoFactory(uploader=uploader, status="published")
+    client.force_login(viewer)
+    assert client.post(f"/governance/videos/{video.uuid}/consent/", {"status": "withdrawn"}).status_code == 403
+    assert client.post(f"/governance/videos/{video.uuid}/legal-hold/", {"reason": "x"}).status_code == 403
+    hidden = VideoFactory(uploader=uploader, status="processed")
+    assert client.post(f"/governance/videos/{hidden.uuid}/consent/", {"status": "withdrawn"}).status_code == 404
+    assert client.get(f"/governance/videos/{video.uuid}/consent/").status_code == 405
+    video.refresh_from_db()
+    assert video.status == "published"
+    assert not Consent.objects.exists()
