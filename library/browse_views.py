@@ -20,6 +20,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import ListView
 
+from teaching import search as teaching_search
 from videos import delivery, rights
 from videos.models import Category, Surgeon, Tag, Video, VideoSurgeon
 
@@ -42,6 +43,7 @@ FIELD_LABELS = {
     "tags": "Tags",
     "tags_mode": "Tag matching",
     "surgeons": "Surgeons",
+    "steps": "Steps",
     "category": "Category",
     "duration_min": "Shortest duration",
     "duration_max": "Longest duration",
@@ -154,6 +156,7 @@ def _search_pairs(params: search.SearchParams) -> list[tuple[str, str]]:
     if params.tags_all:
         pairs.append(("tags_mode", "all"))
     pairs += [("surgeons", str(pk)) for pk in params.surgeons]
+    pairs += [("steps", str(pk)) for pk in params.steps]
     for key in ("duration_min", "duration_max"):
         if getattr(params, key) is not None:
             pairs.append((key, _number(getattr(params, key))))
@@ -199,13 +202,17 @@ def _facets(params: search.SearchParams, counts: dict, links: _Links) -> dict:
         "categories": entries(counts["categories"], "category", params.categories, lambda row: row["name"]),
         "tags": entries(counts["tags"], "tags", params.tags, lambda row: row["name"]),
         "surgeons": entries(counts["surgeons"], "surgeons", params.surgeons, lambda row: row["id"]),
+        "steps": entries(counts["steps"], "steps", params.steps, lambda row: row["id"]),
         "duration": duration,
     }
 
 
-def _chips(params: search.SearchParams, links: _Links, surgeon_names: dict) -> list[dict]:
+def _chips(params: search.SearchParams, links: _Links, surgeon_names: dict, step_names: dict) -> list[dict]:
     """One removable chip per active filter."""
     chips = [{"label": f"category: {name}", "url": links.without("category", name)} for name in params.categories]
+    chips += [
+        {"label": f"step: {step_names.get(pk, f'#{pk}')}", "url": links.without("steps", pk)} for pk in params.steps
+    ]
     chips += [{"label": f"tag: {name}", "url": links.without("tags", name)} for name in params.tags]
     if params.tags_all and len(params.tags) > 1:
         chips.append({"label": "all tags must match", "url": links.without("tags_mode")})
@@ -262,6 +269,9 @@ def search_page(request):
     surgeon_names = {row["id"]: row["name"] for row in counts["surgeons"]}
     if set(params.surgeons) - set(surgeon_names):
         surgeon_names.update(Surgeon.objects.filter(pk__in=params.surgeons).values_list("pk", "name"))
+    step_names = {row["id"]: row["name"] for row in counts["steps"]}
+    if set(params.steps) - set(step_names):
+        step_names.update(teaching_search.step_names(params.steps))
     may_filter_status = rights.sees_other_states(user)
     form_fields = _FORM_FIELDS | ({"status"} if may_filter_status else set())
     context = {
@@ -269,7 +279,7 @@ def search_page(request):
         "q": params.q,
         "terms": found.terms,
         "facets": _facets(params, counts, links),
-        "chips": _chips(params, links, surgeon_names),
+        "chips": _chips(params, links, surgeon_names, step_names),
         "clear_url": links.url([pair for pair in pairs if pair[0] in ("q", "ordering")]),
         "sort_options": _sort_options(search.ORDERINGS),
         "ordering": params.ordering,
@@ -284,6 +294,10 @@ def search_page(request):
         },
         **_paginate(request, found.page(request.GET.get("page"), per_page=PER_PAGE), links),
     }
+    # Each result's moments: "at 12:34 — …" links to where the words are said or the step starts.
+    moments = found.moments(context["page_obj"].object_list)
+    for video in context["page_obj"].object_list:
+        video.moments = moments.get(video.pk, [])
     return render(request, "library/search.html", context)
 
 

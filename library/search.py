@@ -35,6 +35,7 @@ from django.db.models import BooleanField, Case, Count, Exists, Func, IntegerFie
 from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 
+from teaching import search as teaching_search
 from videos.models import Surgeon, Tag, Video, VideoSurgeon, visible_q
 from videos.rights import may_watch
 from videos.search_index import SEARCH_CONFIG, DocumentColumn, sqlite_fts_ready
@@ -68,6 +69,7 @@ class SearchParams:
     tags_all: bool = False
     surgeons: list[int] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)  # step ids (teaching): videos with such a chapter
     duration_min: float | None = None
     duration_max: float | None = None
     date_from: date | None = None
@@ -100,6 +102,11 @@ def parse_params(query) -> SearchParams:
             errors["surgeons"] = "Give surgeon ids (numbers)."
             break
         params.surgeons.append(int(raw))
+    for raw in _names(query, "steps"):
+        if not re.fullmatch(r"[0-9]{1,18}", raw):
+            errors["steps"] = "Give step ids (numbers)."
+            break
+        params.steps.append(int(raw))
     for key in ("duration_min", "duration_max"):
         raw = query.get(key)
         if raw not in (None, ""):
@@ -261,13 +268,15 @@ def _fallback(videos, units):
             in_any_field |= in_field
             # Scored on the matched rows only (ORDER BY), so this costs little.
             rank = rank + Case(When(in_field, then=Value(weight)), default=Value(0), output_field=IntegerField())
+        # Or said in the captions (teaching: cue text).
+        captioned = teaching_search.cue_match_q(alternatives=alternatives)
         if use_fts and all(len(alternative) >= 3 for alternative in alternatives):
             # The trigram FTS5 index finds the same substrings without reading every row.
             expression = " OR ".join(_fts_phrase(alternative) for alternative in alternatives)
             matching = RawSQL("SELECT rowid FROM video_fts WHERE video_fts MATCH %s", [expression])  # noqa: S611 (bound)
-            videos = videos.filter(pk__in=matching)
+            videos = videos.filter(Q(pk__in=matching) | captioned)
         else:  # words under three letters are below the trigram index
-            videos = videos.filter(in_any_field)
+            videos = videos.filter(in_any_field | captioned)
     return videos, rank
 
 
@@ -314,7 +323,8 @@ def _postgres(videos, units):
             for alternative in typos:
                 full_text |= Q(title__trigram_word_similar=alternative)
                 full_text |= Q(search_terms__trigram_word_similar=alternative)
-        videos = videos.filter(full_text)
+        # Or said in the captions (teaching: each cue's text vector).
+        videos = videos.filter(full_text | teaching_search.cue_match_q(alternatives=unit, tsquery=text))
     query = SearchQuery(" | ".join(every), search_type="raw", config=SEARCH_CONFIG)
     rank = SearchRank(document, query, weights=[0.1, 0.2, 0.4, 1.0])
     if typed:  # words found by similarity only: rank titles that look like what was typed first
@@ -349,6 +359,8 @@ def _matching(*, user, params: SearchParams, units):
         videos = videos.filter(
             Exists(VideoSurgeon.objects.filter(video=OuterRef("pk"), surgeon_id__in=params.surgeons))
         )
+    if params.steps:
+        videos = videos.filter(teaching_search.steps_q(params.steps))
     if params.duration_min is not None:
         videos = videos.filter(duration__gte=params.duration_min)
     if params.duration_max is not None:
@@ -459,6 +471,21 @@ class Results:
         """Page ``number``; one that is not a number gives page 1, one past the end the last (``Paginator.get_page``)."""
         return Paginator(self, per_page).get_page(number)
 
+    def moments(self, videos) -> dict[int, list[dict]]:
+        """
+        Where to start each of ``videos`` (a page of results): the chapters of the chosen steps,
+        then the caption cues that say the query (teaching), ``{video id: [{"at", "text"}]}``.
+        """
+        ids = [video.pk for video in videos]
+        found = teaching_search.chapter_matches(ids, self.params.steps)
+        if self.units:
+            alternatives = [form for unit in self.units for a in unit for form in _fallback_alternatives(a)]
+            tsquery = " | ".join(_tsquery(alternative) for unit in self.units for alternative in unit)
+            cues = teaching_search.caption_matches(ids, alternatives=alternatives, tsquery=tsquery)
+            for pk, rows in cues.items():
+                found.setdefault(pk, []).extend(rows)
+        return found
+
     def facets(self) -> dict:
         """Counts per category, tag, surgeon and duration bucket over everything found (see ``_facets``)."""
         # Shared counts are keyed by the search parameters; ``mine`` is not one of them.
@@ -566,6 +593,7 @@ def _count_facets(ids) -> dict:
         ],
         "tags": [{"name": tag.name, "slug": tag.slug, "count": tag.count} for tag in tags],
         "surgeons": [{"id": s.pk, "name": s.name, "count": s.count} for s in surgeons],
+        "steps": teaching_search.step_facet(ids),
         "duration": [
             {
                 "key": key,

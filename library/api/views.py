@@ -48,6 +48,7 @@ class VideoListApi(mixins.ListModelMixin, VideoListCreateApi):
                 ("tags", OpenApiTypes.STR, None, "tag names (repeat or comma-separate)"),
                 ("tags_mode", OpenApiTypes.STR, ["any", "all"], "any (default) or all"),
                 ("surgeons", OpenApiTypes.STR, None, "surgeon ids (repeat or comma-separate)"),
+                ("steps", OpenApiTypes.STR, None, "step ids (repeat or comma-separate): videos with such a chapter"),
                 ("category", OpenApiTypes.STR, None, "category names"),
                 ("duration_min", OpenApiTypes.NUMBER, None, "seconds"),
                 ("duration_max", OpenApiTypes.NUMBER, None, "seconds"),
@@ -78,7 +79,12 @@ class VideoListApi(mixins.ListModelMixin, VideoListCreateApi):
             user=request.user, params=search.parse_params(query), mine=query.get("mine") in {"1", "true"}
         )
         page = self.paginate_queryset(found)
-        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        rows = self.get_serializer(page, many=True).data
+        # Where the query was said (caption cues) or the chosen steps' chapters start (teaching).
+        moments = found.moments(page)
+        for row, video in zip(rows, page, strict=True):
+            row["matches"] = moments.get(video.pk, [])
+        response = self.get_paginated_response(rows)
         if query.get("facets") != "0":
             response.data["facets"] = found.facets()
         return response

@@ -1,0 +1,103 @@
+"""
+What library.search asks of the teaching layer: caption text (cue level) and steps.
+
+- ``cue_match_q``: videos with a caption cue matching a unit of the query. PostgreSQL: the
+  English full-text vector of each cue (GIN index, migration 0002), the same stemming and prefix
+  matching as the video document. SQLite: case-insensitive containment.
+- ``caption_matches``: for the videos of one results page, up to ``MATCHES_PER_VIDEO`` cues that
+  matched, ``{"at", "text"}`` in timeline order (one query, a window function).
+- ``steps_q``, ``chapter_matches``, ``step_facet``: the ``steps`` filter (videos with a chapter
+  of one of these steps), the chapters to link to from each result, and the facet counts.
+"""
+
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, Value, Window
+from django.db.models.functions import RowNumber
+
+from .models import CaptionCue, Chapter, Step
+
+MATCHES_PER_VIDEO = 3
+SEARCH_CONFIG = "english"  # as videos.search_index
+
+
+class _CueMatches(Func):
+    """``to_tsvector('english', text) @@ to_tsquery('english', query)``: the index's expression (migration 0002)."""
+
+    template = f"(to_tsvector('{SEARCH_CONFIG}', %(expressions)s))"
+    arg_joiner = f") @@ to_tsquery('{SEARCH_CONFIG}', "
+    output_field = BooleanField()
+
+
+def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
+    if connection.vendor == "postgresql" and tsquery:
+        return Q(_CueMatches(F("text"), Value(tsquery)))
+    condition = Q()
+    for alternative in alternatives:
+        condition |= Q(text__icontains=alternative)
+    return condition
+
+
+def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
+    """A condition on videos: one of their caption cues matches (any of ``alternatives``; PostgreSQL: ``tsquery``)."""
+    return Q(
+        pk__in=CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery)).values("video_id")
+    )
+
+
+def caption_matches(video_ids, *, alternatives, tsquery: str | None = None) -> dict[int, list[dict]]:
+    """``{video id: [{"at", "text"}]}``: the first cues of each video that match, in timeline order."""
+    video_ids = list(video_ids)
+    if not video_ids or not alternatives:
+        return {}
+    cues = (
+        CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery), video_id__in=video_ids)
+        .annotate(n=Window(RowNumber(), partition_by=[F("video_id")], order_by=[F("start").asc(), F("id").asc()]))
+        .filter(n__lte=MATCHES_PER_VIDEO)
+        .order_by("video_id", "start", "id")
+        .values_list("video_id", "start", "text")
+    )
+    found: dict[int, list[dict]] = {}
+    for video_id, start, text in cues:
+        found.setdefault(video_id, []).append({"at": start, "text": text})
+    return found
+
+
+def steps_q(step_ids) -> Q:
+    """Videos with a chapter tied to one of ``step_ids``."""
+    return Q(Exists(Chapter.objects.filter(video=OuterRef("pk"), step_id__in=list(step_ids))))
+
+
+def chapter_matches(video_ids, step_ids) -> dict[int, list[dict]]:
+    """``{video id: [{"at", "text"}]}``: the chapters of these steps in each video (to link to them)."""
+    video_ids, step_ids = list(video_ids), list(step_ids)
+    if not video_ids or not step_ids:
+        return {}
+    found: dict[int, list[dict]] = {}
+    chapters = Chapter.objects.filter(video_id__in=video_ids, step_id__in=step_ids).order_by("video_id", "start")
+    for video_id, start, title in chapters.values_list("video_id", "start", "title"):
+        found.setdefault(video_id, []).append({"at": start, "text": title})
+    return found
+
+
+def step_facet(ids, *, limit: int = 30) -> list[dict]:
+    """Counts per step over the videos ``ids`` (a subquery or id list): how many have a chapter of it."""
+    steps = (
+        Step.objects.filter(chapters__video__in=ids)
+        .annotate(count=Count("chapters__video", distinct=True))
+        .order_by("-count", "category__name", "position", "name")
+        .values("pk", "name", "colour", "category__name", "count")[:limit]
+    )
+    return [
+        {
+            "id": row["pk"],
+            "name": row["name"],
+            "category": row["category__name"],
+            "colour": row["colour"],
+            "count": row["count"],
+        }
+        for row in steps
+    ]
+
+
+def step_names(step_ids) -> dict[int, str]:
+    return dict(Step.objects.filter(pk__in=list(step_ids)).values_list("pk", "name"))
