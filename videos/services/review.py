@@ -158,7 +158,8 @@ def video_publish_unattended(*, video: Video, note: str) -> bool:
             return False  # a rejected-then-edited video or one an approver holds waits for them
         video.status, video.published_at = Status.PUBLISHED, video.published_at or timezone.now()
         video.save(update_fields=["status", "published_at", "updated_at"])
-        trail.record(Event.VIDEO_PUBLISH, actor=None, video=str(video.uuid), note=note[:500])
+        # A job has no request, so the event names no actor; ``automatic`` says no one decided.
+        trail.record(Event.VIDEO_PUBLISH, actor=None, video=str(video.uuid), note=note[:500], automatic=True)
     return True
 
 
