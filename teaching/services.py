@@ -223,7 +223,13 @@ def comment_delete(*, user, comment: Comment) -> None:
         raise PermissionDenied("Only its author and editors delete a comment.")
     if comment.author_id != user.pk:
         trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(comment.video.uuid), fields=["comment"])
+    # Its mentions (and its replies') go with it: their people's unread counts change.
+    notified = set(
+        Notification.objects.filter(Q(comment=comment) | Q(comment__parent=comment)).values_list("user_id", flat=True)
+    )
     comment.delete()
+    for user_id in notified:
+        forget_unread(user_id)
 
 
 def mentioned_usernames(body: str) -> list[str]:
@@ -365,8 +371,6 @@ def caption_add(*, user, video: Video, data: bytes | None, language, label) -> C
 def caption_delete(*, user, caption: Caption) -> None:
     if not may_write_chapters(caption.video, user):
         raise PermissionDenied("Only the video's owner and editors remove captions.")
-    video_uuid, caption_id = caption.video.uuid, caption.pk
     with transaction.atomic():
-        caption.delete()
-        trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(video_uuid), fields=["captions"])
-        transaction.on_commit(lambda: caption_files.remove(video_uuid, caption_id))
+        caption.delete()  # its file goes once committed (teaching.signals), as when the video is deleted
+        trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(caption.video.uuid), fields=["captions"])

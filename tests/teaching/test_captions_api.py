@@ -187,3 +187,15 @@ def test_a_missing_file_is_a_400(as_user, uploader, video):
     response = as_user(uploader).post(url(video), {"language": "en"}, format="multipart")
     assert response.json() == {"detail": "Invalid input.", "file": ["Attach a WebVTT or SRT file as file."]}
     assert response.status_code == 400
+
+
+def test_deleting_the_video_removes_its_caption_files(
+    as_user, uploader, make_user, video, django_capture_on_commit_callbacks
+):
+    cid = upload(as_user(uploader), video, VTT, language="en").json()["id"]
+    stored = storage.media_root() / captions.relative_path(video.uuid, cid)
+    admin = make_user(*roles.ROLES, username="root")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert as_user(admin).delete(f"/api/v1/videos/{video.uuid}/").status_code == 204
+    assert not Caption.objects.exists() and not CaptionCue.objects.exists()
+    assert not stored.exists()

@@ -190,3 +190,11 @@ def test_comment_list_costs_a_constant_number_of_queries(
             Comment.objects.create(video=video, author=other_viewer if n % 2 else viewer, body=f"c{n}", at=n)
         with django_assert_num_queries(2):  # the video, the comments with their authors
             assert len(client.get(url(video)).json()) == count
+
+
+def test_deleting_a_comment_takes_its_mentions_off_the_unread_count(as_user, viewer, other_viewer, video):
+    cid = as_user(viewer).post(url(video), {"body": "@wes look"}, format="json").json()["id"]
+    assert unread_count(other_viewer) == 1
+    assert as_user(viewer).delete(url(video, cid)).status_code == 204
+    assert not Notification.objects.exists()
+    assert unread_count(other_viewer) == 0
