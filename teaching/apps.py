@@ -8,10 +8,15 @@ class TeachingConfig(AppConfig):
     name = "teaching"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from videos.api.serializers import register_detail_section
 
-        from . import signals  # noqa: F401  (the unread count, read at sign-in)
+        from . import search, signals  # noqa: F401  (signals: the unread count at sign-in, caption files)
         from .models import chapter_list
+
+        # On SQLite, the cues' FTS5 index and its triggers (teaching.search), after every migrate.
+        post_migrate.connect(search.on_post_migrate, sender=self)
 
         # The video's representation (GET /api/v1/videos/<id>/) carries its chapters.
         register_detail_section("chapters", lambda video, user: chapter_list(video))

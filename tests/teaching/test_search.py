@@ -101,3 +101,24 @@ def test_the_search_page_shows_at_links_and_the_step_facet(client, viewer, uploa
     assert f'href="{watch}?t=754"' in page
     assert "step: Critical view of safety" in page
     assert client.get("/library/search/", {"steps": "x"}).status_code == 400
+
+
+def test_sqlite_finds_cues_through_their_fts_index_kept_by_triggers(as_user, viewer, captioned, uploader):
+    from django.db import connection
+
+    from teaching import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL has its own index")
+    assert search.ensure_cue_fts(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM teaching_cue_fts WHERE teaching_cue_fts MATCH %s", ['"fundus"'])
+        assert cursor.fetchone()[0] == 4
+    # The triggers keep it in step: a deleted caption is found no more.
+    from teaching.models import Caption
+
+    services.caption_delete(user=uploader, caption=Caption.objects.get())
+    assert as_user(viewer).get("/api/v1/videos/", {"q": "fundus"}).json()["count"] == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM teaching_cue_fts WHERE teaching_cue_fts MATCH %s", ['"fundus"'])
+        assert cursor.fetchone()[0] == 0
