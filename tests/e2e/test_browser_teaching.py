@@ -195,6 +195,18 @@ def test_teach_on_a_case(browser, live_server, case):
     page.locator("[data-transcript-find]").fill("")
     page.screenshot(path=str(SHOTS / "teaching-watch-1280.png"), full_page=True)
 
+    # Search finds words said only in the captions and links to the moment.
+    page.goto(f"{live_server.url}/library/search/?q=critical+view")
+    moment = page.locator("[data-moments] a", has_text="at 0:12")
+    expect(moment).to_have_count(1)
+    expect(page.locator("[data-moments] li")).to_have_text("at 0:12 — Here is the critical view of safety.")
+    page.screenshot(path=str(SHOTS / "teaching-search-moments.png"), full_page=True)
+    moment.click()
+    wait_ready(page)
+    page.wait_for_function(f"() => Math.abs({VIDEO}.currentTime - 12) < 0.5")
+    page.goto(f"{live_server.url}/teaching/notifications/")
+    page.screenshot(path=str(SHOTS / "teaching-notifications.png"), full_page=True)
+
     assert page.evaluate("() => window.__csp") == []
     context.close()
     assert errors == []
