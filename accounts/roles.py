@@ -54,6 +54,13 @@ _OWN_PERMISSIONS = {
     APPROVER: [
         "videos.publish_video",
         "governance.set_legal_hold",
+        # Privacy (issue #17): scans and ranges read in admin (decided through privacy.services), masks kept there.
+        "privacy.view_privacyscan",
+        "privacy.view_privacyrange",
+        "privacy.view_mask",
+        "privacy.add_mask",
+        "privacy.change_mask",
+        "privacy.delete_mask",
     ],
     ADMIN: [
         "accounts.view_user",

@@ -32,6 +32,7 @@ urlpatterns = [
     path("videos/", include((videos_pages, videos_urls.app_name))),
     path("library/", include("library.urls")),
     path("governance/", include("governance.urls")),
+    path("privacy-review/", include("privacy.urls")),
     path("teaching/", include("teaching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

@@ -11,15 +11,17 @@ class PrivacyConfig(AppConfig):
         # Hand behaviour down to videos through its hooks: videos never imports privacy.
         from django.db.models.signals import post_delete
 
+        from videos import review_views
         from videos.models import Video
         from videos.services import review, transcode
         from videos.signals import ladder_complete
 
-        from . import services
+        from . import panels, services
 
         review.register_publish_check(services.publish_check)
         transcode.register_source_provider(services.redacted_source)
         ladder_complete.connect(services.on_ladder_complete, sender=Video, dispatch_uid="privacy.ladder_complete")
+        review_views.register_review_panel("privacy/_review_panel.html", panels.review_panel)
         post_delete.connect(_video_deleted, sender=Video, dispatch_uid="privacy.video_deleted")
 
 

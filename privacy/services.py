@@ -430,5 +430,29 @@ def images_protect(*, video: Video) -> None:
                 Video.objects.filter(pk=video.pk).update(has_storyboard=False)
 
 
+def mask_clean(mask: Mask) -> None:
+    """A mask's rectangles: ``[[x, y, w, h], ...]`` inside the picture (fractions 0–1), one scope."""
+    rects = mask.rectangles
+    if not isinstance(rects, list) or not rects:
+        raise ValidationError({"rectangles": "At least one rectangle [x, y, w, h]."})
+    for rect in rects:
+        if (
+            not isinstance(rect, list | tuple)
+            or len(rect) != 4
+            or not all(isinstance(v, int | float) for v in rect)
+            or rect[0] < 0
+            or rect[1] < 0
+            or rect[2] <= 0
+            or rect[3] <= 0
+            or rect[0] + rect[2] > 1
+            or rect[1] + rect[3] > 1
+        ):
+            raise ValidationError(
+                {"rectangles": "Each rectangle is [x, y, w, h] in fractions of the picture, inside it."}
+            )
+    if sum(bool(v) for v in (mask.video_id, mask.category_id, mask.uploader_id)) != 1:
+        raise ValidationError("A mask belongs to exactly one video, category or uploader.")
+
+
 def privacy_files_remove(*, video_uuid) -> None:
     shutil.rmtree(privacy_dir(video_uuid), ignore_errors=True)

@@ -24,10 +24,12 @@ VIEWED_THROUGH = {
 }
 
 EDITOR_ENTRIES = {"videos.video", "videos.tag", "videos.category", "videos.surgeon", "library.searchsynonym"}
+PRIVACY_ENTRIES = {"privacy.privacyscan", "privacy.privacyrange", "privacy.mask"}  # approvers and up (issue #17)
 EXPECTED_INDEX = {
     roles.EDITOR: EDITOR_ENTRIES,
-    roles.APPROVER: EDITOR_ENTRIES,
+    roles.APPROVER: EDITOR_ENTRIES | PRIVACY_ENTRIES,
     roles.ADMIN: EDITOR_ENTRIES
+    | PRIVACY_ENTRIES
     | {
         "accounts.user",
         "accounts.pendingregistration",
@@ -112,15 +114,22 @@ def test_index_shows_exactly_the_models_of_the_role(client, make_staff, role):
             assert f'href="/admin/{label(model).replace(".", "/")}/"' not in html
 
 
-def test_the_role_table_gives_approvers_no_extra_screens():
-    # Editors already see videos in every state (view_all_videos); approvers add the decision
-    # and the legal hold (set on the review page and the API, not an admin screen).
+def test_the_role_table_gives_approvers_only_the_privacy_screens_extra():
+    # Editors already see videos in every state (view_all_videos); approvers add the decision,
+    # the legal hold (set on the review page and the API, not an admin screen) and the privacy
+    # screens (scans and ranges to read, masks to keep: issue #17).
     assert role_permissions(roles.APPROVER) - role_permissions(roles.EDITOR) == {
         "videos.publish_video",
         "governance.set_legal_hold",
+        "privacy.view_privacyscan",
+        "privacy.view_privacyrange",
+        "privacy.view_mask",
+        "privacy.add_mask",
+        "privacy.change_mask",
+        "privacy.delete_mask",
     }
     assert "videos.view_all_videos" in role_permissions(roles.EDITOR)
-    assert expected_entries(roles.APPROVER) == expected_entries(roles.EDITOR)
+    assert expected_entries(roles.APPROVER) == expected_entries(roles.EDITOR) | PRIVACY_ENTRIES
 
 
 @pytest.mark.parametrize("role", [roles.VIEWER, roles.UPLOADER])
