@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from library.catalogue import browse_counts
 from teaching.services import unread_count
 from videos import rights
 
@@ -21,5 +22,7 @@ def navigation(request):
             "theme": user.theme if signed_in else "system",
             # From the cache (teaching.services.unread_count): no query on an ordinary page.
             "unread_notifications": unread_count(user) if signed_in else 0,
+            # The Browse menu's counts, from the cache (library.catalogue).
+            "browse": browse_counts() if signed_in and rights.may_watch(user) else None,
         },
     }

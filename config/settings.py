@@ -465,6 +465,10 @@ UPLOAD_QUOTA_BYTES = env.int("UPLOAD_QUOTA_BYTES", default=500 * 1024**3)
 MEDIA_FREE_RESERVE_BYTES = env.int("MEDIA_FREE_RESERVE_BYTES", default=1024**3)
 # False: a finished transcode is published at once, with no review step.
 VIDEOS_REQUIRE_APPROVAL = env.bool("VIDEOS_REQUIRE_APPROVAL", default=True)
+# What a case must say before anyone may publish it (videos.services.review, the publish gate;
+# issue #15), comma-separated from: category, surgeons, date_of_surgery, tags, description.
+# Empty: nothing is required.
+PUBLISH_REQUIRED_FIELDS = env.list("PUBLISH_REQUIRED_FIELDS", default=["category", "surgeons", "date_of_surgery"])
 FFMPEG_BIN = env.str("FFMPEG_BIN", default="ffmpeg")
 FFPROBE_BIN = env.str("FFPROBE_BIN", default="ffprobe")
 # x264 preset: "veryfast" suits a 2-core box; "medium" gives smaller files for the same quality.

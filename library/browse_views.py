@@ -278,6 +278,7 @@ def search_page(request):
         "params": params,
         "q": params.q,
         "terms": found.terms,
+        "showing_for": found.showing_for,
         "facets": _facets(params, counts, links),
         "chips": _chips(params, links, surgeon_names, step_names),
         "clear_url": links.url([pair for pair in pairs if pair[0] in ("q", "ordering")]),

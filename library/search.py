@@ -14,7 +14,8 @@ must match somewhere; stop words are ignored.
 - SQLite: the same four fields in an FTS5 index with the trigram tokenizer (substring
   matching; videos.search_index keeps it), ranked by where the words were found with the same
   weights; words under three letters, or an SQLite without FTS5, use case-insensitive
-  containment. No typo tolerance.
+  containment. Typos: a word the catalogue does not know is also searched as its closest
+  catalogue word (library.vocabulary, RapidFuzz), and ``Results.showing_for`` says so.
 
 Both run in CI (tests/library/test_search_api.py).
 """
@@ -40,6 +41,7 @@ from videos.models import Surgeon, Tag, Video, VideoSurgeon, visible_q
 from videos.rights import may_watch
 from videos.search_index import SEARCH_CONFIG, DocumentColumn, sqlite_fts_ready
 
+from . import vocabulary
 from .models import SearchSynonym
 
 ORDERINGS = {
@@ -439,6 +441,11 @@ class Results:
         self.params = params
         self.mine = mine
         self.units = query_units(params.q)
+        # Elsewhere than PostgreSQL (pg_trgm), a word the catalogue does not know is searched as
+        # the closest catalogue word too (library.vocabulary): "Showing results for …".
+        self.corrected = {} if connection.vendor == "postgresql" else vocabulary.corrections(self.units)
+        self.units = vocabulary.expand(self.units, self.corrected)
+        self.showing_for = vocabulary.as_searched(params.q, self.corrected)
         self.terms = highlight_terms(self.units)
 
     @cached_property

@@ -8,6 +8,7 @@ Fields a factory does not declare keep the model's default, so ``SurgeonFactory(
 created by name: two videos can be given ``TagFactory(name="Laparoscopy")``.
 """
 
+import datetime
 import hashlib
 import os
 import uuid
@@ -26,6 +27,8 @@ from videos.models import Category, Rendition, Surgeon, Tag, Upload, Video, Vide
 from .videos_helpers import write_ladder
 
 PASSWORD = "Correct-Horse-9!"
+# Statuses from which an approver publishes: videos made in them can be published (see VideoFactory).
+PUBLISHABLE = {Video.Status.PROCESSED, Video.Status.REJECTED, Video.Status.ARCHIVED}
 
 
 # ------------------------------------------------------------------------------ accounts
@@ -121,18 +124,37 @@ class SurgeonFactory(factory.django.DjangoModelFactory):
 # ------------------------------------------------------------------------------ videos
 
 
+def _add_surgeons(video, create, extracted, publishable: bool) -> None:
+    """``surgeons=[...]`` as primary surgeons; none given to a publishable video: "Dr Ready"."""
+    if create and extracted is None and publishable:
+        extracted = [Surgeon.objects.get_or_create(name="Dr Ready")[0]]
+    for surgeon in (extracted or []) if create else []:
+        VideoSurgeon.objects.create(video=video, surgeon=surgeon)
+
+
 class VideoFactory(factory.django.DjangoModelFactory):
     """
     A published video (no files on disk; ``LadderVideoFactory`` writes some). ``tags=[...]``
     sets its tags, ``surgeons=[...]`` adds primary surgeons (``VideoSurgeonFactory`` for
     another role).
+
+    A video that waits for a decision (processed, rejected, archived) is ``publishable``: it
+    has what ``PUBLISH_REQUIRED_FIELDS`` asks by default — a category ("General surgery"), a
+    surgeon ("Dr Ready") and a date of surgery — so an approver may publish it; give
+    ``publishable=False`` (or ``category=None`` …) for one that misses them. Published ones are
+    left as they were: nothing publishes them again, and lists count their categories.
     """
 
     class Meta:
         model = Video
         skip_postgeneration_save = True
 
+    class Params:
+        publishable = factory.LazyAttribute(lambda video: video.status in PUBLISHABLE)
+
     uploader = factory.SubFactory(UserFactory, roles=[roles.VIEWER, roles.UPLOADER])
+    category = factory.Maybe("publishable", factory.SubFactory(CategoryFactory, name="General surgery"), None)
+    date_of_surgery = factory.Maybe("publishable", datetime.date(2026, 11, 2), None)
     title = factory.Sequence(lambda n: f"Procedure {n}")
     status = Video.Status.PUBLISHED
     duration = 60
@@ -144,11 +166,11 @@ class VideoFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             video.tags.set(extracted)
 
-    @factory.post_generation
-    def surgeons(video, create, extracted, **kwargs):
-        if create and extracted:
-            for surgeon in extracted:
-                VideoSurgeon.objects.create(video=video, surgeon=surgeon)
+    surgeons = factory.Maybe(
+        "publishable",
+        factory.PostGeneration(lambda video, create, extracted, **kw: _add_surgeons(video, create, extracted, True)),
+        factory.PostGeneration(lambda video, create, extracted, **kw: _add_surgeons(video, create, extracted, False)),
+    )
 
 
 class LadderVideoFactory(VideoFactory):

@@ -17,3 +17,16 @@ class VideosConfig(AppConfig):
         from . import revocation
 
         tokens_revoked.connect(revocation.after_commit_forget, dispatch_uid="videos.revocation")
+
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
+        from .services import review
+
+        unknown = sorted(set(settings.PUBLISH_REQUIRED_FIELDS) - review.REQUIRED_FIELDS.keys())
+        if unknown:
+            raise ImproperlyConfigured(
+                f"PUBLISH_REQUIRED_FIELDS: unknown {', '.join(unknown)}; choose from {', '.join(review.REQUIRED_FIELDS)}"
+            )
+        # A case says what it is, who operated and when before anyone may publish it (issue #15).
+        review.register_publish_check(review.required_fields_missing)

@@ -173,6 +173,7 @@ def _review_context(request, video: Video, reject_form: RejectForm) -> dict:
         "preferences": {"quality": user.default_quality, "speed": user.default_speed, "autoplay": False},
         "reject_form": reject_form,
         "can_publish": video.status in review.PUBLISH_FROM,
+        "publish_blockers": review.publish_blockers(video) if video.status in review.PUBLISH_FROM else [],
         "can_reject": video.status in review.REJECT_FROM,
         "can_archive": video.status in review.ARCHIVE_FROM,
         "can_edit": video.can_edit(user),

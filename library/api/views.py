@@ -87,6 +87,8 @@ class VideoListApi(mixins.ListModelMixin, VideoListCreateApi):
         response = self.get_paginated_response(rows)
         if query.get("facets") != "0":
             response.data["facets"] = found.facets()
+        # The query as searched when a word was taken for a catalogue word ("" otherwise; #15).
+        response.data["showing_results_for"] = found.showing_for
         return response
 
 

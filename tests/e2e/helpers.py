@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tests.factories import PASSWORD
 from tests.signin import totp_code
+from tests.videos_helpers import publishable_metadata
 from videos import services
 from videos.models import Video
 
@@ -34,7 +35,7 @@ def processed_video(source: Path, title: str, tmp_path: Path, uploader) -> Video
         filename=source.name,
         md5=hashlib.md5(data).hexdigest(),
         size=len(data),
-        metadata={"title": title},
+        metadata={"title": title, **publishable_metadata()},
     )
     video.refresh_from_db()
     assert video.status == "processed", video.failure_reason

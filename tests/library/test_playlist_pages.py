@@ -474,6 +474,7 @@ def test_related_list_for_an_editor_still_leaves_out_unpublished_videos(client, 
 def test_list_page_costs_a_constant_number_of_queries(client, viewer, uploader, django_assert_num_queries):
     videos = [CardFactory(uploader=uploader, title=f"Case {n}") for n in range(1, 4)]
     client.force_login(viewer)
+    client.get("/library/favorites/")  # warm the cache of the header's Browse counts (library.catalogue)
 
     def fill(n):
         Playlist.objects.all().delete()
@@ -493,6 +494,7 @@ def test_detail_page_costs_a_constant_number_of_queries(client, viewer, uploader
     videos = [CardFactory(uploader=uploader, title=f"Case {n}") for n in range(1, 11)]
     playlist = playlist_with(viewer, [])
     client.force_login(viewer)
+    client.get("/library/favorites/")  # warm the cache of the header's Browse counts (library.catalogue)
 
     for n in (2, 10):
         playlist.items.all().delete()
@@ -508,6 +510,7 @@ def test_watch_page_from_a_playlist_costs_a_constant_number_of_queries(
     videos = [CardFactory(uploader=uploader, title=f"Case {n}") for n in range(1, 11)]
     playlist = playlist_with(viewer, [])
     client.force_login(viewer)
+    client.get("/library/favorites/")  # warm the cache of the header's Browse counts (library.catalogue)
 
     # Also the related list: 1 then 9 related videos (they all share the tag and the surgeon).
     for n in (2, 10):

@@ -31,6 +31,7 @@ def as_recorded(rao) -> dict:
         "status": "processed",
         "tags": Tag.objects.filter(name="Laparoscopy"),
         "surgeons": [rao],
+        "date_of_surgery": None,  # not given yet (the factory would fill it in for publishing)
     }
 
 

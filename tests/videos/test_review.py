@@ -341,7 +341,7 @@ def test_owner_edits_and_resubmits_a_rejected_video(
 
 
 def test_save_without_resubmit_keeps_the_video_rejected(client, approver, uploader):
-    video = VideoFactory(uploader=uploader, title="Case 1", status="processed", duration=600)
+    video = VideoFactory(uploader=uploader, title="Case 1", status="processed", duration=600, publishable=False)
     services.video_reject(user=approver, video=video, reason="Title")
     otp_client(uploader, client)
     response = client.post(
@@ -362,7 +362,16 @@ def test_resubmit_publishes_at_once_without_approval(client, approver, uploader,
     otp_client(uploader, client)
     response = client.post(
         edit_url(video),
-        {"title": "Case 1", "surgeons-TOTAL_FORMS": "0", "surgeons-INITIAL_FORMS": "0", "action": "resubmit"},
+        {
+            "title": "Case 1",
+            "category": "General surgery",
+            "date_of_surgery": "2026-11-02",
+            "surgeons-TOTAL_FORMS": "1",
+            "surgeons-INITIAL_FORMS": "1",
+            "surgeons-0-surgeon": str(video.video_surgeons.get().surgeon_id),
+            "surgeons-0-role": "primary",
+            "action": "resubmit",
+        },
     )
     assert response.status_code == 302
     video.refresh_from_db()
@@ -392,7 +401,7 @@ def test_edit_errors_are_form_errors_and_change_nothing(client, uploader, change
 
 
 def test_unknown_surgeon_is_a_form_error(client, uploader):
-    video = VideoFactory(uploader=uploader, title="Case 1", status="processed", duration=600)
+    video = VideoFactory(uploader=uploader, title="Case 1", status="processed", duration=600, publishable=False)
     otp_client(uploader, client)
     response = client.post(
         edit_url(video),
@@ -465,7 +474,7 @@ def test_resubmit_is_only_for_rejected_videos(client, uploader):
 
 
 def test_edit_page_query_count_does_not_grow_with_tags_and_surgeons(client, uploader, django_assert_num_queries):
-    video = VideoFactory(uploader=uploader, title="Case 1", status="processed", duration=600)
+    video = VideoFactory(uploader=uploader, title="Case 1", status="processed", duration=600, publishable=False)
     otp_client(uploader, client)
     client.get(edit_url(video))
     with django_assert_num_queries(13):
@@ -506,7 +515,7 @@ def test_api_resubmit_follows_the_same_rules(api, approver, uploader, make_user,
     api.force_authenticate(editor)
     assert api.post(url).json()["status"] == "processed"
 
-    published = VideoFactory(uploader=uploader, title="Case 2", status="published", duration=600)
+    published = VideoFactory(uploader=uploader, title="Case 2", status="published", duration=600, publishable=True)
     services.video_reject(user=approver, video=published, reason="Wrong category")
     services.video_publish(user=approver, video=published)
     api.force_authenticate(make_user(roles.VIEWER, roles.UPLOADER, username="olga"))

@@ -81,6 +81,24 @@ class PublishBlocked(Refused, ValidationError):
         self.reasons = reasons
 
 
+# PUBLISH_REQUIRED_FIELDS: each name → (is it given?, what the review page says is missing).
+REQUIRED_FIELDS: dict[str, tuple[Callable[[Video], bool], str]] = {
+    "category": (lambda video: video.category_id is not None, "a category"),
+    "surgeons": (lambda video: video.video_surgeons.exists(), "at least one surgeon"),
+    "date_of_surgery": (lambda video: video.date_of_surgery is not None, "the date of surgery"),
+    "tags": (lambda video: video.tags.exists(), "at least one tag"),
+    "description": (lambda video: bool(video.description.strip()), "a description"),
+}
+
+
+def required_fields_missing(video: Video) -> list[str]:
+    """The publish check of ``PUBLISH_REQUIRED_FIELDS`` (registered by ``VideosConfig.ready``)."""
+    missing = [
+        REQUIRED_FIELDS[name][1] for name in settings.PUBLISH_REQUIRED_FIELDS if not REQUIRED_FIELDS[name][0](video)
+    ]
+    return [f"it needs {', '.join(missing[:-1])}{' and ' if len(missing) > 1 else ''}{missing[-1]}"] if missing else []
+
+
 def may_auto_publish(video: Video) -> bool:
     """Whether a video that would publish itself (no approval needed, resubmitted) may do so now."""
     return not publish_blockers(video)
