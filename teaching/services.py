@@ -102,9 +102,8 @@ def chapters_clean(*, video: Video, items) -> list[dict]:
         step = item.get("step")
         if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step not in steps):
             errors[f"{key}.step"] = "Not a step of this video's category."
-        clean.append(
-            {"start": start, "title": title.strip() if isinstance(title, str) else "", "step": steps.get(step)}
-        )
+        step = steps.get(step) if isinstance(step, int) and not isinstance(step, bool) else None
+        clean.append({"start": start, "title": title.strip() if isinstance(title, str) else "", "step": step})
     if errors:
         raise ValidationError(errors)
     return sorted(clean, key=lambda item: item["start"])
@@ -146,6 +145,11 @@ def _clean_moment(video: Video, data: Mapping, errors: dict, *, at=None, end=Non
     return at, end
 
 
+def _object(data) -> None:
+    if not isinstance(data, Mapping):
+        raise ValidationError("Send a JSON object: {body, at, end, parent, private}.")
+
+
 def _clean_body(data: Mapping, errors: dict) -> str:
     body = data.get("body")
     if not isinstance(body, str) or not body.strip():
@@ -164,6 +168,7 @@ def comment_create(*, user, video: Video, data: Mapping) -> Comment:
     within the video, ``parent`` (a top-level comment on the same video they can read: replies
     thread one level), ``private`` (a note only they see). Mentions notify once it is saved.
     """
+    _object(data)
     errors: dict[str, str] = {}
     body = _clean_body(data, errors)
     at, end = _clean_moment(video, data, errors)
@@ -196,6 +201,7 @@ def comment_update(*, user, comment: Comment, data: Mapping) -> Comment:
     """Change ``body``, ``at`` or ``end`` (its author; Editors+ moderate shared comments)."""
     if not comment.can_change(user):
         raise PermissionDenied("Only its author and editors change a comment.")
+    _object(data)
     errors: dict[str, str] = {}
     fields = []
     if "body" in data:

@@ -155,7 +155,10 @@ class NotificationsApi(APIView):
 
 
 class NotificationsReadApi(APIView):
-    @extend_schema(request=s.NotificationsReadInput, responses={200: OpenApiResponse(description="{read, unread}")})
+    @extend_schema(
+        request=s.NotificationsReadInput,
+        responses={200: OpenApiResponse(description="{read, unread}"), 400: DetailOutput},
+    )
     def post(self, request):
         """Mark notifications read: ``ids``, or all of them."""
         data = s.NotificationsReadInput(data=request.data)

@@ -107,6 +107,8 @@ def test_signed_out_is_refused(api, video):
         ([{"start": 1, "title": 5}], {"[0].title": ["Give the chapter a title."]}),
         ([{"start": 1, "title": "a", "step": 999999}], {"[0].step": ["Not a step of this video's category."]}),
         ([{"start": 1, "title": "a", "step": "1"}], {"[0].step": ["Not a step of this video's category."]}),
+        ([{"start": 1, "title": "a", "step": {"id": 1}}], {"[0].step": ["Not a step of this video's category."]}),
+        ([{"start": 1, "title": "a", "step": [1]}], {"[0].step": ["Not a step of this video's category."]}),
         ([{"start": 1, "title": "a", "colour": "red"}], {"[0].colour": ["Unknown field (use start, title and step)."]}),
         (["chapter"], {"[0]": ["Each chapter is an object: {start, title, step}."]}),
         ({"start": 1, "title": "a"}, {"chapters": ["Send a list of chapters: [{start, title, step}]."]}),

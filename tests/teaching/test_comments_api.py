@@ -1,5 +1,7 @@
 """Comments API: anyone who may watch reads and writes; authors edit their own; Editors+ moderate; private notes."""
 
+import json
+
 import pytest
 from django.core import mail
 
@@ -198,3 +200,17 @@ def test_deleting_a_comment_takes_its_mentions_off_the_unread_count(as_user, vie
     assert as_user(viewer).delete(url(video, cid)).status_code == 204
     assert not Notification.objects.exists()
     assert unread_count(other_viewer) == 0
+
+
+@pytest.mark.parametrize("payload", [None, [1, 2], "text", 5, True])
+def test_a_body_that_is_not_an_object_is_a_400(as_user, viewer, video, payload):
+    cid = Comment.objects.create(video=video, author=viewer, body="Mine").pk
+    expected = {"detail": "Send a JSON object: {body, at, end, parent, private}."}
+    raw = json.dumps(payload)  # `null` itself, not an empty body
+    for response in (
+        as_user(viewer).post(url(video), raw, content_type="application/json"),
+        as_user(viewer).patch(url(video, cid), raw, content_type="application/json"),
+    ):
+        assert response.status_code == 400
+        assert response.json() == expected
+    assert list(Comment.objects.values_list("body", flat=True)) == ["Mine"]
