@@ -31,6 +31,7 @@ def build_face_case(target: Path) -> Path:
     import imageio.v3 as iio
     from skimage import data
 
+    target.parent.mkdir(parents=True, exist_ok=True)
     photo = target.with_suffix(".png")
     iio.imwrite(photo, data.astronaut())
     ffmpeg(
