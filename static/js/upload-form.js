@@ -31,6 +31,55 @@
     });
   }
 
+  // ----------------------------------------------------------- kept details (issue #15)
+  // The words typed for a file are kept in this browser under the file's identity (as tus keys
+  // the bytes), so a reload mid-upload brings back both: choose the same file again and the
+  // upload continues with its details. Forgotten once they are saved to the video.
+  var KEPT_PREFIX = "svl:upload-details:";
+
+  Item.prototype.keptKey = function () {
+    return KEPT_PREFIX + [this.file.name, this.file.size, this.file.lastModified].join(":");
+  };
+
+  Item.prototype.keep = function () {
+    var form = this.form;
+    var details = {
+      title: form.elements.title.value,
+      description: form.elements.description.value,
+      category: form.elements.category.value,
+      tags: form.elements.tags.value,
+      date_of_surgery: form.elements.date_of_surgery.value,
+      surgeons: Array.prototype.map.call(form.querySelectorAll("[data-surgeon-row]"), function (row) {
+        return { id: row.querySelector("[data-surgeon]").value, role: row.querySelector("[data-role]").value };
+      }),
+    };
+    try { window.localStorage.setItem(this.keptKey(), JSON.stringify(details)); } catch (error) { /* private mode: not kept */ }
+  };
+
+  Item.prototype.forgetKept = function () {
+    try { window.localStorage.removeItem(this.keptKey()); } catch (error) { /* nothing kept */ }
+  };
+
+  /** Put back the details kept for this file; true when there were some. */
+  Item.prototype.restoreKept = function () {
+    var details = null;
+    try { details = JSON.parse(window.localStorage.getItem(this.keptKey()) || "null"); } catch (error) { details = null; }
+    if (!details || typeof details !== "object") return false;
+    var form = this.form;
+    ["title", "description", "category", "tags", "date_of_surgery"].forEach(function (name) {
+      if (typeof details[name] === "string" && form.elements[name]) form.elements[name].value = details[name];
+    });
+    var self = this;
+    (Array.isArray(details.surgeons) ? details.surgeons : []).forEach(function (entry) {
+      self.addSurgeonRow(false);
+      var rows = form.querySelectorAll("[data-surgeon-row]");
+      var row = rows[rows.length - 1];
+      row.querySelector("[data-surgeon]").value = String(entry.id || "");
+      row.querySelector("[data-role]").value = String(entry.role || "primary");
+    });
+    return true;
+  };
+
   Item.prototype.buildForm = function () {
     var self = this;
     this.form = this.$("[data-meta]");
@@ -59,6 +108,10 @@
     tagsInput.addEventListener("focus", refreshTagOptions);
     refreshTagOptions();
 
+    if (this.restoreKept()) {
+      this.markDirty();
+      this.setSaveStatus("The details you typed before the page was reloaded are back.");
+    }
     this.form.addEventListener("input", function () { self.markDirty(); });
     this.form.addEventListener("change", function () { self.markDirty(); });
     this.form.addEventListener("submit", function (event) {
@@ -69,6 +122,7 @@
 
   Item.prototype.markDirty = function () {
     this.dirty = true;
+    this.keep();
     if (this.savedOnce && !this.saving) this.setSaveStatus("Unsaved changes.");
   };
 
@@ -224,6 +278,7 @@
           self.sent[name] = name in collected.body && !(Array.isArray(collected.body[name]) ? !collected.body[name].length : !collected.body[name]);
         });
         self.setSaveStatus(self.dirty ? "Saved, but you have changed something since: save again." : "Details saved.");
+        if (!self.dirty) self.forgetKept();
         // For the panels other apps add to the form (videos.views.register_upload_panel).
         self.form.dispatchEvent(new CustomEvent("svl:details-saved", { bubbles: true, detail: { videoId: self.videoId } }));
         if (self.saveRequested) self.save();

@@ -361,6 +361,9 @@ class VideoPageOutput(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     results = VideoOutput(many=True)
     facets = FacetsOutput(required=False, help_text="Left out with facets=0.")
+    showing_results_for = serializers.CharField(
+        help_text="The query as searched when a word was taken for a catalogue word (SQLite typo tolerance); empty otherwise."
+    )
 
 
 class UploadOutput(serializers.Serializer):
