@@ -30,6 +30,7 @@ def watch_context(video, user) -> dict:
         "teaching_config": {
             "chapters_url": reverse("api:video_chapters", kwargs=kwargs),
             "comments_url": reverse("api:video_comments", kwargs=kwargs),
+            "captions_url": reverse("api:video_captions", kwargs=kwargs),
             "can_mark": can_mark,
             "steps": [{"id": step.pk, "name": step.name, "colour": step.colour} for step in steps],
             "username": user.username,

@@ -636,6 +636,40 @@
     load(lines.getAttribute("data-url"));
   }
 
+  // ------------------------------------------------------- caption upload
+  /** Owner and Editors+: upload a WebVTT or SRT file (multipart, so not svl.api), or remove a track; then reload. */
+  function initCaptionUpload() {
+    var form = panel.querySelector("[data-caption-form]");
+    if (!form) return;
+    var error = form.querySelector("[data-caption-error]");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fetch(form.getAttribute("data-url"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": svl.csrfToken() },
+        body: new FormData(form),
+      }).then(function (response) {
+        return response.text().then(function (text) {
+          return { ok: response.ok, status: response.status, data: svl.parseJson(text) };
+        });
+      }, function () {
+        return { ok: false, status: 0, data: null };
+      }).then(function (reply) {
+        if (!reply.ok) return showError(error, reply);
+        window.location.reload();
+      });
+    });
+    Array.prototype.forEach.call(panel.querySelectorAll("[data-caption-delete]"), function (button) {
+      button.addEventListener("click", function () {
+        if (!window.confirm("Remove this caption track?")) return;
+        svl.api("DELETE", button.getAttribute("data-caption-delete")).then(function (reply) {
+          if (reply.ok) window.location.reload();
+        });
+      });
+    });
+  }
+
   // ------------------------------------------------------------ keys
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -655,6 +689,7 @@
   renderMarkers();
   initCommentForm();
   initTranscript();
+  initCaptionUpload();
   loadComments();
   video.addEventListener("timeupdate", function () {
     markCurrentChapter();

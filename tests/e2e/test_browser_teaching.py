@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from teaching import services as teaching_services
-from teaching.models import Chapter, Comment, Notification, Step
+from teaching.models import Caption, Chapter, Comment, Notification, Step
 from tests.e2e import helpers
 from tests.e2e.helpers import sign_in
 from tests.factories import CategoryFactory, SurgeonFactory, TOTPDeviceFactory, UserFactory
@@ -117,6 +117,19 @@ def test_teach_on_a_case(browser, live_server, case):
     ]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "teaching-editor-chapters.png"))
+
+    # The editor adds a second caption track from the page (an SRT file, stored as WebVTT).
+    page.locator("[data-caption-upload] summary").click()
+    srt = "1\n00:00:01,000 --> 00:00:03,000\nColoca\u00e7\u00e3o dos trocartes.\n".encode()
+    page.locator("#caption-file").set_input_files(files=[{"name": "pt.srt", "mimeType": "text/plain", "buffer": srt}])
+    page.locator("#caption-language").fill("pt-BR")
+    page.locator("#caption-label").fill("Português")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Upload captions").click()
+    assert list(Caption.objects.filter(video=video).values_list("language", "label")) == [
+        ("en", "English"),
+        ("pt-BR", "Português"),
+    ]
     context.close()
 
     # A viewer sees the markers, jumps by chapter and comments at the current time.
@@ -175,6 +188,7 @@ def test_teach_on_a_case(browser, live_server, case):
     page.locator("media-settings-menu-button").click()
     page.get_by_role("menuitem", name="Captions").click()
     expect(page.get_by_role("menuitemradio", name="English")).to_have_count(1)
+    expect(page.get_by_role("menuitemradio", name="Português")).to_have_count(1)
     page.get_by_role("menuitemradio", name="English").click()
     page.wait_for_function(
         f"() => Array.from({VIDEO}.textTracks).some(t => t.kind === 'captions' && t.mode === 'showing')"
