@@ -27,6 +27,7 @@ def review_panel(video, user) -> dict:
             }
             for r in ranges
         ],
+        "undecided": sum(r.decision == Decision.UNDECIDED for r in ranges),
         "duration": hms(duration),
         "may_decide": rights.may_decide(user, video),
         "decisions": [(value, label) for value, label in Decision.choices if value != Decision.UNDECIDED],

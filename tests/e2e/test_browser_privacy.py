@@ -6,6 +6,8 @@ publishes; a viewer then plays the published video and the frame on screen in th
 stretch shows no face.
 """
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from tests.videos_helpers import local_playlist
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VIDEO = "document.querySelector('[data-video]')"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def on_screen(page):
@@ -29,6 +32,27 @@ def on_screen(page):
     png = page.locator("[data-video]").screenshot()
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def screenshots(browser, state, url, errors):
+    """The review page with its privacy panel at 1280 and 360 px, light and dark, into docs/screenshots/."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height, scheme in ((1280, 900, "light"), (1280, 900, "dark"), (360, 780, "light"), (360, 780, "dark")):
+        context = browser.new_context(
+            storage_state=state, viewport={"width": width, "height": height}, color_scheme=scheme
+        )
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        panel = page.locator("[data-privacy-panel]")
+        panel.scroll_into_view_if_needed()
+        if width == 1280:
+            page.screenshot(path=str(SHOTS / f"privacy-review-{width}-{scheme}.png"), full_page=True)
+        else:
+            panel.screenshot(path=str(SHOTS / f"privacy-review-{width}-{scheme}.png"))
+        context.close()
 
 
 def seek(page, seconds):
@@ -58,7 +82,7 @@ def test_approver_blurs_keeps_applies_publishes_and_a_viewer_sees_it_redacted(
     sign_in(page, live_server, "appy", device)
     page.goto(f"{live_server.url}/videos/review/{video.uuid}/")
     panel = page.locator("[data-privacy-panel]")
-    assert "1 flagged" in panel.locator("[data-privacy-badge]").inner_text()
+    assert "1 undecided" in panel.locator("[data-privacy-badge]").inner_text()
     assert panel.locator("svg rect").count() == 1
     shot(page, "privacy-review-flagged")
 
@@ -94,10 +118,11 @@ def test_approver_blurs_keeps_applies_publishes_and_a_viewer_sees_it_redacted(
     hand.get_by_role("button", name="Save decision").click()
     page.wait_for_load_state("networkidle")
     shot(page, "privacy-review-decided")
+    screenshots(browser, context.storage_state(), f"{live_server.url}/videos/review/{video.uuid}/", errors)
 
     # Apply: the redacted recording and the new ladder are made (inline under tests).
     with page.expect_navigation(timeout=600_000):
-        page.locator("[data-privacy-apply]").click()
+        page.locator("[data-privacy-apply]").click(timeout=600_000)
     page.wait_for_load_state("networkidle", timeout=60_000)
     scan = PrivacyScan.objects.get(video=video)
     assert scan.status == "resolved", scan.failure_reason
