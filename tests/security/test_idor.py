@@ -306,6 +306,7 @@ def api_paths(video):
         "archive": reverse("api:video_archive", args=[video.uuid]),
         "resubmit": reverse("api:video_resubmit", args=[video.uuid]),
         "reprocess": reverse("api:video_reprocess", args=[video.uuid]),
+        "poster": reverse("api:video_poster", args=[video.uuid]),
         "progress": reverse("api:video_progress", args=[video.uuid]),
         "favorite": reverse("api:video_favorite", args=[video.uuid]),
         "views": reverse("api:video_views", args=[video.uuid]),
@@ -322,6 +323,7 @@ def api_paths(video):
     "api:video_archive",
     "api:video_resubmit",
     "api:video_reprocess",
+    "api:video_poster",
     "api:video_progress",
     "api:video_favorite",
     "api:video_views",
@@ -342,6 +344,7 @@ def test_every_video_api_endpoint_is_404_for_anothers_unpublished_video(world, m
         ("post", paths["archive"], None),
         ("post", paths["resubmit"], None),
         ("post", paths["reprocess"], None),
+        ("post", paths["poster"], {"at": 1}),
         ("get", paths["progress"], None),
         ("put", paths["progress"], {"position": 3}),
         ("post", paths["progress"], {"position": 3}),
@@ -371,6 +374,7 @@ def test_video_api_writes_on_a_visible_video_of_another_uploader_are_refused(wor
         ("post", paths["archive"], None),
         ("post", paths["resubmit"], None),
         ("post", paths["reprocess"], None),
+        ("post", paths["poster"], {"at": 1}),
     ]:
         response = getattr(mallory, method)(path, body, content_type="application/json")
         assert response.status_code == 403, (method, path, response.status_code)

@@ -277,6 +277,10 @@ class RejectInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class PosterInput(serializers.Serializer):
+    at = serializers.FloatField(help_text="Seconds into the recording (a storyboard frame's start, or any time).")
+
+
 class CategoryOutput(serializers.ModelSerializer):
     class Meta:
         model = Category

@@ -25,7 +25,7 @@ from core.api import DetailOutput
 from .. import delivery, ingest, storage
 from ..ingest import HashingUploadHandler
 from ..models import Category, Surgeon, Tag, Video
-from ..services import catalogue, metadata, review, transcode, uploads
+from ..services import catalogue, metadata, poster, review, transcode, uploads
 from . import serializers as s
 
 
@@ -176,6 +176,22 @@ class VideoResubmitApi(_WorkflowApi):
     """Send a rejected video back for review (owner or editor); published at once without approval."""
 
     service = staticmethod(review.video_resubmit)
+
+
+class VideoPosterApi(_WorkflowApi):
+    """Take the poster again from a moment of the recording (owner or editor; issue #15)."""
+
+    @extend_schema(
+        request=s.PosterInput,
+        responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput},
+    )
+    def post(self, request, video_uuid):
+        return super().post(request, video_uuid)
+
+    def perform(self, request, video):
+        data = s.PosterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        poster.video_poster_set(user=request.user, video=video, at=data.validated_data["at"])
 
 
 class VideoRejectApi(_WorkflowApi):
