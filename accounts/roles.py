@@ -50,6 +50,11 @@ _OWN_PERMISSIONS = {
         "library.add_searchsynonym",
         "library.change_searchsynonym",
         "library.delete_searchsynonym",
+        # Teaching (issue #16): a category's step vocabulary is curated with the catalogue.
+        "teaching.view_step",
+        "teaching.add_step",
+        "teaching.change_step",
+        "teaching.delete_step",
     ],
     APPROVER: [
         "videos.publish_video",

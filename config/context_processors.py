@@ -1,6 +1,7 @@
 """Template context shared by every page: what the signed-in person's rights allow."""
 
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from library.catalogue import browse_counts
 from teaching.services import unread_count
@@ -21,8 +22,9 @@ def navigation(request):
             "can_admin": signed_in and user.may_use_admin,
             "theme": user.theme if signed_in else "system",
             # From the cache (teaching.services.unread_count): no query on an ordinary page.
-            "unread_notifications": unread_count(user) if signed_in else 0,
+            # Lazy, like "browse": read only by a page that shows the header (admin pages never do).
+            "unread_notifications": SimpleLazyObject(lambda: unread_count(user)) if signed_in else 0,
             # The Browse menu's counts, from the cache (library.catalogue).
-            "browse": browse_counts() if signed_in and rights.may_watch(user) else None,
+            "browse": SimpleLazyObject(browse_counts) if signed_in and rights.may_watch(user) else None,
         },
     }

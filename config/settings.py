@@ -359,6 +359,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several serializers have a "status" field with different choices (a video's, a privacy
+    # scan's): name each enum, or drf-spectacular warns (W001) and makes up a hashed name.
+    "ENUM_NAME_OVERRIDES": {
+        "VideoStatusEnum": "videos.models.Video.Status",
+        "PrivacyStatusEnum": ["pending", "clean", "flagged", "resolved"],
+    },
 }
 
 # CORS is off unless origins are listed; credentials then go only to those exact origins.

@@ -6,8 +6,10 @@ Every view starts from ``Video.objects.visible_or_404``: a video the caller may 
 
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -122,7 +124,35 @@ class CaptionApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(exclude=True)
+class _CaptionFileSchema(APIView):
+    """Describes ``caption_file`` for drf-spectacular only (as videos.api.views does for its media views)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="videos_caption_file",
+        summary="A caption track as WebVTT",
+        parameters=[
+            OpenApiParameter(
+                "token",
+                OpenApiTypes.STR,
+                required=True,
+                description="The token signed into the URL the captions list gave.",
+            )
+        ],
+        responses={
+            (200, "text/vtt"): OpenApiTypes.STR,
+            (401, "text/plain"): OpenApiResponse(
+                OpenApiTypes.STR, description="No token, or a forged, foreign or expired one"
+            ),
+            404: OpenApiResponse(DetailOutput, description="No such caption"),
+        },
+    )
+    def get(self, request, video_uuid, caption_id):  # pragma: no cover (documentation only)
+        raise NotImplementedError
+
+
 @require_GET
 def caption_file(request, video_uuid, caption_id):
     """A caption file, by its signed token alone (scope ``caption``), refused once the video's media are revoked."""
@@ -138,6 +168,9 @@ def caption_file(request, video_uuid, caption_id):
         content_type="text/vtt; charset=utf-8",
         cache="private, max-age=3600",
     )
+
+
+caption_file.cls, caption_file.initkwargs = _CaptionFileSchema, {}  # for the schema; requests never reach it
 
 
 class NotificationsApi(APIView):

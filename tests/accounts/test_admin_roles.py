@@ -23,7 +23,14 @@ VIEWED_THROUGH = {
     "library.viewevent": "audit.view_auditevent",
 }
 
-EDITOR_ENTRIES = {"videos.video", "videos.tag", "videos.category", "videos.surgeon", "library.searchsynonym"}
+EDITOR_ENTRIES = {
+    "videos.video",
+    "videos.tag",
+    "videos.category",
+    "videos.surgeon",
+    "library.searchsynonym",
+    "teaching.step",  # a category's step vocabulary, curated with the catalogue (issue #16)
+}
 PRIVACY_ENTRIES = {"privacy.privacyscan", "privacy.privacyrange", "privacy.mask"}  # approvers and up (issue #17)
 EXPECTED_INDEX = {
     roles.EDITOR: EDITOR_ENTRIES,
