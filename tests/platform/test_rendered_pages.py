@@ -24,6 +24,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.template import engines
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -195,6 +196,7 @@ def world(make_user, make_member, settings):
     record("video_reject", actor=users[roles.APPROVER], target=uploader, video=str(rejected.uuid), note="Face visible.")
     services.upload_start(user=uploader, filename="theatre-3.mp4", length=100, metadata={"title": "Theatre 3"})
     make_user(username="newcomer", full_name="New Comer", approval_status="pending", is_active=False)
+    _governance_privacy_teaching(users, published, processed, archived, category)
     return World(
         users=users,
         published=published,
@@ -210,6 +212,51 @@ def world(make_user, make_member, settings):
         clip=clip,
         shared=shared,
     )
+
+
+def _governance_privacy_teaching(users, published, processed, archived, category):
+    """The panels of issues #16 and #17 with something to show: consent, a legal hold, a deletion
+    listed, a flagged privacy scan, chapters on steps, a discussion, captions, mentions, an access review."""
+    from governance.models import AccessReview, Consent, DeletionDue, LegalHold, RetentionPolicy
+    from privacy.models import Mask, PrivacyRange, PrivacyScan
+    from teaching import services as teaching_services
+    from teaching.models import Comment, Step
+
+    uploader, approver = users[roles.UPLOADER], users[roles.APPROVER]
+    Consent.objects.create(video=published, status="obtained", purpose="teaching", set_by=uploader)
+    Consent.objects.create(video=archived, status="withdrawn", set_by=approver, withdrawn_at=timezone.now())
+    LegalHold.objects.create(video=archived, reason="Litigation 2026-114", set_by=approver)
+    DeletionDue.objects.create(video=archived, reason="consent_withdrawn", due_since=timezone.now())
+    RetentionPolicy.objects.create(category=category, keep_years=7)
+    AccessReview.objects.create(user=uploader, reviewer=users[roles.ADMIN], decision="confirmed", roles=["Uploader"])
+    scan = PrivacyScan.objects.create(video=processed, status="flagged", frames=30)
+    PrivacyRange.objects.create(scan=scan, start=1, end=3, kinds=["face"], confidence=0.9)
+    PrivacyRange.objects.create(
+        scan=scan, start=5, end=6, kinds=["manual"], decision="keep", reason="Consented", decided_by=approver
+    )
+    PrivacyScan.objects.create(video=published, status="clean", frames=30)
+    Mask.objects.create(name="Tower overlay", rectangles=[[0, 0, 0.2, 0.1]], category=category)
+    step = Step.objects.create(category=category, name="Dissection", colour="#aa3300")
+    teaching_services.chapters_replace(
+        user=uploader,
+        video=published,
+        items=[{"start": 0, "title": "Ports"}, {"start": 2, "title": "Clip", "step": step.pk}],
+    )
+    teaching_services.caption_add(
+        user=uploader,
+        video=published,
+        data=b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nWe open the peritoneum.\n",
+        language="en",
+        label="English",
+    )
+    first = teaching_services.comment_create(
+        user=uploader, video=published, data={"body": "Note the clip @viewer @approver @admin", "at": 2}
+    )
+    teaching_services.comment_create(
+        user=users[roles.VIEWER], video=published, data={"body": "Thanks", "parent": first.pk}
+    )
+    teaching_services.comment_create(user=uploader, video=published, data={"body": "My own note", "private": True})
+    Comment.objects.create(video=published, author=users[roles.EDITOR], body="Whole-video remark")
 
 
 # ------------------------------------------------------------------------------ the pages
@@ -307,6 +354,8 @@ PAGES: dict[str, Callable[[World], list[str]]] = {
     "admin:auth_user_password_change": lambda w: [
         reverse("admin:auth_user_password_change", args=[w.users[roles.VIEWER].pk])
     ],
+    "admin:access_review": lambda w: [reverse("admin:access_review")],
+    "teaching:notifications": lambda w: [reverse("teaching:notifications")],
 }
 
 # Patterns that are not pages: actions (POST only, or a redirect), files and JSON.
@@ -329,6 +378,13 @@ NO_PAGE = {
     "admin:otp_totp_totpdevice_qrcode": "an image",
     "admin:accounts_user_id_document": "the uploaded ID document (a file)",
     "admin/(?P<url>.*)$": "admin's catch-all (redirects or 404s)",
+    # The review page's panels post to these and are sent back to it (rendered with videos:review_video).
+    "governance:consent": "POST: the review page's consent form",
+    "governance:legal_hold": "POST: the review page's legal-hold form",
+    "privacy:add": "POST: the review page's 'mark a stretch by hand'",
+    "privacy:decide": "POST: the review page's decision on a range",
+    "privacy:apply": "POST: the review page's 'apply decisions'",
+    "teaching:notifications_read": "POST: marks notifications read",
 }
 ADMIN_APPS = sorted({model._meta.app_label for model in django_admin.site._registry})
 # Every registered model's list, add form, and change, history and delete pages of an object.

@@ -20,7 +20,10 @@ from rest_framework.test import APIClient
 from accounts.api.views import PublicApiView, tokens_for
 from accounts.models import User
 from audit.models import AuditEvent
+from governance.models import Consent, DeletionDue, LegalHold, RetentionPolicy
 from library.models import Favorite, Playlist, PlaylistItem, SearchSynonym, WatchProgress
+from privacy.models import PrivacyRange, PrivacyScan
+from teaching.models import Caption, Chapter, Comment, Notification, Step
 from tests.routes import routes
 from tests.security.world import ADMIN_OBJECTS
 from tests.signin import otp_client
@@ -88,6 +91,10 @@ def url_values(world, admin_user):
         "token": {"": default_token_generator.make_token(world.attacker)},
         "content_type_id": {"": ContentType.objects.get_for_model(Video).pk},
         "object_id": {"": world.published.pk},
+        # Privacy ranges are on the hidden video (the world's only scan); comments and captions on the published one.
+        "range_id": {"": world.hidden_range.pk},
+        "comment_id": {"": world.published_comment.pk},
+        "caption_id": {"": world.published_caption.pk},
     }
     for model, (get_pk, _roles) in ADMIN_OBJECTS.items():
         values[model] = get_pk(world)
@@ -108,6 +115,18 @@ def database_state():
         Category.objects.count(),
         Surgeon.objects.count(),
         SearchSynonym.objects.count(),
+        # Governance, privacy and teaching (issues #16, #17).
+        list(Consent.objects.order_by("pk").values_list("pk", "status", "purpose")),
+        list(LegalHold.objects.order_by("pk").values_list("pk", "video_id")),
+        list(RetentionPolicy.objects.order_by("pk").values_list("pk", "keep_years")),
+        list(DeletionDue.objects.order_by("pk").values_list("pk", "confirmed_at")),
+        list(PrivacyRange.objects.order_by("pk").values_list("pk", "start", "end", "decision")),
+        list(PrivacyScan.objects.order_by("pk").values_list("pk", "status", "applying_token")),
+        list(Chapter.objects.order_by("pk").values_list("pk", "start", "title")),
+        list(Comment.objects.order_by("pk").values_list("pk", "body", "edited_at")),
+        list(Caption.objects.order_by("pk").values_list("pk", "label")),
+        list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
+        Step.objects.count(),
     )
 
 

@@ -723,3 +723,243 @@ def test_admin_object_pages_refuse_roles_without_the_permission(world, mallory, 
     from django.apps import apps
 
     assert apps.get_model(app_label, model_name)._default_manager.filter(pk=pk).exists()
+
+
+# ------------------------------------------------------------------------------ governance (issue #17)
+
+
+def governance_state(world):
+    from governance.models import Consent, LegalHold
+
+    return (
+        sorted(Consent.objects.values_list("video_id", "status", "purpose", "set_by_id")),
+        sorted(LegalHold.objects.values_list("video_id", "reason")),
+        snapshot(world.hidden, world.published, world.rejected),
+    )
+
+
+@covers("api:video_consent", "api:video_legal_hold", "api:video_original")
+def test_governance_api_refuses_another_uploaders_video(world, mallory, uma, approver):
+    """Hidden: 404 on every call; published (she may watch it): 403. Nothing recorded, nothing streamed."""
+    before = governance_state(world)
+    for video, status in ((world.hidden, 404), (world.rejected, 404), (world.published, 403)):
+        consent = reverse("api:video_consent", args=[video.uuid])
+        hold = reverse("api:video_legal_hold", args=[video.uuid])
+        original = reverse("api:video_original", args=[video.uuid])
+        for method, path, body in [
+            ("get", consent, None),
+            ("put", consent, {"status": "withdrawn", "purpose": ""}),
+            ("get", hold, None),
+            ("put", hold, {"reason": "pwned"}),
+            ("delete", hold, {"reason": "pwned"}),
+        ]:
+            response = getattr(mallory, method)(path, body, content_type="application/json")
+            assert response.status_code == status, (method, path, response.status_code)
+            assert video.title not in response.content.decode()
+        response = mallory.get(original, {"reason": "curious"})
+        assert response.status_code == status, (original, response.status_code)
+        assert not getattr(response, "streaming", False)
+    assert governance_state(world) == before
+    # Controls: the owner reads her consent; an approver reads the hold.
+    assert uma.get(reverse("api:video_consent", args=[world.hidden.uuid])).json()["status"] == "obtained"
+    assert otp_client(approver).get(reverse("api:video_legal_hold", args=[world.hidden.uuid])).status_code == 200
+
+
+@covers("governance:consent", "governance:legal_hold")
+def test_governance_forms_refuse_another_uploaders_video(world, mallory, uma):
+    before = governance_state(world)
+    for video, status in ((world.hidden, 404), (world.rejected, 404), (world.published, 403)):
+        for name, body in (
+            ("governance:consent", {"status": "withdrawn"}),
+            ("governance:legal_hold", {"reason": "pwned", "action": "set"}),
+            ("governance:legal_hold", {"reason": "pwned", "action": "release"}),
+        ):
+            response = mallory.post(reverse(name, args=[video.uuid]), body)
+            assert response.status_code == status, (name, video.title, response.status_code)
+    assert governance_state(world) == before
+    # Control: the owner records consent through the same form.
+    response = uma.post(reverse("governance:consent", args=[world.hidden.uuid]), {"status": "not_required"})
+    assert response.status_code == 302
+    world.consent.refresh_from_db()
+    assert world.consent.status == "not_required"
+
+
+# ------------------------------------------------------------------------------ privacy (issue #17)
+
+
+def privacy_state():
+    from privacy.models import PrivacyRange, PrivacyScan
+
+    return (
+        sorted(PrivacyScan.objects.values_list("pk", "video_id", "status", "applying_token")),
+        sorted(PrivacyRange.objects.values_list("pk", "scan_id", "start", "end", "decision", "reason")),
+    )
+
+
+def _mallorys_video(world):
+    from tests.factories import VideoFactory
+
+    return VideoFactory(uploader=world.attacker, title="Mallory's case", status=Video.Status.PROCESSED)
+
+
+@covers("api:video_privacy", "api:video_privacy_ranges", "api:video_privacy_range", "api:video_privacy_apply")
+def test_privacy_api_refuses_another_uploaders_video_and_ranges(world, mallory, uma):
+    before = privacy_state()
+    rng = world.hidden_range.pk
+    for video, status in ((world.hidden, 404), (world.rejected, 404), (world.published, 403)):
+        for method, path, body in [
+            ("get", reverse("api:video_privacy", args=[video.uuid]), None),
+            ("post", reverse("api:video_privacy_ranges", args=[video.uuid]), {"start": 0, "end": 2}),
+            ("patch", reverse("api:video_privacy_range", args=[video.uuid, rng]), {"decision": "keep", "reason": "x"}),
+            ("post", reverse("api:video_privacy_apply", args=[video.uuid]), None),
+        ]:
+            response = getattr(mallory, method)(path, body, content_type="application/json")
+            assert response.status_code == status, (method, path, response.status_code)
+            assert "0:00:01" not in response.content.decode()
+    # Uma's range through Mallory's own video (which she may decide on): no such range there.
+    own = _mallorys_video(world)
+    path = reverse("api:video_privacy_range", args=[own.uuid, rng])
+    response = mallory.patch(path, {"decision": "keep", "reason": "x"}, content_type="application/json")
+    assert response.status_code == 404
+    assert privacy_state() == before
+    assert uma.get(reverse("api:video_privacy", args=[world.hidden.uuid])).json()["ranges"][0]["id"] == rng  # control
+
+
+@covers("privacy:add", "privacy:decide", "privacy:apply")
+def test_privacy_forms_refuse_another_uploaders_video_and_ranges(world, mallory, uma):
+    before = privacy_state()
+    rng = world.hidden_range.pk
+    for video, status in ((world.hidden, 404), (world.rejected, 404), (world.published, 403)):
+        for path, body in [
+            (reverse("privacy:add", args=[video.uuid]), {"start": "0:00", "end": "0:02"}),
+            (reverse("privacy:decide", args=[video.uuid, rng]), {"decision": "keep", "reason": "x"}),
+            (reverse("privacy:apply", args=[video.uuid]), {}),
+        ]:
+            response = mallory.post(path, body)
+            assert response.status_code == status, (path, response.status_code)
+    own = _mallorys_video(world)
+    response = mallory.post(reverse("privacy:decide", args=[own.uuid, rng]), {"decision": "keep", "reason": "x"})
+    assert response.status_code == 404
+    assert privacy_state() == before
+    # Control: the owner decides her range through the same form.
+    response = uma.post(reverse("privacy:decide", args=[world.hidden.uuid, rng]), {"decision": "blur"})
+    assert response.status_code == 302
+    world.hidden_range.refresh_from_db()
+    assert world.hidden_range.decision == "blur"
+
+
+# ------------------------------------------------------------------------------ teaching (issue #16)
+
+
+def teaching_state():
+    from teaching.models import Caption, Chapter, Comment, Notification
+
+    return (
+        sorted(Chapter.objects.values_list("pk", "video_id", "start", "title")),
+        sorted(Comment.objects.values_list("pk", "video_id", "author_id", "body", "private", "edited_at")),
+        sorted(Caption.objects.values_list("pk", "video_id", "language", "label")),
+        sorted(Notification.objects.values_list("pk", "user_id", "read_at")),
+    )
+
+
+SECRETS = ("hidden case comment", "uma's private note", "uma's secret caption cue")
+
+
+@covers("api:video_chapters", "api:video_comments", "api:video_comment", "api:video_captions", "api:video_caption")
+@pytest.mark.parametrize("which", ["hidden", "rejected"])
+def test_every_teaching_api_call_is_404_for_anothers_unpublished_video(world, mallory, uma, which):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.security.world import VTT
+
+    video = getattr(world, which)
+    before = teaching_state()
+    comment, caption = world.hidden_comment.pk, world.hidden_caption.pk
+    calls = [
+        ("get", reverse("api:video_chapters", args=[video.uuid]), None),
+        ("put", reverse("api:video_chapters", args=[video.uuid]), [{"start": 0, "title": "pwned"}]),
+        ("get", reverse("api:video_comments", args=[video.uuid]), None),
+        ("post", reverse("api:video_comments", args=[video.uuid]), {"body": "@uma pwned"}),
+        ("patch", reverse("api:video_comment", args=[video.uuid, comment]), {"body": "pwned"}),
+        ("delete", reverse("api:video_comment", args=[video.uuid, comment]), None),
+        ("get", reverse("api:video_captions", args=[video.uuid]), None),
+        ("delete", reverse("api:video_caption", args=[video.uuid, caption]), None),
+    ]
+    for method, path, body in calls:
+        response = getattr(mallory, method)(path, body, content_type="application/json")
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert not any(secret in response.content.decode() for secret in SECRETS), (method, path)
+    upload = {"file": SimpleUploadedFile("x.vtt", VTT), "language": "en"}
+    assert mallory.post(reverse("api:video_captions", args=[video.uuid]), upload).status_code == 404
+    assert teaching_state() == before
+    assert uma.get(reverse("api:video_comments", args=[world.hidden.uuid])).status_code == 200  # control
+
+
+def test_teaching_api_on_a_visible_video_reads_but_never_writes_anothers(world, mallory, uma):
+    """Mallory may watch the published video: she reads its discussion, never Uma's private note,
+    and cannot change its chapters, captions or Uma's comments; Uma's hidden comment and caption
+    cannot be reached through the published video's URLs either."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.security.world import VTT
+
+    video = world.published
+    before = teaching_state()
+    listed = mallory.get(reverse("api:video_comments", args=[video.uuid]))
+    assert listed.status_code == 200
+    assert "uma's public comment" in listed.content.decode()
+    assert "uma's private note" not in listed.content.decode()
+    assert "uma's private note" in uma.get(reverse("api:video_comments", args=[video.uuid])).content.decode()
+    calls = [
+        ("put", reverse("api:video_chapters", args=[video.uuid]), [{"start": 0, "title": "pwned"}], 403),
+        ("patch", reverse("api:video_comment", args=[video.uuid, world.published_comment.pk]), {"body": "x"}, 403),
+        ("delete", reverse("api:video_comment", args=[video.uuid, world.published_comment.pk]), None, 403),
+        ("patch", reverse("api:video_comment", args=[video.uuid, world.private_note.pk]), {"body": "x"}, 404),
+        ("delete", reverse("api:video_comment", args=[video.uuid, world.private_note.pk]), None, 404),
+        ("patch", reverse("api:video_comment", args=[video.uuid, world.hidden_comment.pk]), {"body": "x"}, 404),
+        ("delete", reverse("api:video_comment", args=[video.uuid, world.hidden_comment.pk]), None, 404),
+        ("delete", reverse("api:video_caption", args=[video.uuid, world.published_caption.pk]), None, 403),
+        ("delete", reverse("api:video_caption", args=[video.uuid, world.hidden_caption.pk]), None, 404),
+    ]
+    for method, path, body, status in calls:
+        response = getattr(mallory, method)(path, body, content_type="application/json")
+        assert response.status_code == status, (method, path, response.status_code)
+        assert not any(secret in response.content.decode() for secret in SECRETS), (method, path)
+    upload = {"file": SimpleUploadedFile("x.vtt", VTT), "language": "en"}
+    assert mallory.post(reverse("api:video_captions", args=[video.uuid]), upload).status_code == 403
+    assert teaching_state() == before
+
+
+@covers("api:caption_file")
+def test_caption_tokens_open_only_their_own_video(world, mallory, uma):
+    """Mallory's genuine caption URL for the published video, pointed at the hidden video's caption."""
+    anonymous = Client()
+    [track] = mallory.get(reverse("api:video_captions", args=[world.published.uuid])).json()
+    good = anonymous.get(track["url"])
+    assert good.status_code == 200  # control: her token opens the track it was given for
+    token = track["url"].split("token=", 1)[1]
+    replayed = reverse("api:caption_file", args=[world.hidden.uuid, world.hidden_caption.pk]) + f"?token={token}"
+    response = anonymous.get(replayed)
+    assert response.status_code == 401
+    assert b"secret caption" not in response.content
+    assert anonymous.get(replayed.split("?")[0]).status_code == 401
+    # Uma's own token opens it (control).
+    [own] = uma.get(reverse("api:video_captions", args=[world.hidden.uuid])).json()
+    opened = anonymous.get(own["url"])
+    assert opened.status_code == 200
+    assert b"secret caption" in b"".join(opened.streaming_content)
+
+
+def test_notifications_are_never_anothers(world, mallory, uma):
+    before = teaching_state()
+    listed = mallory.get(reverse("api:notifications")).json()
+    assert listed == {"unread": 0, "results": []}
+    response = mallory.post(
+        reverse("api:notifications_read"), {"ids": [world.notification.pk]}, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json()["read"] == 0
+    assert mallory.post(reverse("teaching:notifications_read")).status_code == 302
+    page = mallory.get(reverse("teaching:notifications")).content.decode()
+    assert "hidden case comment" not in page and world.hidden.title not in page
+    assert teaching_state() == before
+    assert uma.get(reverse("api:notifications")).json()["unread"] == 1  # control

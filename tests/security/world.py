@@ -6,9 +6,16 @@ playlists, an upload in progress and a history; Mallory (Viewer + Uploader) is t
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 from accounts import roles
+from governance.models import AccessReview, Consent, DeletionDue, LegalHold, RetentionPolicy
 from library.models import Playlist, PlaylistItem
+from privacy.models import Mask, PrivacyRange, PrivacyScan
+from teaching import services as teaching_services
+from teaching.models import Comment, Notification, Step
 from tests.factories import (
     AuditEventFactory,
     CategoryFactory,
@@ -46,6 +53,16 @@ class World:
     category: Category
     tag: Tag
     surgeon: Surgeon
+    # Governance, privacy and teaching (issues #16, #17): all of it Uma's, on her hidden video
+    # unless said otherwise.
+    consent: Consent
+    hidden_range: PrivacyRange  # a flagged stretch of the hidden video's privacy scan
+    hidden_caption: object  # teaching.models.Caption, its WebVTT file on disk
+    hidden_comment: Comment
+    published_comment: Comment  # on the published video, everyone's to read
+    private_note: Comment  # on the published video, Uma's alone
+    published_caption: object
+    notification: Notification  # Uma's: someone mentioned her
 
     def client(self, user):
         return signed_in(user)
@@ -80,6 +97,17 @@ def build_world(make_user) -> World:
     FavoriteFactory(user=owner, video=published)
     FavoriteFactory(user=owner, video=hidden)
     ViewEventFactory(user=owner, video=hidden, seconds_watched=5)
+    consent = Consent.objects.create(video=hidden, status="obtained", purpose="teaching", set_by=owner)
+    scan = PrivacyScan.objects.create(video=hidden, status="flagged")
+    hidden_range = PrivacyRange.objects.create(scan=scan, start=1, end=3, kinds=["face"], confidence=0.9)
+    hidden_caption = teaching_services.caption_add(user=owner, video=hidden, data=VTT, language="en", label="English")
+    published_caption = teaching_services.caption_add(
+        user=owner, video=published, data=VTT, language="en", label="English"
+    )
+    hidden_comment = Comment.objects.create(video=hidden, author=owner, body="hidden case comment", at=1)
+    published_comment = Comment.objects.create(video=published, author=owner, body="uma's public comment")
+    private_note = Comment.objects.create(video=published, author=owner, body="uma's private note", private=True)
+    notification = Notification.objects.create(user=owner, actor=owner, video=hidden, comment=hidden_comment)
     return World(
         owner=owner,
         attacker=attacker,
@@ -95,7 +123,18 @@ def build_world(make_user) -> World:
         category=category,
         tag=tag,
         surgeon=surgeon,
+        consent=consent,
+        hidden_range=hidden_range,
+        hidden_caption=hidden_caption,
+        hidden_comment=hidden_comment,
+        published_comment=published_comment,
+        private_note=private_note,
+        published_caption=published_caption,
+        notification=notification,
     )
+
+
+VTT = b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\numa's secret caption cue\n"
 
 
 # ------------------------------------------------------------------------------ admin objects
@@ -128,6 +167,36 @@ ADMIN_OBJECTS = {
     "django_q.success": (lambda w: _task(True).pk, ["editor", "approver", "admin"]),
     "django_q.failure": (lambda w: _task(False).pk, ["editor", "approver", "admin"]),
     "django_q.ormq": (lambda w: _ormq().pk, ["editor", "approver", "admin"]),
+    # Teaching (issue #16): the step vocabulary is the catalogue's (Editors and up).
+    "teaching.step": (lambda w: Step.objects.create(category=w.category, name="Dissection").pk, []),
+    # Governance (issue #17): Admins only (approvers set legal holds on the review page, not here).
+    "governance.retentionpolicy": (
+        lambda w: RetentionPolicy.objects.create(category=w.category, keep_years=7).pk,
+        ["editor", "approver"],
+    ),
+    "governance.deletiondue": (
+        lambda w: DeletionDue.objects.create(video=w.rejected, reason="retention", due_since=timezone.now()).pk,
+        ["editor", "approver"],
+    ),
+    "governance.legalhold": (
+        lambda w: LegalHold.objects.create(video=w.rejected, reason="Litigation 2026-114", set_by=w.owner).pk,
+        ["editor", "approver"],
+    ),
+    "governance.accessreview": (
+        lambda w: (
+            AccessReview.objects.create(
+                user=w.owner, decision="confirmed", roles=["Viewer"], reviewed_at=timezone.now() - timedelta(days=1)
+            ).pk
+        ),
+        ["editor", "approver"],
+    ),
+    # Privacy (issue #17): approvers and Admins.
+    "privacy.privacyscan": (lambda w: w.hidden_range.scan_id, ["editor"]),
+    "privacy.privacyrange": (lambda w: w.hidden_range.pk, ["editor"]),
+    "privacy.mask": (
+        lambda w: Mask.objects.create(name="Tower overlay", rectangles=[[0, 0, 0.2, 0.1]], video=w.hidden).pk,
+        ["editor"],
+    ),
 }
 
 
