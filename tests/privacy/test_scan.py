@@ -88,3 +88,24 @@ def test_a_finished_ladder_is_scanned_and_only_ranges_are_kept(
 def test_without_the_setting_nothing_is_scanned(api, uploader, face_case, django_capture_on_commit_callbacks):
     video = ready_video(api, uploader, face_case, django_capture_on_commit_callbacks, title="Case 2")
     assert not PrivacyScan.objects.filter(video=video).exists()
+
+
+def test_videos_from_before_the_scan_are_scanned_by_the_command(
+    face_case, settings, django_capture_on_commit_callbacks
+):
+    import shutil
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from tests.factories import VideoFactory
+
+    video = VideoFactory(status="processed", original_path="originals/old-case.mp4", duration=30)
+    VideoFactory(status="published", original_path="")  # scanned below too: no original, nothing found
+    target = Path(settings.MEDIA_ROOT) / video.original_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(face_case, target)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("privacy_scan", "--unscanned")
+    scan = PrivacyScan.objects.get(video=video)
+    assert (scan.status, [(r.start, r.end) for r in scan.ranges.all()]) == ("flagged", [(FACE_FROM, FACE_TO)])
