@@ -307,6 +307,7 @@ def api_paths(video):
         "resubmit": reverse("api:video_resubmit", args=[video.uuid]),
         "reprocess": reverse("api:video_reprocess", args=[video.uuid]),
         "poster": reverse("api:video_poster", args=[video.uuid]),
+        "replacement": reverse("api:video_replacement", args=[video.uuid]),
         "progress": reverse("api:video_progress", args=[video.uuid]),
         "favorite": reverse("api:video_favorite", args=[video.uuid]),
         "views": reverse("api:video_views", args=[video.uuid]),
@@ -324,6 +325,7 @@ def api_paths(video):
     "api:video_resubmit",
     "api:video_reprocess",
     "api:video_poster",
+    "api:video_replacement",
     "api:video_progress",
     "api:video_favorite",
     "api:video_views",
@@ -345,6 +347,7 @@ def test_every_video_api_endpoint_is_404_for_anothers_unpublished_video(world, m
         ("post", paths["resubmit"], None),
         ("post", paths["reprocess"], None),
         ("post", paths["poster"], {"at": 1}),
+        ("post", paths["replacement"], None),
         ("get", paths["progress"], None),
         ("put", paths["progress"], {"position": 3}),
         ("post", paths["progress"], {"position": 3}),
@@ -375,6 +378,7 @@ def test_video_api_writes_on_a_visible_video_of_another_uploader_are_refused(wor
         ("post", paths["resubmit"], None),
         ("post", paths["reprocess"], None),
         ("post", paths["poster"], {"at": 1}),
+        ("post", paths["replacement"], None),
     ]:
         response = getattr(mallory, method)(path, body, content_type="application/json")
         assert response.status_code == 403, (method, path, response.status_code)

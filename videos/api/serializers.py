@@ -277,6 +277,10 @@ class RejectInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class VideoReplacementInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The new recording (the same formats as an upload).")
+
+
 class PosterInput(serializers.Serializer):
     at = serializers.FloatField(help_text="Seconds into the recording (a storyboard frame's start, or any time).")
 

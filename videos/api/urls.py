@@ -16,6 +16,7 @@ urlpatterns = [
     path("videos/<uuid:video_uuid>/resubmit/", views.VideoResubmitApi.as_view(), name="video_resubmit"),
     path("videos/<uuid:video_uuid>/reprocess/", views.VideoReprocessApi.as_view(), name="video_reprocess"),
     path("videos/<uuid:video_uuid>/poster/", views.VideoPosterApi.as_view(), name="video_poster"),
+    path("videos/<uuid:video_uuid>/replacement/", views.VideoReplacementApi.as_view(), name="video_replacement"),
     path("videos/<uuid:video_uuid>/hls/master.m3u8", views.HlsMasterApi.as_view(), name="hls_master"),
     path("videos/<uuid:video_uuid>/hls/key", views.hls_key, name="hls_key"),
     path("videos/<uuid:video_uuid>/hls/<str:rung>/index.m3u8", views.hls_variant, name="hls_variant"),

@@ -25,7 +25,7 @@ from core.api import DetailOutput
 from .. import delivery, ingest, storage
 from ..ingest import HashingUploadHandler
 from ..models import Category, Surgeon, Tag, Video
-from ..services import catalogue, metadata, poster, review, transcode, uploads
+from ..services import catalogue, metadata, poster, replacement, review, transcode, uploads
 from . import serializers as s
 
 
@@ -176,6 +176,36 @@ class VideoResubmitApi(_WorkflowApi):
     """Send a rejected video back for review (owner or editor); published at once without approval."""
 
     service = staticmethod(review.video_resubmit)
+
+
+class VideoReplacementApi(VideoListCreateApi):
+    """Replace the recording of a video (multipart ``file``; owner or editor; issue #15): same id, re-processed."""
+
+    @extend_schema(
+        request={"multipart/form-data": s.VideoReplacementInput},
+        responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput},
+    )
+    def post(self, request, video_uuid):
+        video = Video.objects.visible_or_404(request.user, video_uuid)
+        if not video.can_edit(request.user):  # refused before a word about the file
+            raise PermissionDenied("Only the owner or an editor may replace the recording.")
+        upload = request.FILES.get("file")
+        refusal = getattr(request._request, "upload_refusal", None)
+        if refusal is not None:
+            raise refusal
+        try:
+            if getattr(request._request, "upload_too_large", False):
+                raise ValidationError({"file": ["The file is larger than the upload limit."]})
+            if upload is None:
+                raise ValidationError({"file": ["Attach the recording as the multipart field “file”."]})
+            path = Path(upload.temporary_file_path())
+            upload.close()
+            replacement.video_replace_original(
+                user=request.user, video=video, path=path, filename=upload.name, md5=upload.md5, size=upload.size
+            )
+        finally:
+            ingest.discard_received(request._request)
+        return Response(_detail(request, video_uuid))
 
 
 class VideoPosterApi(_WorkflowApi):
