@@ -1,5 +1,6 @@
 """The privacy panel of the review page (registered in PrivacyConfig.ready through videos' register_review_panel)."""
 
+from django.conf import settings
 from django.urls import reverse
 
 from . import rights
@@ -16,7 +17,8 @@ def review_panel(video, user) -> dict:
     return {
         "shown": True,
         "scan": scan,
-        "status": scan.status if scan else "pending",
+        # Never scanned: waiting for it, or (PRIVACY_SCAN off) not going to be.
+        "status": scan.status if scan else ("pending" if settings.PRIVACY_SCAN else "unscanned"),
         "ranges": [
             {
                 "range": r,

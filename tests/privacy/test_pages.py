@@ -56,3 +56,15 @@ def test_admin_mask_rectangles_must_fit_the_picture(client, make_staff, flagged)
     data["rectangles"] = "[[0.75, 0, 0.25, 0.1]]"
     assert client.post("/admin/privacy/mask/add/", data).status_code == 302
     assert Mask.objects.get().rectangles == [[0.75, 0, 0.25, 0.1]]
+
+
+def test_a_video_never_scanned_says_so(client, approver, settings):
+    from tests.factories import VideoFactory
+
+    video = VideoFactory(status="processed", duration=60)
+    otp_client(approver, client)
+    page = client.get(f"/videos/review/{video.uuid}/").content.decode()
+    assert 'data-privacy-status="unscanned"' in page and "Not scanned" in page
+    settings.PRIVACY_SCAN = True
+    page = client.get(f"/videos/review/{video.uuid}/").content.decode()
+    assert 'data-privacy-status="pending"' in page and "Scan pending" in page
