@@ -13,13 +13,14 @@ class PrivacyConfig(AppConfig):
 
         from videos import review_views
         from videos.models import Video
-        from videos.services import review, transcode
+        from videos.services import poster, review, transcode
         from videos.signals import ladder_complete
 
         from . import panels, services
 
         review.register_publish_check(services.publish_check)
         transcode.register_source_provider(services.redacted_source)
+        poster.register_poster_check(services.poster_check)
         ladder_complete.connect(services.on_ladder_complete, sender=Video, dispatch_uid="privacy.ladder_complete")
         review_views.register_review_panel("privacy/_review_panel.html", panels.review_panel)
         post_delete.connect(_video_deleted, sender=Video, dispatch_uid="privacy.video_deleted")

@@ -35,7 +35,7 @@ from videos.services import review
 from videos.services.transcode import video_reprocess
 
 from . import redaction, rights, scanning
-from .models import Decision, Mask, PrivacyRange, PrivacyScan, ScanStatus
+from .models import Decision, Mask, PrivacyRange, PrivacyScan, ScanStatus, hms
 
 logger = logging.getLogger(__name__)
 
@@ -355,6 +355,14 @@ def _forbidden(video: Video) -> list[tuple[float, float]]:
         for r in ranges
         if not (scan.redacted_name and r.decision == Decision.CUT)
     ]
+
+
+def poster_check(video: Video, at: float) -> list[str]:
+    """``videos.services.poster.register_poster_check``: no poster from a flagged moment."""
+    for start, end in _forbidden(video):
+        if start <= float(at) < end:
+            return [f"{hms(start)}–{hms(end)} is flagged for privacy: choose a moment outside it"]
+    return []
 
 
 def safe_time(duration: float, forbidden: list[tuple[float, float]], *, preferred: float) -> float | None:

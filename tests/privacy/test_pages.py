@@ -68,3 +68,11 @@ def test_a_video_never_scanned_says_so(client, approver, settings):
     settings.PRIVACY_SCAN = True
     page = client.get(f"/videos/review/{video.uuid}/").content.decode()
     assert 'data-privacy-status="pending"' in page and "Scan pending" in page
+
+
+def test_a_poster_is_never_chosen_from_a_flagged_moment(api, uploader, flagged):
+    video = flagged(duration=120)
+    api.force_authenticate(uploader)
+    response = api.post(f"/api/v1/videos/{video.uuid}/poster/", {"at": 12}, format="json")
+    assert response.status_code == 400
+    assert response.json()["at"] == ["0:00:10–0:00:20 is flagged for privacy: choose a moment outside it"]
