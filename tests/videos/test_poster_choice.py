@@ -82,3 +82,28 @@ def test_a_viewer_cannot_choose_the_poster_of_a_published_case(api, approver, ca
     services.video_publish(user=approver, video=case)
     api.force_authenticate(UserFactory(username="vic", roles=[roles.VIEWER]))
     assert api.post(url(case), {"at": 1}, format="json").status_code == 403
+
+
+def test_the_poster_comes_from_what_the_transcode_reads(api, uploader, case, tmp_path):
+    """A redacted recording (privacy's source provider) is where a chosen poster comes from, never the original."""
+    from PIL import Image
+
+    from tests.media import ffmpeg
+    from videos.services import transcode
+
+    black = tmp_path / "redacted.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", f"color=black:size=320x180:rate=25:duration={case.duration}", "-c:v", "libx264", str(black)
+    )
+
+    def provider(video):
+        return black if video.pk == case.pk else None
+
+    transcode.register_source_provider(provider)
+    try:
+        api.force_authenticate(uploader)
+        assert api.post(url(case), {"at": 1.0}, format="json").status_code == 200
+    finally:
+        transcode._source_providers.remove(provider)
+    with Image.open(case.hls_dir / "poster.jpg") as image:
+        assert max(image.convert("L").getextrema()) < 24  # black, not the test pattern of the original

@@ -1,6 +1,7 @@
 """
 Choosing a video's poster (issue #15): its owner or an Editor picks the moment (a storyboard
-frame's time, or any time) and the poster is taken again from the original at that moment.
+frame's time, or any time) and the poster is taken again at that moment from what the
+transcode reads (the original, or privacy's redacted recording).
 Apps above may refuse a moment (``register_poster_check``; privacy: a flagged range).
 """
 
@@ -15,6 +16,7 @@ from audit.models import AuditEvent
 
 from .. import transcoding
 from ..models import Video
+from .transcode import transcode_source
 
 _poster_checks: list[Callable[[Video, float], list[str]]] = []
 
@@ -37,7 +39,9 @@ def video_poster_set(*, user, video: Video, at) -> Video:
         raise ValidationError({"at": f"Choose a time between 0 and {video.duration or 0:g} seconds."})
     if reasons := [reason for check in _poster_checks for reason in check(video, at)]:
         raise ValidationError({"at": "; ".join(reasons)})
-    source = video.original_file
+    # What the transcode reads (privacy's redacted recording when there is one: its masks and
+    # cuts), never the original behind it.
+    source = transcode_source(video)
     if video.is_working or source is None or not source.exists():
         raise ValidationError({"at": "The poster can be chosen once the recording is processed and its original kept."})
     poster = video.hls_dir / "poster.jpg"
