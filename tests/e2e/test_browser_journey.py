@@ -28,7 +28,10 @@ def no_sideways_scroll(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_upload_play_resume_favourite_search_playlist(browser, live_server, media, shot):
+def test_upload_play_resume_favourite_search_playlist(browser, live_server, media, shot, settings):
+    # The upload page here fills title and tags only; the details an approver needs before
+    # publishing (PUBLISH_REQUIRED_FIELDS) are tested in tests/videos/test_publish_gate.py.
+    settings.PUBLISH_REQUIRED_FIELDS = []
     uma = UserFactory(username="uma", roles=[roles.VIEWER, roles.UPLOADER])
     approver = UserFactory(username="appy", roles=[roles.VIEWER, roles.APPROVER])
     TagFactory(name="Laparoscopy")

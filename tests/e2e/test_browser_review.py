@@ -69,7 +69,7 @@ def test_reject_edit_resubmit_publish(browser, live_server, media, shot, tmp_pat
     assert video.status == "processed"
     assert mail.outbox == []
 
-    page.get_by_label("Reason").fill(REASON)
+    page.locator("#id_reason").fill(REASON)  # the reject form's (the legal-hold panel has a Reason too)
     shot(page, "review-reject")
     page.get_by_role("button", name="Reject").click()
     page.wait_for_url(f"{live_server.url}/videos/review/")

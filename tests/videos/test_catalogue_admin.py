@@ -180,7 +180,7 @@ def test_bulk_add_tag(editor_client, editor, uploader, viewer):
 
 
 def test_bulk_add_tag_requires_a_tag(editor_client, editor, uploader):
-    video = VideoFactory(title="Alone", uploader=uploader, status="processed")
+    video = VideoFactory(title="Alone", uploader=uploader, status="processed", publishable=False)
     response = editor_client.post(
         VIDEOS, {"action": "add_tag", "_selected_action": [video.pk], "post": "yes", "tag": ""}
     )
@@ -229,7 +229,7 @@ def test_bulk_add_surgeon_keeps_existing_roles(editor_client, editor, uploader, 
 
 def test_bulk_add_surgeon_rejects_unknown_role(editor_client, editor, uploader):
     rao = SurgeonFactory(name="Dr Rao")
-    video = VideoFactory(title="Alone", uploader=uploader, status="processed")
+    video = VideoFactory(title="Alone", uploader=uploader, status="processed", publishable=False)
     response = editor_client.post(
         VIDEOS,
         {"action": "add_surgeon", "_selected_action": [video.pk], "post": "yes", "surgeon": rao.pk, "role": "boss"},
@@ -370,7 +370,7 @@ def test_editor_edits_tags_and_surgeons_through_the_service(editor_client, edito
     old = SurgeonFactory(name="Dr Old")
     new = SurgeonFactory(name="Dr New")
     tag = TagFactory(name="Robotic")
-    video = VideoFactory(title="Editable", uploader=uploader, status="processed", surgeons=[old])
+    video = VideoFactory(title="Editable", uploader=uploader, status="processed", surgeons=[old], publishable=False)
     row = video.video_surgeons.get()
     page = editor_client.get(f"{VIDEOS}{video.pk}/change/")
     assert page.status_code == 200 and 'name="video_surgeons-0-surgeon"' in page.content.decode()
@@ -406,7 +406,7 @@ def test_editor_edits_tags_and_surgeons_through_the_service(editor_client, edito
 
 
 def test_video_form_applies_the_service_rules(editor_client, editor, uploader):
-    video = VideoFactory(title="Dated", uploader=uploader, status="processed")
+    video = VideoFactory(title="Dated", uploader=uploader, status="processed", publishable=False)
     response = editor_client.post(f"{VIDEOS}{video.pk}/change/", _change_data(video, date_of_surgery="2999-01-01"))
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["date_of_surgery"] == [
