@@ -30,7 +30,16 @@ BADGE = '<span class="duration-badge" data-duration-badge><span class="sr-only">
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0:00"), (40.0, "0:40"), (59.9, "0:59"), (60, "1:00"), (451, "7:31"), (3723.4, "1:02:03"), (None, ""), ("x", "")],
+    [
+        (0, "0:00"),
+        (40.0, "0:40"),
+        (59.9, "0:59"),
+        (60, "1:00"),
+        (451, "7:31"),
+        (3723.4, "1:02:03"),
+        (None, ""),
+        ("x", ""),
+    ],
 )
 def test_clock(seconds, text):
     assert clock(seconds) == text
