@@ -559,20 +559,8 @@ def scan_packets(source: Path, probe: Probe, *, timeout: float = 1800) -> Packet
         "--",
         str(source),
     ]
-    process = subprocess.Popen(  # noqa: S603 (an argv list, no shell)
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
-    watchdog = threading.Timer(timeout, _kill_quietly, [process])
-    watchdog.daemon = True
-    watchdog.start()
     times, keyframes, bits, open_gop, key_at, broken = array("d"), [], {}, False, None, False
-    try:
-        assert process.stdout is not None
+    with _streamed(argv, timeout) as process:
         for raw in process.stdout:
             pts, size, flags = (raw.decode(errors="replace").strip().split("|") + ["", "", ""])[:3]
             at = _seconds(pts)
@@ -587,12 +575,6 @@ def scan_packets(source: Path, probe: Probe, *, timeout: float = 1800) -> Packet
                 key_at = at
             elif key_at is not None and at < key_at:
                 open_gop = True
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            _kill_quietly(process)
-        process.stdout.close()
-        process.wait()
     if process.returncode != 0 or broken or not times:
         return None
     return PacketScan(times=array("d", sorted(times)), keyframes=keyframes, open_gop=open_gop, segment_bits=bits)
@@ -771,6 +753,27 @@ def _video_end(path: Path, *, since: float | None, timeout: float = 120) -> floa
         "--",
         str(path),
     ]
+    end, packets = None, 0
+    with _streamed(argv, timeout) as process:
+        for raw in process.stdout:
+            packets += 1
+            fields = dict(part.partition("=")[::2] for part in raw.decode(errors="replace").strip().split("|"))
+            at = _seconds(fields.get("pts_time"))
+            at = _seconds(fields.get("dts_time")) if at is None else at
+            if at is not None:
+                at += _seconds(fields.get("duration_time")) or 0.0
+                end = at if end is None else max(end, at)
+    if process.returncode != 0 or (packets and end is None):
+        return None  # killed at the timeout, failed, or no timestamps to go by
+    return 0.0 if end is None else end
+
+
+@contextlib.contextmanager
+def _streamed(argv: list[str], timeout: float):
+    """
+    ``argv`` (ffprobe) running with its stdout to read line by line, killed at ``timeout`` seconds
+    or when the caller stops reading; its return code is set when the block ends.
+    """
     process = subprocess.Popen(  # noqa: S603 (an argv list, no shell)
         argv,
         stdin=subprocess.DEVNULL,
@@ -782,26 +785,14 @@ def _video_end(path: Path, *, since: float | None, timeout: float = 120) -> floa
     watchdog = threading.Timer(timeout, _kill_quietly, [process])
     watchdog.daemon = True
     watchdog.start()
-    end, packets = None, 0
     try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            packets += 1
-            fields = dict(part.partition("=")[::2] for part in raw.decode(errors="replace").strip().split("|"))
-            at = _seconds(fields.get("pts_time"))
-            at = _seconds(fields.get("dts_time")) if at is None else at
-            if at is not None:
-                at += _seconds(fields.get("duration_time")) or 0.0
-                end = at if end is None else max(end, at)
+        yield process
     finally:
         watchdog.cancel()
         if process.poll() is None:
             _kill_quietly(process)
         process.stdout.close()
         process.wait()
-    if process.returncode != 0 or (packets and end is None):
-        return None  # killed at the timeout, failed, or no timestamps to go by
-    return 0.0 if end is None else end
 
 
 def _seconds(text: str | None) -> float | None:
