@@ -6,7 +6,9 @@ This view only speaks the protocol: its headers, its status codes, its metadata 
 The upload's business — the rules before the first byte, storing bytes at an offset with the
 MD5 state (so the hash is done when the last byte lands, whichever worker received which
 chunk), sniffing, discarding, completing into a video — is ``videos.services.uploads``'s,
-which a multipart upload ends in too.
+which a multipart upload ends in too. With ``replaces`` (a video's id) in ``Upload-Metadata``
+the file becomes that video's new recording instead (issue #15; the owner or an editor, asked
+when the upload is created and again when it completes: ``videos.services.replacement``).
 
 Authentication is the API's (JWT or session with CSRF); an upload belongs to its creator,
 and anyone else gets 404.
@@ -131,7 +133,9 @@ class UploadCollectionApi(TusView):
                 "Upload-Metadata",
                 "Comma-separated `key base64(value)` pairs: `filename` (required), and optionally the video's "
                 "title, description, transcript, category, tags and surgeons (ids; both comma-separated) and "
-                "date_of_surgery, checked like the fields of a multipart upload.",
+                "date_of_surgery, checked like the fields of a multipart upload. Or `replaces` (a video's id, "
+                "without those fields): the file becomes the new recording of that video (its owner or an "
+                "editor; same id and details, processed again), as `POST /api/v1/videos/{id}/replacement/` does.",
             ),
         ],
         responses={
@@ -139,8 +143,14 @@ class UploadCollectionApi(TusView):
                 description="Created: `Location` is the upload's URL, `Upload-Offset` is 0, `Upload-Expires` "
                 "says until when it can be resumed"
             ),
-            400: OpenApiResponse(DetailOutput, description="Bad headers, or a file name or size that is refused"),
-            403: OpenApiResponse(DetailOutput, description="Your role may not upload videos"),
+            400: OpenApiResponse(
+                DetailOutput,
+                description="Bad headers, a file name or size that is refused, or a `replaces` that is no video "
+                "of yours to replace now (the field is named)",
+            ),
+            403: OpenApiResponse(
+                DetailOutput, description="Your role may not upload videos, or may not replace that video's recording"
+            ),
             412: _TUS_ERRORS[412],
             413: OpenApiResponse(DetailOutput, description="Larger than the upload limit"),
             507: OpenApiResponse(DetailOutput, description="Larger than the free space on the server"),
@@ -217,7 +227,8 @@ class UploadResourceApi(TusView):
     @extend_schema(
         operation_id="uploads_append",
         summary="tus core: append bytes at Upload-Offset",
-        description="The last PATCH turns the file into a video; `X-Video-Id` then names it.",
+        description="The last PATCH turns the file into a video (or the new recording of the one it "
+        "`replaces`); `X-Video-Id` then names it.",
         request={"application/offset+octet-stream": OpenApiTypes.BINARY},
         parameters=[
             _TUS_RESUMABLE,
@@ -232,7 +243,10 @@ class UploadResourceApi(TusView):
                 description="Bad headers, a body longer than Upload-Length, or a "
                 "file that is refused (checked on the first bytes and when complete)",
             ),
-            403: OpenApiResponse(DetailOutput, description="Your role may no longer upload videos"),
+            403: OpenApiResponse(
+                DetailOutput,
+                description="Your role may no longer upload videos (or replace the recording the upload `replaces`)",
+            ),
             **_TUS_ERRORS,
             409: OpenApiResponse(DetailOutput, description="Upload-Offset does not match, or already complete"),
             415: OpenApiResponse(DetailOutput, description="Content-Type must be application/offset+octet-stream"),

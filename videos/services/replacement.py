@@ -4,6 +4,11 @@ its owner (or an Editor) may send a new file for the same video. The id, the det
 review history stay; the old file's name, size and MD5 go into the audit trail; the new file is
 transcoded by the usual job, and the old ladder keeps serving until the new one is swapped in
 (videos.services.transcode: the job token and the atomic swap).
+
+Two doors send the file: one multipart POST (``video_replace_original``), or a resumable (tus)
+upload whose metadata names the video as ``replaces`` (``replacement_target`` when it is
+created, ``video_replace_from_upload`` when its last byte lands), which the page uses: a
+recording of several GB does not fit one POST.
 """
 
 import os
@@ -21,13 +26,45 @@ from ..models import Video
 from .transcode import transcode_enqueue
 
 
+def replacement_check(*, user, video: Video, field: str = "file") -> None:
+    """Whether ``user`` may replace the recording of ``video`` now (owner or editor, not while it is processed)."""
+    if not video.can_edit(user):
+        raise PermissionDenied("Only the owner or an editor may replace the recording.")
+    if video.is_working:
+        raise ValidationError({field: "The video is still being processed; replace it when that is done."})
+
+
+def replacement_target(*, user, video_uuid) -> Video:
+    """
+    The video a resumable upload's ``replaces`` names, if ``user`` may replace its recording now;
+    refusals name ``replaces``. An id that is no video and one ``user`` may not see are refused
+    alike, so the refusal does not tell whether the video exists.
+    """
+    try:
+        video = Video.objects.visible_to(user).get(uuid=video_uuid)
+    except (Video.DoesNotExist, ValidationError, ValueError):
+        raise ValidationError({"replaces": "There is no video with this id that you may see."}) from None
+    replacement_check(user=user, video=video, field="replaces")
+    return video
+
+
+def video_replace_from_upload(*, user, replaces, path: Path, filename: str, md5: str, size: int) -> Video:
+    """
+    The last byte of a resumable upload naming ``replaces`` landed: the video is asked for again
+    (it may have changed since the upload began), then its recording replaced; ``path`` is consumed.
+    """
+    try:
+        video = replacement_target(user=user, video_uuid=replaces)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return video_replace_original(user=user, video=video, path=path, filename=filename, md5=md5, size=size)
+
+
 def video_replace_original(*, user, video: Video, path: Path, filename: str, md5: str, size: int) -> Video:
     """Make ``path`` (consumed: moved into originals/, or deleted on a refusal) the recording of ``video``."""
     try:
-        if not video.can_edit(user):
-            raise PermissionDenied("Only the owner or an editor may replace the recording.")
-        if video.is_working:
-            raise ValidationError({"file": "The video is still being processed; replace it when that is done."})
+        replacement_check(user=user, video=video)
         filename = ingest.clean_name(filename)
         probe = ingest.check_file(path, filename)
         if md5 == video.md5 and size == video.size_bytes:

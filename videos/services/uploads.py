@@ -5,7 +5,8 @@ Before the first byte: ``upload_admit`` (the right to upload, free space, the us
 Resumable (tus) uploads: ``upload_start``, ``upload_append`` (bytes at an offset, the offset
 and the MD5 state saved whatever happens, the head sniffed), ``upload_discard`` and the
 hourly ``uploads_purge_expired``. Both tus and multipart uploads end in ``upload_complete``:
-the received file becomes a video, or turns out to be one the caller already may see.
+the received file becomes a video, or turns out to be one the caller already may see; a tus
+upload whose metadata ``replaces`` a video ends in ``replacement.video_replace_from_upload``.
 ``video_delete`` takes a video out with every file it has. The tus view
 (``videos/api/tus.py``) only speaks the protocol; the multipart view only parses the body.
 """
@@ -34,6 +35,7 @@ from core.errors import Refused, StorageFull, is_storage_full
 from .. import ingest, storage
 from ..hashing import ResumableMD5, available, md5_of_file
 from ..models import Upload, Video
+from . import replacement
 from .metadata import metadata_apply, metadata_clean, metadata_given
 from .transcode import transcode_enqueue
 
@@ -147,8 +149,15 @@ def upload_start(*, user, filename: str, length: int, metadata: dict) -> Upload:
     filename = ingest.clean_name(filename)
     ingest.check_name(filename)
     ingest.check_size(length)
-    # Checked again on completion, when the catalogue may have changed.
-    metadata_clean(user=user, data=metadata_given(metadata))
+    # Checked again on completion, when the catalogue (or the video replaced) may have changed.
+    if "replaces" in metadata:
+        replacement.replacement_target(user=user, video_uuid=metadata["replaces"])
+        if given := metadata_given(metadata):
+            raise ValidationError(
+                {"replaces": f"A replacement keeps the video's details; edit them on the video ({', '.join(given)})."}
+            )
+    else:
+        metadata_clean(user=user, data=metadata_given(metadata))
     try:
         with transaction.atomic():
             # One creation at a time per user, so two racing creations cannot both fit the quota.
@@ -266,17 +275,20 @@ def _sniff(upload: Upload, handle) -> None:
 
 
 def _finish(upload: Upload) -> None:
-    """The last byte landed: the upload becomes a video (or finds its duplicate); a refusal deletes it."""
+    """
+    The last byte landed: the upload becomes a video (or finds its duplicate), or the new
+    recording of the video its metadata ``replaces``; a refusal deletes it.
+    """
     md5 = ResumableMD5(upload.md5_state).hexdigest() if upload.md5_state and available() else md5_of_file(upload.path)
+    file = {"path": upload.path, "filename": upload.filename, "md5": md5, "size": upload.length}
     try:
-        completed = upload_complete(
-            user=upload.user,
-            path=upload.path,
-            filename=upload.filename,
-            md5=md5,
-            size=upload.length,
-            metadata=upload.metadata,
-        )
+        if "replaces" in upload.metadata:
+            video = replacement.video_replace_from_upload(
+                user=upload.user, replaces=upload.metadata["replaces"], **file
+            )
+            completed = Completed(video, duplicate=False)
+        else:
+            completed = upload_complete(user=upload.user, metadata=upload.metadata, **file)
     except Exception:
         Upload.objects.filter(pk=upload.pk).delete()
         raise
