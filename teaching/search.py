@@ -14,8 +14,9 @@ What library.search asks of the teaching layer: caption text (cue level) and ste
 
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, Value, Window
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
+
+from core.sqlite_fts import SqliteFts5Index
 
 from .models import CaptionCue, Chapter, Step
 
@@ -34,11 +35,9 @@ class _CueMatches(Func):
 def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
     if connection.vendor == "postgresql" and tsquery:
         return Q(_CueMatches(F("text"), Value(tsquery)))
-    if connection.vendor == "sqlite" and cue_fts_ready(connection) and all(len(a) >= 3 for a in alternatives):
+    if CUE_FTS_INDEX.usable_for(connection, alternatives):
         # The trigram FTS5 index finds the same substrings without reading every cue.
-        expression = " OR ".join('"' + alternative.replace('"', '""') + '"' for alternative in alternatives)
-        matching = RawSQL("SELECT rowid FROM teaching_cue_fts WHERE teaching_cue_fts MATCH %s", [expression])  # noqa: S611 (bound)
-        return Q(pk__in=matching)
+        return Q(pk__in=CUE_FTS_INDEX.matching_rowids(alternatives))
     condition = Q()
     for alternative in alternatives:
         condition |= Q(text__icontains=alternative)
@@ -112,63 +111,10 @@ def step_names(step_ids) -> dict[int, str]:
 
 
 # ------------------------------------------------------------------------------ SQLite FTS5
-# As videos.search_index does for video_fts: Django rebuilds a SQLite table when a migration
-# alters it, which drops its triggers, so they are checked after every migrate (TeachingConfig.ready).
-CUE_FTS = "teaching_cue_fts"
-_CUE_FTS_TRIGGERS = {
-    "teaching_cue_fts_insert": """
-        CREATE TRIGGER IF NOT EXISTS teaching_cue_fts_insert AFTER INSERT ON teaching_captioncue BEGIN
-          INSERT INTO teaching_cue_fts(rowid, text) VALUES (new.id, new.text);
-        END""",
-    "teaching_cue_fts_delete": """
-        CREATE TRIGGER IF NOT EXISTS teaching_cue_fts_delete AFTER DELETE ON teaching_captioncue BEGIN
-          INSERT INTO teaching_cue_fts(teaching_cue_fts, rowid, text) VALUES ('delete', old.id, old.text);
-        END""",
-    "teaching_cue_fts_update": """
-        CREATE TRIGGER IF NOT EXISTS teaching_cue_fts_update AFTER UPDATE OF text ON teaching_captioncue BEGIN
-          INSERT INTO teaching_cue_fts(teaching_cue_fts, rowid, text) VALUES ('delete', old.id, old.text);
-          INSERT INTO teaching_cue_fts(rowid, text) VALUES (new.id, new.text);
-        END""",
-}
-
-
-def cue_fts_ready(connection) -> bool:
-    """Whether the cues' FTS5 index and its triggers are in place (cached per connection)."""
-    ready = getattr(connection, "_svl_cue_fts_ready", None)
-    if ready is None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)", [CUE_FTS, *_CUE_FTS_TRIGGERS]
-            )
-            ready = cursor.fetchone()[0] == 1 + len(_CUE_FTS_TRIGGERS)
-        connection._svl_cue_fts_ready = ready
-    return ready
-
-
-def ensure_cue_fts(connection) -> bool:
-    """Create the cues' FTS5 index and its triggers where missing, and refill it then. SQLite only."""
-    if connection.vendor != "sqlite":
-        return False
-    connection._svl_cue_fts_ready = None
-    if cue_fts_ready(connection):
-        return True
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS teaching_cue_fts USING fts5(text, "
-                "content='teaching_captioncue', content_rowid='id', tokenize='trigram')"
-            )
-        except Exception:  # an SQLite built without FTS5 (or older than 3.34): LIKE fallback
-            connection._svl_cue_fts_ready = False
-            return False
-        for statement in _CUE_FTS_TRIGGERS.values():
-            cursor.execute(statement)
-        cursor.execute("INSERT INTO teaching_cue_fts(teaching_cue_fts) VALUES ('rebuild')")
-    connection._svl_cue_fts_ready = None
-    return cue_fts_ready(connection)
-
-
-def on_post_migrate(sender, using="default", **kwargs):
-    from django.db import connections
-
-    ensure_cue_fts(connections[using])
+# As videos.search_index does for video_fts (core.sqlite_fts): kept by triggers, checked after
+# every migrate (TeachingConfig.ready).
+CUE_FTS_INDEX = SqliteFts5Index(name="teaching_cue_fts", table="teaching_captioncue", columns=("text",))
+CUE_FTS = CUE_FTS_INDEX.name
+cue_fts_ready = CUE_FTS_INDEX.ready
+ensure_cue_fts = CUE_FTS_INDEX.ensure
+on_post_migrate = CUE_FTS_INDEX.on_post_migrate

@@ -15,6 +15,8 @@ column is an always-NULL placeholder and ``library.search`` uses its fallback.
 from django.contrib.postgres.search import SearchVectorField
 from django.db.models import Expression
 
+from core.sqlite_fts import SqliteFts5Index
+
 SEARCH_CONFIG = "english"
 
 
@@ -66,70 +68,15 @@ def refresh(video_ids) -> int:
 
 # ------------------------------------------------------------------------------ SQLite FTS5
 # On SQLite the same four fields live in an FTS5 index with the trigram tokenizer (substring
-# matching, like the LIKE fallback, but from an index). Django rebuilds a SQLite table when a
-# migration alters it, which drops its triggers, so this is checked after every migrate
-# (``VideosConfig.ready``) rather than created once by a migration.
-FTS_TABLE = "video_fts"
-_FTS_TRIGGERS = {
-    "video_fts_insert": """
-        CREATE TRIGGER IF NOT EXISTS video_fts_insert AFTER INSERT ON videos_video BEGIN
-          INSERT INTO video_fts(rowid, title, search_terms, description, transcript)
-          VALUES (new.id, new.title, new.search_terms, new.description, new.transcript);
-        END""",
-    "video_fts_delete": """
-        CREATE TRIGGER IF NOT EXISTS video_fts_delete AFTER DELETE ON videos_video BEGIN
-          INSERT INTO video_fts(video_fts, rowid, title, search_terms, description, transcript)
-          VALUES ('delete', old.id, old.title, old.search_terms, old.description, old.transcript);
-        END""",
-    "video_fts_update": """
-        CREATE TRIGGER IF NOT EXISTS video_fts_update
-        AFTER UPDATE OF title, search_terms, description, transcript ON videos_video BEGIN
-          INSERT INTO video_fts(video_fts, rowid, title, search_terms, description, transcript)
-          VALUES ('delete', old.id, old.title, old.search_terms, old.description, old.transcript);
-          INSERT INTO video_fts(rowid, title, search_terms, description, transcript)
-          VALUES (new.id, new.title, new.search_terms, new.description, new.transcript);
-        END""",
-}
-
-
-def sqlite_fts_ready(connection) -> bool:
-    """Whether the FTS5 index and its triggers are in place (cached per connection)."""
-    ready = getattr(connection, "_svl_fts_ready", None)
-    if ready is None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)",
-                [FTS_TABLE, *_FTS_TRIGGERS],
-            )
-            ready = cursor.fetchone()[0] == 1 + len(_FTS_TRIGGERS)
-        connection._svl_fts_ready = ready
-    return ready
-
-
-def ensure_sqlite_fts(connection) -> bool:
-    """Create the FTS5 index and its triggers where missing, and refill it then. SQLite only."""
-    if connection.vendor != "sqlite":
-        return False
-    connection._svl_fts_ready = None
-    if sqlite_fts_ready(connection):
-        return True
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS video_fts USING fts5(title, search_terms, description, transcript, "
-                "content='videos_video', content_rowid='id', tokenize='trigram')"
-            )
-        except Exception:  # an SQLite built without FTS5 (or older than 3.34): LIKE fallback
-            connection._svl_fts_ready = False
-            return False
-        for statement in _FTS_TRIGGERS.values():
-            cursor.execute(statement)
-        cursor.execute("INSERT INTO video_fts(video_fts) VALUES ('rebuild')")
-    connection._svl_fts_ready = None
-    return sqlite_fts_ready(connection)
-
-
-def on_post_migrate(sender, using="default", **kwargs):
-    from django.db import connections
-
-    ensure_sqlite_fts(connections[using])
+# matching, like the LIKE fallback, but from an index), kept by triggers and checked after every
+# migrate (``VideosConfig.ready``): core.sqlite_fts. The cache attribute is the one tests reset.
+VIDEO_FTS = SqliteFts5Index(
+    name="video_fts",
+    table="videos_video",
+    columns=("title", "search_terms", "description", "transcript"),
+    cache_attribute="_svl_fts_ready",
+)
+FTS_TABLE = VIDEO_FTS.name
+sqlite_fts_ready = VIDEO_FTS.ready
+ensure_sqlite_fts = VIDEO_FTS.ensure
+on_post_migrate = VIDEO_FTS.on_post_migrate
