@@ -20,6 +20,7 @@ class PrivacyConfig(AppConfig):
 
         review.register_publish_check(services.publish_check)
         transcode.register_source_provider(services.redacted_source)
+        transcode.register_picture_provider(services.picture_edit)
         poster.register_poster_check(services.poster_check)
         ladder_complete.connect(services.on_ladder_complete, sender=Video, dispatch_uid="privacy.ladder_complete")
         review_views.register_review_panel("privacy/_review_panel.html", panels.review_panel)

@@ -6,9 +6,12 @@ decided "cut" out of picture and sound. The transcode then reads it instead of t
 storyboard come from redacted frames.
 
 The picture is written losslessly (x264 ``-qp 0``): outside the decided ranges its frames are
-the original's, so the new ladder's frames there are what the old one's were. A cut changes
-every later timestamp, so applying decisions re-encodes the whole ladder (not only the chunks
-that hold a range).
+the original's, so the new ladder's frames there are what the old one's were. Only cuts take
+this way: a cut changes every later timestamp, so applying it re-encodes the whole ladder.
+
+Blur, black-out and masks need no render: they are a picture edit every chunk of the
+transcode applies as it encodes (``picture_graph``), so applying them re-encodes only the
+chunks whose stretch of the timeline they change; the others are taken from the served ladder.
 """
 
 from dataclasses import dataclass
@@ -32,8 +35,8 @@ class Span:
     decision: str
 
 
-def _inside(spans: list[Span], var: str = "t") -> str:
-    return "+".join(f"gte({var},{s.start:.3f})*lt({var},{s.end:.3f})" for s in spans)
+def _inside(spans: list[Span], var: str = "t", base: float = 0.0) -> str:
+    return "+".join(f"gte({var},{base + s.start:.3f})*lt({var},{base + s.end:.3f})" for s in spans)
 
 
 def merged_cuts(spans: list[Span]) -> list[Span]:
@@ -75,8 +78,13 @@ def _blur(radius_share: int) -> str:
     )
 
 
-def video_graph(spans: list[Span], masks: list[list[float]], video_map: str) -> str:
-    """The picture's filter graph, ``[v]`` out: masks, then blur/black over ranges, then the cuts."""
+def video_graph(
+    spans: list[Span], masks: list[list[float]], video_map: str, *, base: float = 0.0, out: str = "v"
+) -> str:
+    """
+    The picture's filter graph, ``[out]`` out: masks, then blur/black over ranges, then the
+    cuts. ``base``: the timestamp of the recording's start (``t`` counts from it).
+    """
     steps = [f"[{video_map}]null[v0]"]
     label = "v0"
     for i, (x, y, w, h) in enumerate(masks):
@@ -90,15 +98,28 @@ def video_graph(spans: list[Span], masks: list[list[float]], video_map: str) -> 
     blacked = [s for s in spans if s.decision == BLACK]
     filters = []
     if blurred:
-        filters.append(f"{_blur(6)}:enable='{_inside(blurred)}'")
+        filters.append(f"{_blur(6)}:enable='{_inside(blurred, base=base)}'")
     if blacked:
-        filters.append(f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{_inside(blacked)}'")
+        filters.append(f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{_inside(blacked, base=base)}'")
     cuts = merged_cuts(spans)
     if cuts:
+        if base:
+            raise ValueError("cuts are rendered on a timeline from zero")
         filters.append(f"select='not({_inside(cuts)})'")
         filters.append(f"setpts='PTS-({_shift(cuts, 'T')})/TB'")
-    steps.append(f"[{label}]" + (",".join(filters) or "null") + "[v]")
+    steps.append(f"[{label}]" + (",".join(filters) or "null") + f"[{out}]")
     return ";".join(steps)
+
+
+def picture_graph(spans: list[Span], masks: list[list[float]], *, base: float) -> str:
+    """
+    The transcode's picture edit (``videos.services.transcode.register_picture_provider``):
+    masks, blur and black-out, from ``[pic_in]`` to ``[pic_out]`` on the source's own
+    timestamps (``base``, its first). No cuts: those change the timeline (``render_command``).
+    """
+    if any(s.decision == CUT for s in spans):
+        raise ValueError("a cut is rendered, not edited into the picture")
+    return video_graph(spans, masks, "pic_in", base=base, out="pic_out")
 
 
 def audio_graph(spans: list[Span]) -> str:

@@ -3,13 +3,15 @@ Writes of the privacy app (issue #17). Every door (API, review page, admin, task
 
     ladder complete (first) ─► scan_enqueue ─► privacy_scan_run ─► clean (auto-publish if no approval)
                                                                └─► flagged ─► range_decide / range_add
-                                                                              └─► privacy_apply ─► privacy_redact_run
-                                                                                   └─► reprocess ─► ladder complete ─► resolved
+                                                                              └─► privacy_apply ─► reprocess (changed chunks) ─► ladder complete ─► resolved
+                                                                                   └─► (a cut) privacy_redact_run ─► reprocess (all)
 
 - The scan samples the original (``privacy.scanning``) and stores ranges only.
-- Applying renders the redacted recording (``privacy.redaction``) and reprocesses the video
-  from it (``videos.services.transcode.register_source_provider``): the old ladder serves until
-  the new one is complete. A cut re-encodes the whole ladder.
+- Applying reprocesses the video with the decisions: blur, black-out and masks are the
+  transcode's picture edit (``picture_edit``, ``register_picture_provider``), and only the
+  chunks whose stretch changed are encoded again; a cut renders the redacted recording first
+  (``privacy.redaction``) and the whole ladder is made from it (``register_source_provider``).
+  The old ladder serves until the new one is complete.
 - Quarantine (``publish_check``, registered with ``review.register_publish_check``): a pending
   scan, undecided ranges, or decisions not applied yet keep the video from being published.
 - Posters and storyboards are never from a flagged frame (``images_protect``).
@@ -31,7 +33,7 @@ from audit import trail
 from audit.models import AuditEvent
 from videos import transcoding
 from videos.models import Video
-from videos.services import review
+from videos.services import review, transcode
 from videos.services.transcode import video_reprocess
 
 from . import redaction, rights, scanning
@@ -237,9 +239,15 @@ def range_add(*, user, video: Video, start, end) -> PrivacyRange:
 
 def privacy_apply(*, user, video: Video) -> PrivacyScan:
     """
-    Apply the decisions: queue the redacted render and the reprocess from it (the old ladder
-    serves meanwhile); resolved when the new ladder is complete. With nothing to redact (every
-    range kept, no mask) it is resolved at once, without a re-encode.
+    Apply the decisions; resolved when the new ladder is complete (the old one serves meanwhile).
+
+    - Blur, black-out and masks are the transcode's picture edit (``picture_edit``): the video
+      is reprocessed with only the chunks whose stretch changed since the served ladder
+      encoded again (``video_reprocess(redo=...)``); a change of masks touches every chunk.
+    - A cut changes every later timestamp: the redacted recording is rendered first
+      (``privacy_redact_run``) and the whole ladder is made from it.
+    - With nothing to change (every range kept, no mask, nothing redacted before) it is
+      resolved at once, without a re-encode.
     """
     if not rights.may_decide(user, video):
         raise PermissionDenied("Only approvers and the video's owner apply privacy decisions.")
@@ -251,11 +259,12 @@ def privacy_apply(*, user, video: Video) -> PrivacyScan:
                 {"ranges": "Decide every range first; undecided: " + ", ".join(undecided)}, code="undecided"
             )
         trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(video.uuid), privacy="apply")
-        if (
-            not scan.ranges.redacting().exists()
-            and not Mask.objects.for_video(video).exists()
-            and not scan.redacted_name
-        ):
+        spec = picture_spec(video, scan)
+        served = transcode.served_ladder(video)
+        served_spec = (served or {}).get("plan", {}).get("picture_spec") or _NO_EDIT
+        cuts = any(decision == Decision.CUT for _, _, decision in spec["spans"])
+        if not cuts and not scan.redacted_name and spec == served_spec:
+            # The served ladder shows these decisions already.
             scan.status, scan.applying_token = ScanStatus.RESOLVED, None
             scan.save(update_fields=["status", "applying_token", "updated_at"])
             video_id = video.pk
@@ -265,17 +274,65 @@ def privacy_apply(*, user, video: Video) -> PrivacyScan:
             raise ValidationError(
                 "The original recording is gone, so no redaction can be rendered.", code="no_original"
             )
-        scan.applying_token = uuid.uuid4()
-        scan.save(update_fields=["applying_token", "updated_at"])
-        from django_q.tasks import async_task
+        if cuts:
+            scan.applying_token = uuid.uuid4()
+            scan.save(update_fields=["applying_token", "updated_at"])
+            from django_q.tasks import async_task
 
-        video_id, token, name = video.pk, str(scan.applying_token), f"privacy-redact-{video.uuid}"[:100]
-        transaction.on_commit(
-            lambda: async_task(
-                "privacy.tasks.redact", video_id, token, task_name=name, cluster=settings.Q_TRANSCODE_CLUSTER
+            video_id, token, name = video.pk, str(scan.applying_token), f"privacy-redact-{video.uuid}"[:100]
+            transaction.on_commit(
+                lambda: async_task(
+                    "privacy.tasks.redact", video_id, token, task_name=name, cluster=settings.Q_TRANSCODE_CLUSTER
+                )
             )
-        )
+            return scan
+        redo = _changed(spec, served_spec) if served is not None and not scan.redacted_name else None
+        if scan.redacted_name:
+            # The served ladder was made from a render with cuts; this one is made from the original.
+            render = privacy_dir(video.uuid) / scan.redacted_name
+            transaction.on_commit(lambda: render.unlink(missing_ok=True))
+            scan.redacted_name = ""
+        video = video_reprocess(user=None, video=video, redo=redo)
+        scan.applying_token, scan.failure_reason = video.job_token, ""
+        scan.save(update_fields=["applying_token", "redacted_name", "failure_reason", "updated_at"])
     return scan
+
+
+_NO_EDIT = {"spans": [], "masks": []}
+
+
+def picture_spec(video: Video, scan: PrivacyScan | None) -> dict:
+    """What the ladder of ``video`` should show: ``{"spans": [[start, end, decision]], "masks": [[x, y, w, h]]}``."""
+    spans = [[r.start, r.end, r.decision] for r in scan.ranges.redacting()] if scan is not None else []
+    return {"spans": sorted(spans), "masks": masks_of(video)}
+
+
+def _changed(spec: dict, served: dict) -> list[tuple[float, float]] | None:
+    """The stretches whose picture differs between two specs; None (everywhere) when the masks differ."""
+    if spec["masks"] != served.get("masks", []):
+        return None
+    now = {tuple(span) for span in spec["spans"]}
+    before = {tuple(span) for span in served.get("spans", [])}
+    return sorted((start, end) for start, end, _ in now ^ before)
+
+
+def picture_edit(video: Video, probe: transcoding.Probe) -> tuple[str, dict] | None:
+    """
+    The picture provider (``transcode.register_picture_provider``): the decided blurs and
+    black-outs and the masks, as a filter graph on ``probe``'s timeline, with their spec.
+    None when there is nothing to edit, or when the transcode reads a rendered redaction
+    (which has them already).
+    """
+    scan = PrivacyScan.objects.filter(video_id=video.pk).first()
+    if scan is not None and scan.redacted_name:
+        return None
+    spec = picture_spec(video, scan)
+    # Cuts wait for their render (privacy_apply); until then the other decisions still show.
+    spec["spans"] = [span for span in spec["spans"] if span[2] != Decision.CUT]
+    if spec == _NO_EDIT:
+        return None
+    spans = [redaction.Span(start, end, decision) for start, end, decision in spec["spans"]]
+    return redaction.picture_graph(spans, spec["masks"], base=probe.start), spec
 
 
 def spans_of(scan: PrivacyScan) -> list[redaction.Span]:
@@ -407,13 +464,9 @@ def images_protect(*, video: Video) -> None:
     poster = hls / "poster.jpg"
     if video.has_poster and poster.exists():
         at = safe_time(duration, forbidden, preferred=duration * 0.1)
-        source = redacted_source(video) or video.original_file
-        if at is None or source is None:
-            poster.unlink(missing_ok=True)
-            Video.objects.filter(pk=video.pk).update(has_poster=False)
-        elif at != duration * 0.1:
-            argv = transcoding.poster_command(source=source, target=poster, at=at)
-            if transcoding.run_simple(argv, timeout=300).returncode != 0:
+        if at != duration * 0.1:  # else the transcode's own poster (edited as the ladder) is fine
+            argv = transcode.still_command(video, at=at, target=poster) if at is not None else None
+            if argv is None or transcoding.run_simple(argv, timeout=300).returncode != 0:
                 poster.unlink(missing_ok=True)
                 Video.objects.filter(pk=video.pk).update(has_poster=False)
     sprite, cues = hls / "storyboard.jpg", hls / "storyboard.vtt"

@@ -4,9 +4,9 @@ from .services.transcode import transcode_chunk_run, video_transcode, videos_rea
 from .services.uploads import uploads_purge_expired
 
 
-def transcode(video_id: int, token: str) -> str:
+def transcode(video_id: int, token: str, redo: list[list[float]] | None = None) -> str:
     """The planning task, queued by transcode_enqueue (after an upload, on reprocess) with the video's job token."""
-    return video_transcode(video_id=video_id, token=token)
+    return video_transcode(video_id=video_id, token=token, redo=redo)
 
 
 def transcode_chunk(chunk_id: int, token: str) -> str:

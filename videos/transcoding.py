@@ -1037,7 +1037,7 @@ def _frame_index(seconds: float, rate: Fraction) -> int:
     return math.ceil(Fraction(seconds).limit_denominator(10**6) * rate - Fraction(1, 10**6))
 
 
-def _storyboard_tiles_in(plan: "StoryboardPlan", chunk: Chunk) -> range:
+def storyboard_tiles_in(plan: "StoryboardPlan", chunk: Chunk) -> range:
     """Indices of the storyboard tiles whose time falls in ``chunk``."""
     first = math.ceil(chunk.start / plan.interval - 1e-9)
     last = min(plan.count, math.ceil(chunk.end / plan.interval - 1e-9))
@@ -1055,6 +1055,7 @@ def chunk_command(
     preset: str,
     storyboard: "StoryboardPlan | None" = None,
     copy: CopyCut | None = None,
+    picture: str = "",
 ) -> list[str]:
     """
     One chunk of every rung (video only): split/scale, 2 s GOPs from the chunk's start, 6 s
@@ -1065,14 +1066,20 @@ def chunk_command(
     copied rung (``Rung.copy``) takes the source's packets from ``copy``'s keyframe on, read by a
     second input seeking to that keyframe, ``copy.frames`` of them (closed GOPs: in decoding
     order they are exactly the chunk's frames).
+
+    ``picture`` is an edit of the picture on the output grid before it is split (``[pic_in]`` to
+    ``[pic_out]``, ``t`` the source's own timestamps): what an app above asks every rung and
+    tile to show instead (privacy's redaction, ``transcode.register_picture_provider``).
     """
     if any(rung.copy for rung in rungs) != (copy is not None):
         raise ValueError("a copied rung needs its cut, and a cut a copied rung")
+    if picture and copy is not None:
+        raise ValueError("a copied rung cannot carry a picture edit")
     rate = output_rate(probe)
     absolute = probe.start + chunk.start  # the source's own timestamps (-copyts)
     first, stop = _frame_index(absolute, rate), _frame_index(probe.start + chunk.end, rate)
     gop = max(1, round(float(rate) * 2))
-    tiles = _storyboard_tiles_in(storyboard, chunk) if storyboard else range(0)
+    tiles = storyboard_tiles_in(storyboard, chunk) if storyboard else range(0)
     encoded = [i for i, rung in enumerate(rungs) if not rung.copy]
     n = len(encoded)
     branches = n + (1 if tiles else 0)
@@ -1102,8 +1109,12 @@ def chunk_command(
     preroll = min(chunk.start, 5.0 if probe.nominal_rate else 1.0)
     graph = (
         f"[{probe.video_map}]{deinterlace}fps={rate.numerator}/{rate.denominator},"
-        f"trim=start_pts={first}:end_pts={stop},"
-        f"split={branches}" + "".join(f"[s{i}]" for i in range(branches)) + ";" + ";".join(scales)
+        f"trim=start_pts={first}:end_pts={stop}"
+        + (f"[pic_in];{picture};[pic_out]" if picture else ",")
+        + f"split={branches}"
+        + "".join(f"[s{i}]" for i in range(branches))
+        + ";"
+        + ";".join(scales)
     )
     argv = [
         settings.FFMPEG_BIN,
@@ -1380,23 +1391,30 @@ def storyboard_sprite_command(*, tiles: Path, plan: "StoryboardPlan", target: Pa
 
 
 def poster_command(
-    *, source: Path, target: Path, at: float, video_map: str = "0:v:0", interlace: str = ""
+    *, source: Path, target: Path, at: float, video_map: str = "0:v:0", interlace: str = "", picture: str = ""
 ) -> list[str]:
-    """A 640 px wide JPEG frame from ``at`` seconds (auto-rotated, deinterlaced when ``interlace``, no metadata)."""
+    """
+    A 640 px wide JPEG frame from ``at`` seconds (auto-rotated, deinterlaced when ``interlace``,
+    no metadata), with ``picture`` (``chunk_command``'s picture edit, on the source's own
+    timestamps) applied to it.
+    """
+    deinterlace = f"bwdif=mode=send_frame:parity={interlace}:deint=all," if interlace else ""
+    edit = f"[pic_in];{picture};[pic_out]" if picture else ","
     return [
         settings.FFMPEG_BIN,
         *_INPUT,
         "-y",
         "-ss",
         f"{max(at, 0):.3f}",
+        *(["-copyts"] if picture else []),
         "-i",
         str(source),
+        "-filter_complex",
+        f"[{video_map}]{deinterlace}null{edit}scale=640:-2[poster]",
         "-map",
-        video_map,
+        "[poster]",
         "-frames:v",
         "1",
-        "-vf",
-        f"bwdif=mode=send_frame:parity={interlace}:deint=all,scale=640:-2" if interlace else "scale=640:-2",
         "-q:v",
         "3",
         *_NO_METADATA,
@@ -1459,10 +1477,17 @@ def rung_codecs(rung: Rung, *, audio: bool) -> str:
     return f"{video},mp4a.40.2" if audio else video
 
 
-def make_poster(*, source: Path, target: Path, probe: Probe) -> bool:
-    """Write the poster frame (from 10 % in, else the first frame); whether there is one."""
+def make_poster(*, source: Path, target: Path, probe: Probe, picture: str = "") -> bool:
+    """Write the poster frame (from 10 % in, else the first frame), ``picture`` applied; whether there is one."""
     for at in (probe.duration * 0.1, 0):
-        argv = poster_command(source=source, target=target, at=at, video_map=probe.video_map, interlace=probe.interlace)
+        argv = poster_command(
+            source=source,
+            target=target,
+            at=at,
+            video_map=probe.video_map,
+            interlace=probe.interlace,
+            picture=picture,
+        )
         run_simple(argv, timeout=300)
         if target.exists() and target.stat().st_size > 0:
             return True
@@ -1472,7 +1497,8 @@ def make_poster(*, source: Path, target: Path, probe: Probe) -> bool:
 def join_storyboard(out_dir: Path, plan: "StoryboardPlan", *, duration: float) -> bool:
     """
     Join the tiles the ladder run wrote into ``storyboard.jpg`` and write its cues
-    (``storyboard.vtt``); whether there is a storyboard. A full disk is a MediaError; any
+    (``storyboard.vtt``); whether there is a storyboard. The tiles stay beside the ladder (a
+    few kB each, never served): a later job that re-encodes only some chunks takes the others'. A full disk is a MediaError; any
     other failure only leaves the video without scrub previews.
     """
     tiles = sorted(out_dir.glob(STORYBOARD_TILES.replace("%05d", "[0-9]*")))
@@ -1482,8 +1508,6 @@ def join_storyboard(out_dir: Path, plan: "StoryboardPlan", *, duration: float) -
     result = run_simple(
         storyboard_sprite_command(tiles=out_dir / STORYBOARD_TILES, plan=plan, target=sprite), timeout=120
     )
-    for tile in tiles:
-        tile.unlink(missing_ok=True)
     if out_of_space(result):
         raise MediaError(DISK_FULL_REASON)
     if result.returncode != 0 or not sprite.exists() or sprite.stat().st_size == 0:

@@ -202,7 +202,17 @@ def test_path_tricks_are_404(client, viewer, published):
         response = client.get(f"{base}/{path}?token={token}")
         assert response.status_code == 404, path
     image_token = delivery.sign(scope="image", video_uuid=published.uuid, user_id=viewer.pk, ttl=60)
-    for name in ["../poster.jpg", "secret.txt", "master.m3u8", "180p%2Fseg_00000.ts"]:
+    # What lies beside the ladder but is never served: what made it, the storyboard's tiles.
+    (published.hls_dir / "ladder.json").write_text("{}")
+    (published.hls_dir / "storyboard_00000.jpg").write_bytes(b"\xff\xd8TILE")
+    for name in [
+        "../poster.jpg",
+        "secret.txt",
+        "master.m3u8",
+        "180p%2Fseg_00000.ts",
+        "ladder.json",
+        "storyboard_00000.jpg",
+    ]:
         response = client.get(f"/api/v1/videos/{published.uuid}/media/{name}?token={image_token}")
         assert response.status_code == 404, name
 

@@ -16,7 +16,7 @@ from audit.models import AuditEvent
 
 from .. import transcoding
 from ..models import Video
-from .transcode import transcode_source
+from .transcode import still_command, transcode_source
 
 _poster_checks: list[Callable[[Video, float], list[str]]] = []
 
@@ -39,15 +39,16 @@ def video_poster_set(*, user, video: Video, at) -> Video:
         raise ValidationError({"at": f"Choose a time between 0 and {video.duration or 0:g} seconds."})
     if reasons := [reason for check in _poster_checks for reason in check(video, at)]:
         raise ValidationError({"at": "; ".join(reasons)})
-    # What the transcode reads (privacy's redacted recording when there is one: its masks and
-    # cuts), never the original behind it.
+    # A frame as the ladder shows it: from what the transcode reads (privacy's redacted
+    # recording when there is one), with the picture edit (privacy's blurs and masks).
     source = transcode_source(video)
     if video.is_working or source is None or not source.exists():
         raise ValidationError({"at": "The poster can be chosen once the recording is processed and its original kept."})
     poster = video.hls_dir / "poster.jpg"
     poster.parent.mkdir(parents=True, exist_ok=True)
     partial = poster.with_name("poster.choosing.jpg")
-    result = transcoding.run_simple(transcoding.poster_command(source=source, target=partial, at=at), timeout=120)
+    argv = still_command(video, at=at, target=partial)
+    result = transcoding.run_simple(argv, timeout=120)
     if result.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
         partial.unlink(missing_ok=True)
         raise ValidationError({"at": "No frame could be taken at that time."})

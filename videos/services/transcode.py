@@ -38,6 +38,7 @@ same moment survives. What FFmpeg is asked and what its output means is ``videos
 """
 
 import dataclasses
+import json
 import logging
 import multiprocessing
 import os
@@ -45,6 +46,7 @@ import resource
 import secrets
 import shutil
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -88,16 +90,18 @@ class WorkerStopping(Exception):
 # ------------------------------------------------------------------------------ queueing
 
 
-def transcode_enqueue(*, video: Video) -> None:
-    """Queue the planning task after commit (the worker must find the row), by id and token."""
+def transcode_enqueue(*, video: Video, redo: list[tuple[float, float]] | None = None) -> None:
+    """
+    Queue the planning task after commit (the worker must find the row), by id and token.
+    ``redo``: only the chunks touching these stretches need encoding (``video_reprocess``).
+    """
     from django_q.tasks import async_task
 
     video_id, token, name = video.pk, str(video.job_token), f"transcode-{video.uuid}"[:100]
+    args = (video_id, token) if redo is None else (video_id, token, [[float(a), float(b)] for a, b in redo])
     # The transcode queue (settings.Q_TRANSCODE_CLUSTER), so short jobs never wait behind an encode.
     transaction.on_commit(
-        lambda: async_task(
-            "videos.tasks.transcode", video_id, token, task_name=name, cluster=settings.Q_TRANSCODE_CLUSTER
-        )
+        lambda: async_task("videos.tasks.transcode", *args, task_name=name, cluster=settings.Q_TRANSCODE_CLUSTER)
     )
 
 
@@ -140,11 +144,17 @@ def _queue_more(job: TranscodeJob) -> int:
 
 
 @transaction.atomic
-def video_reprocess(*, user, video: Video) -> Video:
+def video_reprocess(*, user, video: Video, redo: list[tuple[float, float]] | None = None) -> Video:
     """
     Queue a new transcode. The current ladder (if any) keeps serving until the new one is
     complete; a job already running for this video is superseded. ``user`` None is the
-    operator of a management command: no right to check, and the audit names no one.
+    operator of a management command (or an app above: privacy applying its decisions): no
+    right to check, and the audit names no one.
+
+    ``redo``: what changed is only the picture in these stretches of the source (an app above
+    changed its picture edit there, ``register_picture_provider``). The new ladder then takes
+    every other chunk from the served one when that was made by the same plan (``_reuse``),
+    and encodes only the chunks touching them.
     """
     if user is not None and not video.can_reprocess(user):
         raise PermissionDenied("You may not reprocess this video.")
@@ -167,7 +177,7 @@ def video_reprocess(*, user, video: Video) -> Video:
         fields += ["status", "failure_reason"]
     video.save(update_fields=fields)
     trail.record(AuditEvent.Event.VIDEO_REPROCESS, actor=user, video=str(video.uuid))
-    transcode_enqueue(video=video)
+    transcode_enqueue(video=video, redo=redo)
     return video
 
 
@@ -189,6 +199,10 @@ class Plan:
     has_poster: bool
     mezzanine: bool = False
     copy: list[transcoding.CopyCut] | None = None
+    # An app's edit of the picture (``register_picture_provider``): the filter graph every chunk
+    # applies, and what it stands for (the app's own words, kept so a later job can compare).
+    picture: str = ""
+    picture_spec: dict | None = None
 
     def as_json(self) -> dict:
         return {
@@ -198,6 +212,8 @@ class Plan:
             "has_poster": self.has_poster,
             "mezzanine": self.mezzanine,
             "copy": None if self.copy is None else [[cut.start, cut.frames] for cut in self.copy],
+            "picture": self.picture,
+            "picture_spec": self.picture_spec,
         }
 
     @classmethod
@@ -212,6 +228,8 @@ class Plan:
             has_poster=data["has_poster"],
             mezzanine=data.get("mezzanine", False),
             copy=None if copy is None else [transcoding.CopyCut(start, frames) for start, frames in copy],
+            picture=data.get("picture", ""),
+            picture_spec=data.get("picture_spec"),
         )
 
     def source(self, job: TranscodeJob) -> Path | None:
@@ -225,10 +243,10 @@ def job_dir(job: TranscodeJob) -> Path:
     return storage.hls_dir(video_uuid) if job.in_place else storage.work_dir(video_uuid, job.token)
 
 
-def video_transcode(*, video_id: int, token: str) -> str:
+def video_transcode(*, video_id: int, token: str, redo: list[list[float]] | None = None) -> str:
     """
     The planning task (videos.tasks.transcode). Only the job holding the video's current
-    ``job_token`` may run. Returns a short outcome for the job log.
+    ``job_token`` may run; ``redo`` as for ``video_reprocess``. Returns a short outcome for the job log.
     """
     token = uuid.UUID(str(token))
     with transaction.atomic():
@@ -245,7 +263,7 @@ def video_transcode(*, video_id: int, token: str) -> str:
             fields.append("status")
         video.save(update_fields=fields)
     try:
-        job = _plan(video, token)
+        job = _plan(video, token, redo=redo)
     except JobSuperseded:
         _drop_mezzanine(token)
         return "superseded"
@@ -264,7 +282,13 @@ def video_transcode(*, video_id: int, token: str) -> str:
         logger.exception("transcode planning crashed", extra={"video": str(video.uuid)})
         _finish_failed(video_id, token, f"Internal error while transcoding ({error.__class__.__name__}).")
         raise
-    return f"planned: {job.chunks.count()} part(s), {', '.join(rung['name'] for rung in job.plan['rungs'])}"
+    kept = job.chunks.filter(status=Chunk.Status.DONE).count()
+    outcome = f"planned: {job.chunks.count()} part(s), {', '.join(rung['name'] for rung in job.plan['rungs'])}"
+    if kept:
+        outcome += f", {kept} taken from the served ladder"
+        if not job.chunks.exclude(status=Chunk.Status.DONE).exists():
+            return f"{outcome}; {chunk_done(job_id=job.pk)}"
+    return outcome
 
 
 # What a transcode reads instead of the uploaded original, registered by the apps above that
@@ -287,7 +311,43 @@ def transcode_source(video: Video) -> Path | None:
     return video.original_file
 
 
-def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
+# How an app above edits the picture every transcode makes (privacy: blurring, blacking out,
+# masking, issue #17): provider(video, probe) -> (filter graph, spec) | None. The graph goes from
+# ``[pic_in]`` to ``[pic_out]`` with ``t`` the source's own timestamps (``probe.start`` is the
+# first); the spec is what the app keeps to compare with later (``served_ladder``).
+_picture_providers: list[Callable[[Video, transcoding.Probe], tuple[str, dict] | None]] = []
+
+
+def register_picture_provider(provider: Callable[[Video, transcoding.Probe], tuple[str, dict] | None]) -> None:
+    """Have every chunk, poster and storyboard tile of ``video`` show ``provider(video, probe)``'s edit."""
+    if provider not in _picture_providers:
+        _picture_providers.append(provider)
+
+
+def picture_edit(video: Video, probe: transcoding.Probe) -> tuple[str, dict | None]:
+    """The picture edit a transcode of ``video`` (reading a file probed as ``probe``) applies: ``("", None)`` for none."""
+    for provider in _picture_providers:
+        if (edit := provider(video, probe)) is not None:
+            return edit
+    return "", None
+
+
+def still_command(video: Video, *, at: float, target: Path) -> list[str] | None:
+    """
+    The FFmpeg command writing a 640 px JPEG of ``video`` at ``at`` seconds as the ladder shows
+    it (from what the transcode reads, with the picture edit): None when there is no source.
+    """
+    source = transcode_source(video)
+    if source is None or not source.exists():
+        return None
+    probe = transcoding.probe(source)
+    picture, _ = picture_edit(video, probe)
+    return transcoding.poster_command(
+        source=source, target=target, at=at, video_map=probe.video_map, interlace=probe.interlace, picture=picture
+    )
+
+
+def _plan(video: Video, token: uuid.UUID, *, redo: list[list[float]] | None = None) -> TranscodeJob:
     original = transcode_source(video)
     if original is None or not original.exists():
         raise transcoding.MediaError("The original file is missing.")
@@ -304,12 +364,15 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
         except ValidationError as refusal:
             raise transcoding.MediaError(refusal.messages[0]) from None
     probe = _look_closer(source, probe)
+    picture, picture_spec = picture_edit(video, probe)
     rungs = transcoding.plan_ladder(probe)
     chunks = transcoding.plan_chunks(
         probe.length, first=settings.TRANSCODE_FIRST_CHUNK_SECONDS, size=settings.TRANSCODE_CHUNK_SECONDS
     )
     copy = None
-    if settings.TRANSCODE_COPY_COMPLIANT:
+    if settings.TRANSCODE_COPY_COMPLIANT and picture:
+        logger.info("top rung encoded", extra={"video": str(video.uuid), "reason": "the picture is edited"})
+    elif settings.TRANSCODE_COPY_COMPLIANT:
         refusal = transcoding.copy_refusal(probe, rungs[0])
         if refusal is None:
             scan = transcoding.scan_packets(source, probe)
@@ -340,7 +403,7 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
     shutil.rmtree(out, ignore_errors=True)
     for folder in [out, *(out / rung.name for rung in rungs), *([out / transcoding.AUDIO] if probe.has_audio else [])]:
         folder.mkdir(parents=True, exist_ok=True)
-    has_poster = transcoding.make_poster(source=source, target=out / "poster.jpg", probe=probe)
+    has_poster = transcoding.make_poster(source=source, target=out / "poster.jpg", probe=probe, picture=picture)
     (out / "master.m3u8").write_text(transcoding.master_playlist(rungs, audio=probe.has_audio))
     plan = Plan(
         probe=probe,
@@ -349,9 +412,16 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
         has_poster=has_poster,
         mezzanine=mezzanine,
         copy=copy,
+        picture=picture,
+        picture_spec=picture_spec,
     )
     # One random key and IV per video (FFmpeg would otherwise use a zero IV), in the database only.
     key, iv = secrets.token_bytes(16), secrets.token_hex(16)
+    kept: set[tuple[str, int]] = set()
+    # Chunks of the served ladder taken as they are are encrypted with its key: so is the rest.
+    if redo is not None and not in_place and (reuse := _reuse(video, plan, chunks, out, redo=redo)) is not None:
+        kept = reuse
+        key, iv = bytes(video.hls_key), video.hls_iv
     with transaction.atomic():
         current = Video.objects.select_for_update().filter(pk=video.pk, job_token=token).first()
         if current is None:
@@ -359,10 +429,13 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
         job = TranscodeJob.objects.create(
             video=current, token=token, in_place=in_place, key=key, iv=iv, plan=plan.as_json()
         )
-        Chunk.objects.bulk_create(
-            [Chunk(job=job, kind=Chunk.Kind.VIDEO, index=c.index, start=c.start, end=c.end) for c in chunks]
-            + ([Chunk(job=job, kind=Chunk.Kind.AUDIO, index=0, start=0, end=probe.length)] if probe.has_audio else [])
-        )
+        parts = [Chunk(job=job, kind=Chunk.Kind.VIDEO, index=c.index, start=c.start, end=c.end) for c in chunks]
+        if probe.has_audio:
+            parts.append(Chunk(job=job, kind=Chunk.Kind.AUDIO, index=0, start=0, end=probe.length))
+        for part in parts:
+            if (part.kind, part.index) in kept:
+                part.status, part.finished_at = Chunk.Status.DONE, timezone.now()
+        Chunk.objects.bulk_create(parts)
         fields = ["heartbeat_at", "extra_video_streams", "updated_at"]
         current.heartbeat_at = timezone.now()
         current.extra_video_streams = list(probe.other_video)
@@ -375,6 +448,102 @@ def _plan(video: Video, token: uuid.UUID) -> TranscodeJob:
         current.save(update_fields=fields)
         _queue_more(job)
     return job
+
+
+LADDER_MANIFEST = "ladder.json"  # beside the ladder, never served: what made it (no key)
+
+
+def served_ladder(video: Video) -> dict | None:
+    """What made the served ladder of ``video`` (``{"plan", "chunks", "iv"}``, written when it was finished), or None."""
+    try:
+        manifest = json.loads((storage.hls_dir(video.uuid) / LADDER_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and {"plan", "chunks", "iv"} <= manifest.keys() else None
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        target.unlink()
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
+def _reuse(
+    video: Video, plan: Plan, chunks: list[transcoding.Chunk], out: Path, *, redo: list[list[float]]
+) -> set[tuple[str, int]] | None:
+    """
+    Take into ``out`` the served ladder's chunks that touch none of ``redo`` (their segments,
+    their own playlists and storyboard tiles, linked, not copied) and its audio: the parts of
+    the new job that are done already. Only when the served ladder was made by the same plan
+    (same probe, rungs, chunks and storyboard; no copied rung) with the video's current key;
+    otherwise None, and every chunk is encoded.
+    """
+    served = served_ladder(video)
+    if served is None or not video.hls_key or served["iv"] != video.hls_iv or plan.copy:
+        return None
+    try:
+        old = Plan.from_json(served["plan"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    same = (old.probe, old.rungs, old.storyboard, old.copy) == (plan.probe, plan.rungs, plan.storyboard, None)
+    if not same or served["chunks"] != [[c.index, c.start, c.end] for c in chunks]:
+        return None
+    served_dir = storage.hls_dir(video.uuid)
+    try:
+        segments = {
+            rung.name: transcoding.segments_of((served_dir / rung.name / "index.m3u8").read_text())
+            for rung in plan.rungs
+        }
+    except OSError:
+        return None
+    kept: set[tuple[str, int]] = set()
+    firsts = [c.first_segment for c in chunks] + [sys.maxsize]
+    for chunk in chunks:
+        if any(start < chunk.end and chunk.start < end for start, end in redo):
+            continue
+        parts = {
+            rung: [
+                (d, name)
+                for d, name in listed
+                if firsts[chunk.index] <= _segment_number(name) < firsts[chunk.index + 1]
+            ]
+            for rung, listed in segments.items()
+        }
+        tiles = [
+            transcoding.STORYBOARD_TILES % tile for tile in transcoding.storyboard_tiles_in(plan.storyboard, chunk)
+        ]
+        files = [Path(rung) / name for rung, listed in parts.items() for _, name in listed] + [Path(t) for t in tiles]
+        if not all(parts.values()) or not all((served_dir / f).is_file() for f in files):
+            continue  # something of it is missing: encode it
+        for file in files:
+            _link(served_dir / file, out / file)
+        for rung, listed in parts.items():
+            (out / rung / transcoding.chunk_playlist_name(chunk.index)).write_text(
+                transcoding.variant_playlist(listed, iv=served["iv"], complete=True)
+            )
+        kept.add((Chunk.Kind.VIDEO, chunk.index))
+    audio = served_dir / transcoding.AUDIO
+    if plan.probe.has_audio and (audio / "index.m3u8").is_file():
+        listed = transcoding.segments_of((audio / "index.m3u8").read_text())
+        if listed and all((audio / name).is_file() for _, name in listed):
+            for _, name in listed:
+                _link(audio / name, out / transcoding.AUDIO / name)
+            _link(audio / "index.m3u8", out / transcoding.AUDIO / "index.m3u8")
+            kept.add((Chunk.Kind.AUDIO, 0))
+    logger.info(
+        "transcode takes chunks from the served ladder",
+        extra={"video": str(video.uuid), "kept": len(kept), "chunks": len(chunks)},
+    )
+    return kept
+
+
+def _segment_number(name: str) -> int:
+    digits = name.removeprefix("seg_").removesuffix(".ts")
+    return int(digits) if digits.isdigit() else -1
 
 
 def _remux(video: Video, token: uuid.UUID, original: Path, target: Path, probe: transcoding.Probe) -> None:
@@ -467,6 +636,7 @@ def transcode_chunk_run(*, chunk_id: int, token: str) -> str:
                     preset=settings.TRANSCODE_PRESET,
                     storyboard=plan.storyboard,
                     copy=plan.copy[chunk.index] if plan.copy else None,
+                    picture=plan.picture,
                 )
             with (
                 _stop_on_sigterm(on_stop=lambda: _requeue(chunk, job, attempts_back=True)),
@@ -657,6 +827,7 @@ def chunk_done(*, job_id: int) -> str:
 def _finish(job: TranscodeJob, plan: Plan, out: Path) -> str:
     # Whoever deletes the job finishes it (two last chunks may both get here).
     chunk_cpu = sum(job.chunks.values_list("cpu_seconds", flat=True))
+    seams = list(job.chunks.filter(kind=Chunk.Kind.VIDEO).order_by("index").values_list("index", "start", "end"))
     if not TranscodeJob.objects.filter(pk=job.pk).delete()[0]:
         return "finished by another task"
     _drop_mezzanine(job.token)
@@ -675,6 +846,8 @@ def _finish(job: TranscodeJob, plan: Plan, out: Path) -> str:
         return f"failed: {error}"
     if not Video.objects.filter(pk=job.video_id, job_token=job.token).exists():
         return "superseded"
+    manifest = {"plan": job.plan, "chunks": [list(seam) for seam in seams], "iv": job.iv}
+    transcoding.write_atomically(out / LADDER_MANIFEST, json.dumps(manifest))
     if not job.in_place:
         _swap_into_place(out, storage.hls_dir(job.video.uuid))
     _finish_ok(
