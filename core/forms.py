@@ -1,7 +1,11 @@
 """
 The forms every app's pages build on: the theme's classes and the ARIA links to help text and
-errors, and a way to put a service's ``ValidationError`` back on the form.
+errors, a way to put a service's ``ValidationError`` back on the form, and ``ClockField`` for a
+moment of a recording typed as a clock reads it.
 """
+
+import math
+import re
 
 from django import forms
 from django.forms.boundfield import BoundField
@@ -61,3 +65,29 @@ class StyledForm(forms.Form):
 
 class StyledModelForm(StyledForm, forms.ModelForm):
     pass
+
+
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
+
+
+class ClockField(forms.CharField):
+    """A moment of a recording typed as people read a clock: "90", "1:30" or "1:02:03" → seconds (None when empty)."""
+
+    default_error_messages = {"invalid": "Type the time as seconds (90) or as minutes and seconds (1:30)."}
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if not value:
+            return None
+        if match := _CLOCK.match(value):
+            hours, minutes, seconds = int(match[1] or 0), int(match[2]), float(match[3])
+            if seconds >= 60 or (match[1] and minutes >= 60):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            return hours * 3600 + minutes * 60 + seconds
+        try:
+            number = float(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if not math.isfinite(number) or number < 0:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number

@@ -21,12 +21,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from audit.models import AuditEvent
-from core.forms import StyledForm
+from core.forms import ClockField, StyledForm
 from core.redirects import safe_next
+from core.templatetags.timecode import clock
 
-from . import delivery, rights
+from . import delivery, rights, storyboard
 from .models import Category, Surgeon, Tag, Video, VideoSurgeon
-from .services import metadata, review
+from .services import metadata, poster, review
+from .views import upload_limits
 
 QUEUE_PAGE_SIZE = 20
 PROCESSING_SHOWN = 10
@@ -272,6 +274,45 @@ class VideoEditForm(StyledForm):
         return self._text("transcript")
 
 
+class PosterForm(StyledForm):
+    """
+    The edit page's poster choice: a storyboard frame (``at``: its start, radios the template
+    draws) or a typed ``time``, which wins. The range and the moments that may not be shown are
+    ``poster.video_poster_set``'s rules.
+    """
+
+    at = forms.CharField(label="Frame", required=False, max_length=40)
+    time = ClockField(
+        label="Or type a time",
+        required=False,
+        help_text="As seconds (90), minutes and seconds (1:30) or hours too (1:02:03). A time typed here is used "
+        "rather than a chosen frame.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 20}),
+    )
+
+    def __init__(self, *args, has_frames: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_frames = has_frames
+        if not has_frames:
+            self.fields["time"].label = "Time in the recording"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("time") is not None:
+            data["moment"] = data["time"]
+        elif data.get("at"):
+            data["moment"] = data["at"]  # the service reads it as seconds, and says why it cannot
+        elif not self.errors:
+            self.add_error("at" if self.has_frames else "time", "Choose a frame, or type a time.")
+        return data
+
+    def add_service_errors(self, error) -> None:
+        # The service names ``at`` however the moment was given: say it where it was given.
+        given = "time" if self.cleaned_data.get("time") is not None else "at"
+        for message in error.messages:
+            self.add_error(given, message)
+
+
 def _metadata(form: VideoEditForm, surgeons: SurgeonFormSet) -> dict:
     """The page's input in ``metadata_clean``'s terms: every field, so the service finds what changed."""
     rows = [
@@ -282,9 +323,40 @@ def _metadata(form: VideoEditForm, surgeons: SurgeonFormSet) -> dict:
     return {**form.cleaned_data, "surgeons": rows}
 
 
+def _poster_chosen(request, video: Video, poster_form: PosterForm) -> bool:
+    """The edit page's poster form (``action=poster``) through ``poster.video_poster_set``; whether it took."""
+    if not poster_form.is_valid():
+        return False
+    try:
+        poster.video_poster_set(user=request.user, video=video, at=poster_form.cleaned_data["moment"])
+    except ValidationError as error:
+        poster_form.add_service_errors(error)
+        return False
+    messages.success(request, f"The poster is now the frame at {clock(poster_form.cleaned_data['moment'])}.")
+    return True
+
+
+def _poster_context(request, video: Video) -> dict:
+    """The poster section: the current poster, and the storyboard's frames to choose from (the sprite's signed URL)."""
+    user = request.user
+    frames = storyboard.read(video.hls_dir) if video.has_storyboard else None
+    return {
+        "poster_url": delivery.image_url(video.uuid, user.pk) if video.has_poster else "",
+        "storyboard": frames,
+        "sprite_url": delivery.image_url(video.uuid, user.pk, "storyboard.jpg") if frames else "",
+        # video_poster_set refuses then; the page says so instead of offering a form that cannot work.
+        "can_choose_poster": not video.is_working and video.duration > 0,
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_video(request, video_uuid):
+    """
+    Edit a video's details (``action`` save, or resubmit a rejected one), choose its poster
+    (``action=poster``: a POST of its own, the details form is shown afresh), and replace its
+    recording (the page's script sends it with tus; see templates/videos/_replace_recording.html).
+    """
     user = request.user
     video = Video.objects.with_catalogue().visible_or_404(user, video_uuid)
     if not video.can_edit(user):
@@ -297,12 +369,20 @@ def edit_video(request, video_uuid):
     ]
     form_options = {"can_create": can_create, "category_names": category_names}
     next_url = safe_next(request)
+    poster_context = _poster_context(request, video)
+    has_frames = poster_context["storyboard"] is not None
+    poster_form = PosterForm(prefix="poster", has_frames=has_frames)
+    surgeon_errors: list[str] = []
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
 
-    if request.method == "POST":
+    if action == "poster":
+        poster_form = PosterForm(request.POST, prefix="poster", has_frames=has_frames)
+        if _poster_chosen(request, video, poster_form):
+            return HttpResponseRedirect(request.get_full_path() + "#poster")
+    if action and action != "poster":
         form = VideoEditForm(request.POST, **form_options)
         surgeons = SurgeonFormSet(request.POST, prefix="surgeons", form_kwargs={"surgeon_choices": surgeon_choices})
-        resubmit = request.POST.get("action") == "resubmit"
-        surgeon_errors: list[str] = []
+        resubmit = action == "resubmit"
         if form.is_valid() and surgeons.is_valid():
             changes = []
             try:
@@ -345,7 +425,6 @@ def edit_video(request, video_uuid):
             initial=[{"surgeon": str(role.surgeon_id), "role": role.role} for role in video.video_surgeons.all()],
             form_kwargs={"surgeon_choices": surgeon_choices},
         )
-        surgeon_errors = []
 
     return render(
         request,
@@ -361,5 +440,8 @@ def edit_video(request, video_uuid):
             "can_resubmit": video.status == Video.Status.REJECTED,
             "next_url": next_url,
             "cancel_url": next_url or reverse("videos:watch", kwargs={"video_uuid": video.uuid}),
+            "poster_form": poster_form,
+            **poster_context,
+            **upload_limits(),
         },
     )

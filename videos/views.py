@@ -21,6 +21,15 @@ def register_upload_panel(template: str, context, script: str | None = None) -> 
         upload_panels.append((template, context, script))
 
 
+def upload_limits() -> dict:
+    """What a page's file picker says and checks before sending (the server checks again): size and types."""
+    return {
+        "max_bytes": settings.VIDEO_MAX_UPLOAD_BYTES,
+        "extensions": settings.VIDEO_EXTENSIONS,
+        "accept": ",".join(f".{ext}" for ext in settings.VIDEO_EXTENSIONS),
+    }
+
+
 @login_required
 def upload_page(request):
     if not rights.may_upload(request.user):
@@ -33,9 +42,7 @@ def upload_page(request):
             "tags": list(Tag.objects.values_list("name", flat=True)),
             "surgeons": list(Surgeon.objects.values("id", "name", "specialty")),
             "surgeon_roles": VideoSurgeon.Role.choices,
-            "max_bytes": settings.VIDEO_MAX_UPLOAD_BYTES,
-            "extensions": settings.VIDEO_EXTENSIONS,
-            "accept": ",".join(f".{ext}" for ext in settings.VIDEO_EXTENSIONS),
+            **upload_limits(),
             "can_create_catalogue": rights.may_add_to_catalogue(request.user, Tag),
             "panels": [(template, context(request.user), script) for template, context, script in upload_panels],
         },
@@ -46,4 +53,4 @@ def upload_page(request):
 def my_uploads_page(request):
     videos = Video.objects.filter(uploader=request.user).with_catalogue()[:200]
     rows = [(video, delivery.image_url(video.uuid, request.user.pk) if video.has_poster else "") for video in videos]
-    return render(request, "videos/mine.html", {"videos": videos, "rows": rows})
+    return render(request, "videos/mine.html", {"videos": videos, "rows": rows, **upload_limits()})
