@@ -271,3 +271,18 @@ def test_search_filters_no_database_can_compare_are_a_400(api, viewer, openapi, 
     response = api.get("/api/v1/videos/", params)
     assert response.status_code == 400 and set(params) <= set(response.json())
     conforms(openapi, "GET /api/v1/videos/", response)
+
+
+def test_options_on_the_replacement_endpoint_describes_it(api, viewer):
+    """ST101: OPTIONS on /replacement/ (a GenericAPIView without a serializer_class) was a 500."""
+    video = VideoFactory(status=Video.Status.PUBLISHED)
+    api.force_authenticate(viewer)
+    body = b'--XX\r\nContent-Disposition: form-data; name="file"; filename="file.png"\r\n\r\n\x89PNG\r\n--XX--\r\n'
+    response = api.generic(
+        "OPTIONS",
+        f"/api/v1/videos/{video.uuid}/replacement/",
+        body,
+        content_type="multipart/form-data; boundary=XX",
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == "Video Replacement Api"

@@ -181,6 +181,8 @@ class VideoResubmitApi(_WorkflowApi):
 class VideoReplacementApi(VideoListCreateApi):
     """Replace the recording of a video (multipart ``file``; owner or editor; issue #15): same id, re-processed."""
 
+    serializer_class = s.VideoReplacementInput  # what OPTIONS describes
+
     @extend_schema(
         request={"multipart/form-data": s.VideoReplacementInput},
         responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput},
