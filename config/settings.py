@@ -513,6 +513,19 @@ PRIVACY_CLASSIFIER = env.str("PRIVACY_CLASSIFIER", default="")
 # An ONNX model of the hospital's own (needs `pip install onnxruntime`; never downloaded):
 # input 1×3×224×224 RGB in 0–1, output the out-of-body probability. Used when set.
 PRIVACY_ONNX_MODEL = env.str("PRIVACY_ONNX_MODEL", default="")
+# Speech-to-text draft captions (issue #16, teaching.speech): optional, off when both are empty.
+# After a video's first ladder a job on the transcode cluster transcribes its first audio track
+# into a caption track marked machine-made ("English (automatic, draft)") for an editor to
+# correct. CAPTIONS_STT_MODEL_DIR is a faster-whisper (CTranslate2) model folder the hospital
+# provides (`pip install faster-whisper`, not a dependency of this project); it is loaded with
+# local_files_only and anything that is not an existing folder is refused: never downloaded.
+CAPTIONS_STT_MODEL_DIR = env.str("CAPTIONS_STT_MODEL_DIR", default="")
+# The language spoken (BCP 47; Whisper is told its primary subtag): the draft's language.
+CAPTIONS_STT_LANGUAGE = env.str("CAPTIONS_STT_LANGUAGE", default="en")
+# A transcriber of the hospital's own instead of faster-whisper: "module.path:function" taking
+# (audio_wav_path: Path, language: str) -> [(start_seconds, end_seconds, text)]; the WAV is
+# 16 kHz mono 16-bit PCM. Set, it turns speech-to-text on by itself.
+CAPTIONS_TRANSCRIBER = env.str("CAPTIONS_TRANSCRIBER", default="")
 # Where a transcode keeps the video's AES key while FFmpeg runs: a private 0700 folder per job,
 # removed after it, on the worker's own storage and never under MEDIA_ROOT (integrity-hardening
 # issue). Empty: the system temp folder ($TMPDIR, else /tmp).

@@ -173,7 +173,11 @@ class Caption(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="captions")
     language = models.CharField(max_length=35, help_text="BCP 47, e.g. en or pt-BR.")
     label = models.CharField(max_length=80)
-    machine = models.BooleanField(default=False, help_text="Made by speech-to-text: a draft for an editor to correct.")
+    machine_made = models.BooleanField(
+        default=False,
+        help_text="Made by speech-to-text (teaching.speech): a draft for an editor to correct. "
+        "An editor's upload in its language replaces it and clears this.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -201,3 +205,33 @@ class CaptionCue(models.Model):
 
     def __str__(self):
         return f"{self.start:.1f}s {self.text[:40]}"
+
+
+class Transcription(models.Model):
+    """
+    The speech-to-text job of a video (teaching.speech): whether its draft captions are being
+    made, were made, were not needed (no audio, a person's track already there) or failed, and
+    why, for the editors who would otherwise wonder where they are.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being made"
+        DONE = "done", "Made"
+        SKIPPED = "skipped", "Not made"
+        FAILED = "failed", "Failed"
+
+    video = models.OneToOneField(Video, on_delete=models.CASCADE, related_name="transcription")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why it was not made, or failed.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "done", "skipped", "failed"]),
+                name="teaching_transcription_status_valid",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_status_display()} ({self.video_id})"

@@ -8,7 +8,10 @@ captions. Keyword-only, atomic; every door (API, admin, pages) calls these. A re
 import logging
 import math
 import re
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,13 +23,17 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language_info
 
 from audit import trail
 from audit.models import AuditEvent
 from core.context import current_request
+from videos import transcoding
 from videos.models import Video
+from videos.services import transcode
 
 from . import captions as caption_files
+from . import speech
 from .models import (
     BODY_MAX,
     TITLE_MAX,
@@ -36,6 +43,7 @@ from .models import (
     Comment,
     Notification,
     Step,
+    Transcription,
     may_write_chapters,
 )
 
@@ -338,7 +346,9 @@ def notifications_read(*, user, ids: Sequence[int] | None = None) -> int:
 def caption_add(*, user, video: Video, data: bytes | None, language, label) -> Caption:
     """
     A caption track for ``video`` from a WebVTT or SRT file (the owner and Editors+): checked
-    (``ValidationError`` naming the line), stored as WebVTT, its cues kept for search.
+    (``ValidationError`` naming the line), stored as WebVTT, its cues kept for search. A file in
+    the language of the speech-to-text draft is its correction: it replaces the draft's words
+    and the track (same id) is no longer machine-made.
     """
     if not may_write_chapters(video, user):
         raise PermissionDenied("Only the video's owner and editors add captions.")
@@ -360,18 +370,36 @@ def caption_add(*, user, video: Video, data: bytes | None, language, label) -> C
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        caption = Caption.objects.create(video=video, language=language, label=label, created_by=user)
-        CaptionCue.objects.bulk_create(
-            (
-                CaptionCue(caption=caption, video=video, start=cue.start, end=cue.end, text=cue.plain)
-                for cue in cues
-                if cue.plain
-            ),
-            batch_size=1000,
-        )
-        caption_files.write(video.uuid, caption.pk, caption_files.to_webvtt(cues))
+        _lock(video)  # against the speech-to-text job writing its draft meanwhile
+        caption = Caption.objects.filter(video=video, language__iexact=language, machine_made=True).first()
+        if caption is None:
+            caption = Caption.objects.create(video=video, language=language, label=label, created_by=user)
+        else:
+            caption.language, caption.label, caption.machine_made = language, label, False
+            caption.created_by, caption.created_at = user, timezone.now()
+            caption.save(update_fields=["language", "label", "machine_made", "created_by", "created_at"])
+        _caption_store(caption, video, cues)
         trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(video.uuid), fields=["captions"])
     return caption
+
+
+def _lock(video: Video) -> bool:
+    """Lock ``video``'s row for this transaction: one writer of its captions at a time (False: it is gone)."""
+    return Video.objects.select_for_update().filter(pk=video.pk).values_list("pk").first() is not None
+
+
+def _caption_store(caption: Caption, video: Video, cues: list[caption_files.Cue]) -> None:
+    """``cues`` as ``caption``'s words: its cue rows for search (any earlier ones replaced) and its WebVTT file."""
+    CaptionCue.objects.filter(caption=caption).delete()
+    CaptionCue.objects.bulk_create(
+        (
+            CaptionCue(caption=caption, video=video, start=cue.start, end=cue.end, text=cue.plain)
+            for cue in cues
+            if cue.plain
+        ),
+        batch_size=1000,
+    )
+    caption_files.write(video.uuid, caption.pk, caption_files.to_webvtt(cues))
 
 
 def caption_delete(*, user, caption: Caption) -> None:
@@ -380,3 +408,117 @@ def caption_delete(*, user, caption: Caption) -> None:
     with transaction.atomic():
         caption.delete()  # its file goes once committed (teaching.signals), as when the video is deleted
         trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(caption.video.uuid), fields=["captions"])
+
+
+# ------------------------------------------------------------------------------ speech-to-text drafts
+
+
+def on_ladder_complete(sender, *, video: Video, token, first: bool, **kwargs) -> None:
+    """
+    ``videos.signals.ladder_complete``: with speech-to-text on, transcribe a first ladder, and
+    again a video transcribed before (a reprocess, a replaced recording, a privacy cut: the new
+    ladder's words and times replace the old draft's).
+    """
+    if speech.configured() and (first or Transcription.objects.filter(video_id=video.pk).exists()):
+        caption_draft_enqueue(video=video)
+
+
+def caption_draft_enqueue(*, video: Video) -> Transcription:
+    """Mark ``video``'s transcription pending and queue it on the transcode cluster once committed."""
+    from django_q.tasks import async_task
+
+    transcription, _ = Transcription.objects.update_or_create(
+        video=video, defaults={"status": Transcription.Status.PENDING, "reason": "", "updated_at": timezone.now()}
+    )
+    video_id, name = video.pk, f"captions-stt-{video.uuid}"[:100]
+    transaction.on_commit(
+        lambda: async_task("teaching.tasks.transcribe", video_id, task_name=name, cluster=settings.Q_TRANSCODE_CLUSTER)
+    )
+    return transcription
+
+
+def draft_label(language: str) -> str:
+    """What the CC menu calls a draft: "English (automatic, draft)"."""
+    try:
+        name = get_language_info(language.lower())["name"]
+    except KeyError:
+        name = language
+    return f"{name} (automatic, draft)"[:LABEL_MAX]
+
+
+def _person_track(video: Video, language: str) -> bool:
+    return Caption.objects.filter(video=video, language__iexact=language, machine_made=False).exists()
+
+
+def _transcription_end(video: Video, status: str, reason: str = "") -> str:
+    """Record how ``video``'s transcription ended, and log it (a failure as a warning: someone must act)."""
+    Transcription.objects.update_or_create(
+        video=video, defaults={"status": status, "reason": reason[:300], "updated_at": timezone.now()}
+    )
+    log = logger.warning if status == Transcription.Status.FAILED else logger.info
+    log("speech-to-text %s", status, extra={"video": str(video.uuid), "reason": reason})
+    return f"{status}: {reason}" if reason else status
+
+
+def caption_draft_run(*, video_id: int) -> str:
+    """
+    The speech-to-text job: the first audio track of what the ladder was made from (privacy's
+    redacted recording when there is one, so times match what plays) as a 16 kHz mono WAV in a
+    temporary folder, the transcriber in force, then ``caption_draft_write``. A video with no
+    audio, or with a person's track in the language, gets nothing; whatever goes wrong is
+    recorded on its ``Transcription`` and logged, never raised.
+    """
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None:
+        return "video gone"
+    language = (settings.CAPTIONS_STT_LANGUAGE or "").strip()
+    try:
+        if not LANGUAGE.match(language) or len(language) > 35:
+            raise speech.SpeechError("CAPTIONS_STT_LANGUAGE is not a BCP 47 language tag (e.g. en or pt-BR).")
+        transcribe = speech.transcriber()
+        if _person_track(video, language):
+            return _transcription_end(video, Transcription.Status.SKIPPED, f"A person added the {language} captions.")
+        source = transcode.transcode_source(video)
+        if source is None or not source.exists():
+            raise speech.SpeechError("The recording is no longer on disk (originals retention?).")
+        if not transcoding.probe(source).has_audio:
+            return _transcription_end(video, Transcription.Status.SKIPPED, "The recording has no audio track.")
+        with tempfile.TemporaryDirectory(prefix="svl-stt-", dir=settings.TRANSCODE_TMP_DIR) as folder:
+            wav = Path(folder) / "audio.wav"
+            deadline = time.monotonic() + settings.TRANSCODE_TIMEOUT_SECONDS
+            result = transcoding.run(speech.audio_command(source=source, target=wav), deadline=deadline)
+            if result.returncode != 0 or not wav.exists():
+                raise speech.SpeechError(transcoding.without_paths(transcoding.failure_reason(result)))
+            segments = transcribe(wav, language)
+        cues = speech.cues_from(segments, duration=video.duration)
+    except (speech.SpeechError, transcoding.MediaError) as error:
+        return _transcription_end(video, Transcription.Status.FAILED, str(error))
+    except Exception as error:  # the transcriber is the hospital's code or model: record, never crash the worker
+        logger.exception("speech-to-text transcriber failed", extra={"video": str(video.uuid)})
+        return _transcription_end(
+            video,
+            Transcription.Status.FAILED,
+            f"The transcriber failed ({type(error).__name__}); see the worker's log.",
+        )
+    return caption_draft_write(video=video, language=language, cues=cues)
+
+
+@transaction.atomic
+def caption_draft_write(*, video: Video, language: str, cues: list[caption_files.Cue]) -> str:
+    """
+    ``cues`` as ``video``'s machine-made draft in ``language``, replacing the previous draft
+    and nothing else: a track a person added in that language meanwhile wins (nothing written).
+    """
+    if not _lock(video):
+        return "video gone"
+    if _person_track(video, language):
+        return _transcription_end(video, Transcription.Status.SKIPPED, f"A person added the {language} captions.")
+    for old in Caption.objects.filter(video=video, machine_made=True):
+        old.delete()  # its file goes once committed (teaching.signals)
+    if not cues:
+        return _transcription_end(video, Transcription.Status.SKIPPED, "No speech was recognised in the recording.")
+    caption = Caption.objects.create(video=video, language=language, label=draft_label(language), machine_made=True)
+    _caption_store(caption, video, cues)
+    trail.record(AuditEvent.Event.VIDEO_EDIT, video=str(video.uuid), fields=["captions"], source="speech-to-text")
+    _transcription_end(video, Transcription.Status.DONE)
+    return f"done: {len(cues)} cue(s)"

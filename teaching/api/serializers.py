@@ -74,7 +74,7 @@ class CaptionOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Caption
-        fields = ["id", "language", "label", "machine", "url", "created_at"]
+        fields = ["id", "language", "label", "machine_made", "url", "created_at"]
 
     def get_url(self, caption) -> str:
         return captions.signed_url(self.context["video"].uuid, caption.pk, self.context["request"].user.pk)

@@ -49,7 +49,7 @@ def test_the_owner_uploads_webvtt_and_a_viewer_gets_it_by_signed_url(as_user, up
     assert response.status_code == 201
     caption = Caption.objects.get()
     assert response.json()["id"] == caption.pk
-    assert (response.json()["language"], response.json()["label"], response.json()["machine"]) == (
+    assert (response.json()["language"], response.json()["label"], response.json()["machine_made"]) == (
         "en",
         "English",
         False,
