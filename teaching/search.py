@@ -52,12 +52,23 @@ def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
 
 
 def caption_matches(video_ids, *, alternatives, tsquery: str | None = None) -> dict[int, list[dict]]:
-    """``{video id: [{"at", "text"}]}``: the first cues of each video that match, in timeline order."""
+    """
+    ``{video id: [{"at", "text"}]}``: the first cues of each video that match, in timeline order.
+    On SQLite the cues of the page's videos are read through their (video, start) index and
+    compared as text: the FTS index would first list every matching cue of the whole library
+    (tens of thousands for a common word) to keep a page's worth.
+    """
     video_ids = list(video_ids)
     if not video_ids or not alternatives:
         return {}
+    if connection.vendor == "postgresql" and tsquery:
+        condition = _cue_condition(alternatives=alternatives, tsquery=tsquery)
+    else:
+        condition = Q()
+        for alternative in alternatives:
+            condition |= Q(text__icontains=alternative)
     cues = (
-        CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery), video_id__in=video_ids)
+        CaptionCue.objects.filter(condition, video_id__in=video_ids)
         .annotate(n=Window(RowNumber(), partition_by=[F("video_id")], order_by=[F("start").asc(), F("id").asc()]))
         .filter(n__lte=MATCHES_PER_VIDEO)
         .order_by("video_id", "start", "id")
