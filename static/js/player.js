@@ -14,6 +14,9 @@
  *     (posted on the first `playing`, never on page load), the favourite toggle;
  *   - from a playlist (data-playlist-mode): the item's clip, then the next item (data-advance-url)
  *     or the "Next in playlist" notice; data-autostart plays at once; N opens the next item;
+ *   - outside one, the countdown to the "Up next" video when this one ends (initUpNext), and
+ *     ?autoplay=1 (how that video's page is opened) plays at once;
+ *   - captions raised above the controls while they show (initCaptionPlacement);
  *   - a case still being processed (data-growing): plays what is ready while the rest is
  *     made, and becomes an ordinary player when it is done (initGrowing).
  * Not playable yet: polls the API and reloads the page once the start can play.
@@ -367,12 +370,21 @@
     // ------------------------------------------------------- study tools
     var loop = initLoop(notify, seekTo);
     if (clip) initClip(say, loop);
+    initUpNext(player, say, loop);
+    if (!clip && query.get("autoplay") === "1") {
+      // Arrived from the Up next countdown: play, and keep the address free of it (reload, copy).
+      autostart(say);
+      query.delete("autoplay");
+      var rest = query.toString();
+      window.history.replaceState(window.history.state, "", window.location.pathname + (rest ? "?" + rest : "") + window.location.hash);
+    }
     var frames = initFrameStep(notify, seekTo);
     var slow = initSlowMotion(notify, setRate);
     initCopyLink(notify);
     var theatre = initTheatre();
     var help = initHelp();
     initCaptionsItem(player);
+    initCaptionPlacement(player, controller);
     initNarrowLayout(player, controller);
 
     // --------------------------------------------------------- shortcuts
@@ -749,6 +761,115 @@
     place(controller.getBoundingClientRect().width);
   }
 
+  // ------------------------------------------------------- caption placement
+  /**
+   * Captions are drawn by the browser (the native text tracks of the <video> inside <hls-video>)
+   * at the bottom of the picture, which is where media-chrome's seek bar and control bar sit
+   * while they show. So while the controls show, each cue left at its default place (line
+   * "auto") is raised above them, and it drops back when they hide (the controller's
+   * userinactive attribute while playing; paused, the controls stay).
+   *
+   * ::cue cannot move a cue, and Chromium has no VTTCue.lineAlign, so a cue is raised by whole
+   * lines: a negative VTTCue.line (snap-to-lines) puts the cue's first line that many lines up
+   * from the bottom, the rest of it below. Browsers size cue text at 5 % of the picture's
+   * shorter side (Chromium's TextTrackContainer) and a line box is at least 1.1 times that, so
+   * the controls' height over that lower bound, plus the cue's own lines (its line breaks, and
+   * wrapping measured in the same font), raises it clear of them, at most a fraction of a line
+   * too far. A cue the browser is showing is re-added to be drawn at its new place. Positions an
+   * author gave in the caption file are left alone.
+   */
+  function initCaptionPlacement(player, controller) {
+    var tracks = video.textTracks;
+    if (!tracks || !window.MutationObserver) return;
+    var bars = player.querySelectorAll(".player-seek, .player-bar");
+    var pen = document.createElement("canvas").getContext("2d");
+    var movable = new WeakMap(); // cue → whether the file left it at the default place
+    var layout = null; // while the controls show: {raise, font, width}; null: cues at their default place
+
+    function isCaption(track) {
+      return track.kind === "captions" || track.kind === "subtitles";
+    }
+
+    function controlsShown() {
+      return !controller.hasAttribute("userinactive") || controller.hasAttribute("mediapaused");
+    }
+
+    /** The shorter side of the picture as painted in the element (object-fit: contain). */
+    function pictureSide(box) {
+      var width = box.width;
+      var height = box.height;
+      if (video.videoWidth > 0 && video.videoHeight > 0) {
+        var ratio = video.videoWidth / video.videoHeight;
+        width = Math.min(box.width, box.height * ratio);
+        height = Math.min(box.height, box.width / ratio);
+      }
+      return Math.min(width, height);
+    }
+
+    function measure() {
+      if (!controlsShown()) return null;
+      var box = video.getBoundingClientRect();
+      var top = box.bottom;
+      Array.prototype.forEach.call(bars, function (bar) {
+        var rect = bar.getBoundingClientRect();
+        if (rect.height > 0) top = Math.min(top, rect.top);
+      });
+      var font = pictureSide(box) * 0.05;
+      var covered = box.bottom - top;
+      if (!(covered > 0) || !(font > 0)) return null;
+      return { raise: Math.ceil(covered / (font * 1.1)), font: font, width: box.width };
+    }
+
+    /** The lines ``cue`` takes on screen: its line breaks, and its lines' wrapping (a little early). */
+    function linesOf(cue) {
+      pen.font = layout.font + "px sans-serif";
+      var room = layout.width * (typeof cue.size === "number" ? cue.size / 100 : 1) * 0.9;
+      return String(cue.text || "")
+        .replace(/<[^>]*>/g, "")
+        .split("\n")
+        .reduce(function (total, part) {
+          return total + Math.max(1, Math.ceil(pen.measureText(part).width / room));
+        }, 0);
+    }
+
+    function place(track) {
+      if (!isCaption(track) || track.mode !== "showing" || !track.cues) return;
+      var shown = Array.prototype.slice.call(track.activeCues || []);
+      Array.prototype.forEach.call(track.cues, function (cue) {
+        if (!movable.has(cue)) movable.set(cue, cue.line === "auto" && cue.snapToLines !== false);
+        if (!movable.get(cue)) return;
+        var line = layout ? -(layout.raise + linesOf(cue)) : "auto";
+        if (cue.line === line) return;
+        cue.line = line;
+        // Chromium keeps drawing a cue on screen where it was until it is shown anew.
+        if (shown.indexOf(cue) !== -1) {
+          track.removeCue(cue);
+          track.addCue(cue);
+        }
+      });
+    }
+
+    function update() {
+      layout = measure();
+      Array.prototype.forEach.call(tracks, place);
+    }
+
+    function watch(track) {
+      // A track's cues arrive after it is first shown: place them when the first one is.
+      if (isCaption(track)) track.addEventListener("cuechange", function () { place(track); });
+    }
+
+    new MutationObserver(update).observe(controller, { attributes: true, attributeFilter: ["userinactive", "mediapaused"] });
+    if (window.ResizeObserver) new ResizeObserver(update).observe(controller);
+    tracks.addEventListener("change", update);
+    tracks.addEventListener("addtrack", function (event) {
+      watch(event.track);
+      update();
+    });
+    Array.prototype.forEach.call(tracks, watch);
+    update();
+  }
+
   // ------------------------------------------------------------- frame step
   /**
    * , and . step one frame back or forward (pausing first). The ladder keeps the source's frame
@@ -1052,8 +1173,11 @@
       }
     });
     video.addEventListener("ended", finish);
+    if (clip.autostart) autostart(say);
+  }
 
-    if (!clip.autostart) return;
+  /** Start playing as soon as the media can (play-all, or the next video after a countdown). */
+  function autostart(say) {
     video.addEventListener("loadedmetadata", function onMeta() {
       video.removeEventListener("loadedmetadata", onMeta);
       var playing = video.play();
@@ -1067,6 +1191,115 @@
         say("Playing without sound. Press M to turn the sound on.");
       });
     });
+  }
+
+  // ----------------------------------------------------------------- up next
+  /**
+   * Outside a playlist the watch page's "Up next" section ([data-up-next]) names the next video.
+   * When this one ends, a countdown over the picture says "Next: <title> in 8 s" with Play now
+   * and Cancel (Esc cancels too), and the screen reader hears it once; at 0 the next video's
+   * page opens and plays (?autoplay=1). Playing or seeking again cancels it. The "Autoplay
+   * next" switch beside Up next turns it off on this device (localStorage); until it is used
+   * here it follows the account's "autoplay next" preference (on by default). A playlist has
+   * its own next item (initClip), and a video with nothing up next gets no countdown.
+   */
+  function initUpNext(player, say, loop) {
+    var COUNTDOWN = 8;
+    var KEY = "svl.player.autoplayNext";
+    var section = root.querySelector("[data-up-next]");
+    var box = player.querySelector("[data-next-countdown]");
+    var toggle = section && section.querySelector("[data-autoplay-next]");
+    var url = section && section.getAttribute("data-up-next-url");
+    if (clip || !section || !url || !box) return;
+    var title = section.getAttribute("data-up-next-title") || "the next video";
+    var seconds = box.querySelector("[data-next-seconds]");
+    var playNow = box.querySelector("[data-next-now]");
+    var cancelButton = box.querySelector("[data-next-cancel]");
+    var left = 0;
+    var timer = null;
+
+    function stored() {
+      try {
+        return window.localStorage.getItem(KEY);
+      } catch (error) {
+        return null; // private mode: the account's preference
+      }
+    }
+
+    function enabled() {
+      var saved = stored();
+      if (saved === "1" || saved === "0") return saved === "1";
+      var prefs = svl.readJson("player-preferences", {}) || {};
+      return prefs.autoplay !== false;
+    }
+
+    function counting() {
+      return timer !== null;
+    }
+
+    function go() {
+      stop();
+      var next = new URL(url, window.location.href);
+      next.searchParams.set("autoplay", "1");
+      window.location.assign(next.href);
+    }
+
+    function stop() {
+      window.clearInterval(timer);
+      timer = null;
+      box.hidden = true;
+    }
+
+    function cancel() {
+      if (!counting()) return;
+      var focused = box.contains(document.activeElement);
+      stop();
+      say("Autoplay cancelled. " + title + " stays in Up next.");
+      if (focused) {
+        var play = player.querySelector("media-play-button");
+        if (play) play.focus();
+      }
+    }
+
+    function start() {
+      if (counting() || !enabled() || loop.active()) return;
+      left = COUNTDOWN;
+      seconds.textContent = String(left);
+      box.hidden = false;
+      say("Next: " + title + ", in " + COUNTDOWN + " seconds. Press Escape or Cancel to stay.");
+      timer = window.setInterval(function () {
+        left -= 1;
+        if (left <= 0) {
+          go();
+          return;
+        }
+        seconds.textContent = String(left);
+      }, 1000);
+    }
+
+    box.querySelector("[data-next-title]").textContent = title;
+    playNow.addEventListener("click", go);
+    cancelButton.addEventListener("click", cancel);
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !counting()) return;
+      event.preventDefault();
+      cancel();
+    });
+    video.addEventListener("ended", start);
+    video.addEventListener("play", cancel);
+    video.addEventListener("seeking", function () {
+      if (!video.ended) cancel();
+    });
+
+    if (toggle) {
+      toggle.checked = enabled();
+      toggle.addEventListener("change", function () {
+        try {
+          window.localStorage.setItem(KEY, toggle.checked ? "1" : "0");
+        } catch (error) { /* private mode: for this page only */ }
+        if (!toggle.checked) cancel();
+      });
+    }
   }
 
   // ---------------------------------------------------------------- progress
