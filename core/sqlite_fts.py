@@ -84,6 +84,10 @@ class SqliteFts5Index:
         if self.ready(connection):
             return True
         with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %s", [self.table])
+            if not cursor.fetchone()[0]:  # migrated back to before its table: made on the way forward
+                setattr(connection, self.cache_attribute, False)
+                return False
             try:
                 cursor.execute(self._create_sql())
             except Exception:  # an SQLite built without FTS5 (or older than 3.34): callers fall back to LIKE

@@ -207,6 +207,20 @@ class CaptionCue(models.Model):
         return f"{self.start:.1f}s {self.text[:40]}"
 
 
+class VideoCaptionText(models.Model):
+    """
+    Every caption cue of a video as one text (teaching.search.caption_text_refresh keeps it),
+    so SQLite's search asks "does any cue of this video say it" of one row per video instead
+    of every cue of the library.
+    """
+
+    video = models.OneToOneField(Video, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+
+    def __str__(self):
+        return f"captions of video {self.video_id}"
+
+
 class Transcription(models.Model):
     """
     The speech-to-text job of a video (teaching.speech): whether its draft captions are being

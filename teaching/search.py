@@ -3,9 +3,13 @@ What library.search asks of the teaching layer: caption text (cue level) and ste
 
 - ``cue_match_q``: videos with a caption cue matching a unit of the query. PostgreSQL: the
   English full-text vector of each cue (GIN index, migration 0002), the same stemming and prefix
-  matching as the video document. SQLite: containment, through an FTS5 trigram index of the cues
-  (``teaching_cue_fts``, kept by triggers, checked after every migrate as videos' ``video_fts``
-  is); words under three letters, or an SQLite without FTS5, scan the cues with LIKE.
+  matching as the video document. SQLite: containment, through an FTS5 trigram index of each
+  video's caption text (``VideoCaptionText``: every cue of the video, one per line, kept by
+  ``caption_text_refresh`` whenever a video's captions change; ``teaching_captiontext_fts``,
+  kept by triggers, checked after every migrate as videos' ``video_fts`` is) — one row per
+  captioned video rather than one per cue, so a common word costs as many rows as videos say
+  it, not as many cues (issue #16's 100 000-video bench); words under three letters, or an
+  SQLite without FTS5, scan the cues with LIKE.
 - ``caption_matches``: for the videos of one results page, up to ``MATCHES_PER_VIDEO`` cues that
   matched, ``{"at", "text"}`` in timeline order (one query, a window function).
 - ``steps_q``, ``chapter_matches``, ``step_facet``: the ``steps`` filter (videos with a chapter
@@ -18,7 +22,7 @@ from django.db.models.functions import RowNumber
 
 from core.sqlite_fts import SqliteFts5Index
 
-from .models import CaptionCue, Chapter, Step
+from .models import CaptionCue, Chapter, Step, VideoCaptionText
 
 MATCHES_PER_VIDEO = 3
 SEARCH_CONFIG = "english"  # as videos.search_index
@@ -35,9 +39,6 @@ class _CueMatches(Func):
 def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
     if connection.vendor == "postgresql" and tsquery:
         return Q(_CueMatches(F("text"), Value(tsquery)))
-    if CUE_FTS_INDEX.usable_for(connection, alternatives):
-        # The trigram FTS5 index finds the same substrings without reading every cue.
-        return Q(pk__in=CUE_FTS_INDEX.matching_rowids(alternatives))
     condition = Q()
     for alternative in alternatives:
         condition |= Q(text__icontains=alternative)
@@ -46,6 +47,13 @@ def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
 
 def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
     """A condition on videos: one of their caption cues matches (any of ``alternatives``; PostgreSQL: ``tsquery``)."""
+    if not (connection.vendor == "postgresql" and tsquery) and CAPTION_TEXT_FTS.usable_for(connection, alternatives):
+        # Lines never join two cues: "\n" is in no query, so a phrase matches inside one cue.
+        return Q(
+            pk__in=VideoCaptionText.objects.filter(pk__in=CAPTION_TEXT_FTS.matching_rowids(alternatives)).values(
+                "video_id"
+            )
+        )
     return Q(
         pk__in=CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery)).values("video_id")
     )
@@ -61,14 +69,8 @@ def caption_matches(video_ids, *, alternatives, tsquery: str | None = None) -> d
     video_ids = list(video_ids)
     if not video_ids or not alternatives:
         return {}
-    if connection.vendor == "postgresql" and tsquery:
-        condition = _cue_condition(alternatives=alternatives, tsquery=tsquery)
-    else:
-        condition = Q()
-        for alternative in alternatives:
-            condition |= Q(text__icontains=alternative)
     cues = (
-        CaptionCue.objects.filter(condition, video_id__in=video_ids)
+        CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery), video_id__in=video_ids)
         .annotate(n=Window(RowNumber(), partition_by=[F("video_id")], order_by=[F("start").asc(), F("id").asc()]))
         .filter(n__lte=MATCHES_PER_VIDEO)
         .order_by("video_id", "start", "id")
@@ -123,9 +125,25 @@ def step_names(step_ids) -> dict[int, str]:
 
 # ------------------------------------------------------------------------------ SQLite FTS5
 # As videos.search_index does for video_fts (core.sqlite_fts): kept by triggers, checked after
-# every migrate (TeachingConfig.ready).
-CUE_FTS_INDEX = SqliteFts5Index(name="teaching_cue_fts", table="teaching_captioncue", columns=("text",))
-CUE_FTS = CUE_FTS_INDEX.name
-cue_fts_ready = CUE_FTS_INDEX.ready
-ensure_cue_fts = CUE_FTS_INDEX.ensure
-on_post_migrate = CUE_FTS_INDEX.on_post_migrate
+# every migrate (TeachingConfig.ready). It indexes each video's caption text; the cues' own index
+# of before (teaching_cue_fts) is dropped by migration 0004.
+CAPTION_TEXT_FTS = SqliteFts5Index(
+    name="teaching_captiontext_fts", table="teaching_videocaptiontext", columns=("text",)
+)
+on_post_migrate = CAPTION_TEXT_FTS.on_post_migrate
+
+
+def caption_text(video_id: int) -> str:
+    """Every cue of the video, one per line, in the order of its tracks and their timeline."""
+    cues = CaptionCue.objects.filter(video_id=video_id).order_by("caption_id", "start", "id")
+    return "\n".join(text.replace("\n", " ") for text in cues.values_list("text", flat=True))
+
+
+def caption_text_refresh(video_ids) -> None:
+    """Make the videos' ``VideoCaptionText`` what their cues say now (none when they have no cue)."""
+    for video_id in video_ids:
+        text = caption_text(video_id)
+        if text:
+            VideoCaptionText.objects.update_or_create(video_id=video_id, defaults={"text": text})
+        else:
+            VideoCaptionText.objects.filter(video_id=video_id).delete()

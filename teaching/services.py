@@ -33,7 +33,7 @@ from videos.models import Video
 from videos.services import transcode
 
 from . import captions as caption_files
-from . import speech
+from . import search, speech
 from .models import (
     BODY_MAX,
     TITLE_MAX,
@@ -399,6 +399,7 @@ def _caption_store(caption: Caption, video: Video, cues: list[caption_files.Cue]
         ),
         batch_size=1000,
     )
+    search.caption_text_refresh([video.pk])
     caption_files.write(video.uuid, caption.pk, caption_files.to_webvtt(cues))
 
 
@@ -407,6 +408,7 @@ def caption_delete(*, user, caption: Caption) -> None:
         raise PermissionDenied("Only the video's owner and editors remove captions.")
     with transaction.atomic():
         caption.delete()  # its file goes once committed (teaching.signals), as when the video is deleted
+        search.caption_text_refresh([caption.video_id])
         trail.record(AuditEvent.Event.VIDEO_EDIT, actor=user, video=str(caption.video.uuid), fields=["captions"])
 
 
@@ -515,6 +517,7 @@ def caption_draft_write(*, video: Video, language: str, cues: list[caption_files
         return _transcription_end(video, Transcription.Status.SKIPPED, f"A person added the {language} captions.")
     for old in Caption.objects.filter(video=video, machine_made=True):
         old.delete()  # its file goes once committed (teaching.signals)
+    search.caption_text_refresh([video.pk])
     if not cues:
         return _transcription_end(video, Transcription.Status.SKIPPED, "No speech was recognised in the recording.")
     caption = Caption.objects.create(video=video, language=language, label=draft_label(language), machine_made=True)

@@ -1,5 +1,5 @@
 """
-core.sqlite_fts: the FTS5 index helper that videos (video_fts) and teaching (teaching_cue_fts)
+core.sqlite_fts: the FTS5 index helper that videos (video_fts) and teaching (teaching_captiontext_fts)
 declare theirs with. Here on a table of its own, so the generic part is proved apart from them.
 """
 
@@ -72,8 +72,8 @@ def test_the_apps_declare_their_indexes_with_it():
         "videos_video",
         ("title", "search_terms", "description", "transcript"),
     )
-    assert (teaching_search.CUE_FTS_INDEX.table, teaching_search.CUE_FTS_INDEX.columns) == (
-        "teaching_captioncue",
+    assert (teaching_search.CAPTION_TEXT_FTS.table, teaching_search.CAPTION_TEXT_FTS.columns) == (
+        "teaching_videocaptiontext",
         ("text",),
     )
     assert search_index.sqlite_fts_ready == search_index.VIDEO_FTS.ready

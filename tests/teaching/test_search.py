@@ -103,22 +103,29 @@ def test_the_search_page_shows_at_links_and_the_step_facet(client, viewer, uploa
     assert client.get("/library/search/", {"steps": "x"}).status_code == 400
 
 
-def test_sqlite_finds_cues_through_their_fts_index_kept_by_triggers(as_user, viewer, captioned, uploader):
+def test_sqlite_finds_captions_through_one_text_per_video_and_its_fts_index(as_user, viewer, captioned, uploader):
     from django.db import connection
 
     from teaching import search
+    from teaching.models import Caption, VideoCaptionText
 
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL has its own index")
-    assert search.ensure_cue_fts(connection)
+    assert search.CAPTION_TEXT_FTS.ensure(connection)
+    (text,) = VideoCaptionText.objects.all()
+    assert (text.video_id, text.text.count("\n") + 1) == (captioned.pk, 5)  # a line per cue
+    assert "fundus" in text.text
+    sql = "SELECT count(*) FROM teaching_captiontext_fts WHERE teaching_captiontext_fts MATCH %s"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM teaching_cue_fts WHERE teaching_cue_fts MATCH %s", ['"fundus"'])
-        assert cursor.fetchone()[0] == 4
-    # The triggers keep it in step: a deleted caption is found no more.
-    from teaching.models import Caption
-
+        cursor.execute(sql, ['"fundus"'])
+        assert cursor.fetchone()[0] == 1  # one row per video, however many cues say it
+        # The cues' own index of before is gone (migration 0004).
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'teaching_cue_fts%%'")
+        assert cursor.fetchone()[0] == 0
+    # Kept in step: a deleted caption is found no more, and its text goes.
     services.caption_delete(user=uploader, caption=Caption.objects.get())
     assert as_user(viewer).get("/api/v1/videos/", {"q": "fundus"}).json()["count"] == 0
+    assert not VideoCaptionText.objects.exists()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM teaching_cue_fts WHERE teaching_cue_fts MATCH %s", ['"fundus"'])
+        cursor.execute(sql, ['"fundus"'])
         assert cursor.fetchone()[0] == 0
