@@ -110,10 +110,12 @@ class OriginalApi(APIView):
     def get(self, request, video_uuid):
         video = Video.objects.visible_or_404(request.user, video_uuid)
         path = services.original_open(user=request.user, video=video, reason=request.query_params.get("reason", ""))
+        # A download, whatever the recording is (never shown inline): the documented octet-stream.
         response = FileResponse(
             open(path, "rb"),  # noqa: SIM115 (FileResponse closes it when the body is sent)
             as_attachment=True,
             filename=video.original_name or path.name,
+            content_type="application/octet-stream",
         )
         response["Cache-Control"] = "private, no-store"
         return response

@@ -92,6 +92,7 @@ def test_an_admin_downloads_the_original_with_a_reason(api, admin_user):
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"ORIGINAL-" + video.uuid.bytes
     assert response["Content-Disposition"] == 'attachment; filename="case 12.mp4"'
+    assert response["Content-Type"] == "application/octet-stream"  # as documented (make fuzz: ST105)
     assert response["Cache-Control"] == "private, no-store"
     event = AuditEvent.objects.get(detail__governance="original_downloaded")
     assert (event.actor, event.detail["reason"], event.detail["video"]) == (

@@ -286,3 +286,21 @@ def test_options_on_the_replacement_endpoint_describes_it(api, viewer):
     )
     assert response.status_code == 200
     assert response.json()["name"] == "Video Replacement Api"
+
+
+def test_a_blocked_publish_and_a_held_delete_are_documented_409s(api, openapi, make_user, approver, settings):
+    """ST103 (make fuzz as Approver and Admin): 409 from publish (a publish rule) and delete (legal hold) was undocumented."""
+    from governance import services as governance
+
+    settings.PUBLISH_REQUIRED_FIELDS = ["category"]
+    video = VideoFactory(status=Video.Status.PROCESSED, category=None)
+    api.force_authenticate(approver)
+    blocked = api.post(f"/api/v1/videos/{video.uuid}/publish/")
+    assert blocked.status_code == 409
+    conforms(openapi, "POST /api/v1/videos/{video_uuid}/publish/", blocked)
+    admin = make_user(roles.ADMIN)
+    governance.legal_hold_set(user=admin, video=video, reason="Claim 12")
+    api.force_authenticate(admin)
+    held = api.delete(f"/api/v1/videos/{video.uuid}/")
+    assert held.status_code == 409
+    conforms(openapi, "DELETE /api/v1/videos/{video_uuid}/", held)
