@@ -2,9 +2,9 @@
 What library.search asks of the teaching layer: caption text (cue level) and steps.
 
 - ``cue_match_q``: videos with a caption cue matching a unit of the query. PostgreSQL: the
-  English full-text vector of each cue (GIN index, migration 0002), the same stemming and prefix
-  matching as the video document. SQLite: containment, through an FTS5 trigram index of each
-  video's caption text (``VideoCaptionText``: every cue of the video, one per line, kept by
+  English full-text vector of each video's caption text (GIN index, migration 0005), the same
+  stemming and prefix matching as the video document. SQLite: containment, through an FTS5
+  trigram index of each video's caption text (``VideoCaptionText``: every cue of the video, one per line, kept by
   ``caption_text_refresh`` whenever a video's captions change; ``teaching_captiontext_fts``,
   kept by triggers, checked after every migrate as videos' ``video_fts`` is) — one row per
   captioned video rather than one per cue, so a common word costs as many rows as videos say
@@ -47,7 +47,11 @@ def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
 
 def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
     """A condition on videos: one of their caption cues matches (any of ``alternatives``; PostgreSQL: ``tsquery``)."""
-    if not (connection.vendor == "postgresql" and tsquery) and CAPTION_TEXT_FTS.usable_for(connection, alternatives):
+    if connection.vendor == "postgresql" and tsquery:
+        # The English vector of each video's caption text (GIN index, migration 0005): one row
+        # per captioned video, not one per cue.
+        return Q(pk__in=VideoCaptionText.objects.filter(_CueMatches(F("text"), Value(tsquery))).values("video_id"))
+    if CAPTION_TEXT_FTS.usable_for(connection, alternatives):
         # Lines never join two cues: "\n" is in no query, so a phrase matches inside one cue.
         return Q(
             pk__in=VideoCaptionText.objects.filter(pk__in=CAPTION_TEXT_FTS.matching_rowids(alternatives)).values(
