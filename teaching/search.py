@@ -2,7 +2,7 @@
 What library.search asks of the teaching layer: caption text (cue level) and steps.
 
 - ``cue_match_q``: videos with a caption cue matching a unit of the query. PostgreSQL: the
-  English full-text vector of each video's caption text (GIN index, migration 0005), the same
+  stored English text vector of each video's caption text (GIN index, migration 0005), the same
   stemming and prefix matching as the video document. SQLite: containment, through an FTS5
   trigram index of each video's caption text (``VideoCaptionText``: every cue of the video, one per line, kept by
   ``caption_text_refresh`` whenever a video's captions change; ``teaching_captiontext_fts``,
@@ -18,6 +18,7 @@ What library.search asks of the teaching layer: caption text (cue level) and ste
 
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, Value, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
 from core.sqlite_fts import SqliteFts5Index
@@ -48,9 +49,10 @@ def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
 def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
     """A condition on videos: one of their caption cues matches (any of ``alternatives``; PostgreSQL: ``tsquery``)."""
     if connection.vendor == "postgresql" and tsquery:
-        # The English vector of each video's caption text (GIN index, migration 0005): one row
-        # per captioned video, not one per cue.
-        return Q(pk__in=VideoCaptionText.objects.filter(_CueMatches(F("text"), Value(tsquery))).values("video_id"))
+        # The stored English vector of each video's caption text (GIN index, migration 0005):
+        # one row per captioned video, not one per cue.
+        sql = "SELECT video_id FROM teaching_videocaptiontext WHERE vector @@ to_tsquery(%s, %s)"
+        return Q(pk__in=RawSQL(sql, [SEARCH_CONFIG, tsquery]))  # noqa: S611 (the query is bound)
     if CAPTION_TEXT_FTS.usable_for(connection, alternatives):
         # Lines never join two cues: "\n" is in no query, so a phrase matches inside one cue.
         return Q(
