@@ -45,3 +45,35 @@ def processed_video(source: Path, title: str, tmp_path: Path, uploader) -> Video
 def published_video(source: Path, title: str, tmp_path: Path, uploader, approver) -> Video:
     video = processed_video(source, title, tmp_path, uploader)
     return services.video_publish(user=approver, video=video)
+
+
+# ------------------------------------------------------------------------------ the player
+VIDEO = "document.querySelector('[data-video]')"
+CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__csp.push(event.violatedDirective + " " + (event.blockedURI || "inline"));
+});
+"""
+
+
+def new_page(browser, errors, *, height: int = 800, **options):
+    """A page of a new context (1280 × ``height``) recording CSP violations and console errors into ``errors``."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": height}, **options})
+    context.add_init_script(CSP)
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page
+
+
+def wait_ready(page, *, timeout: int = 60_000):
+    """Until the player has its levels and a frame to show."""
+    page.wait_for_function(
+        f"() => {VIDEO}.api && {VIDEO}.api.levels.length > 0 && {VIDEO}.readyState >= 2", timeout=timeout
+    )
+
+
+def seek(page, seconds):
+    page.evaluate(f"(t) => {{ {VIDEO}.currentTime = t; }}", seconds)
+    page.wait_for_function(f"(t) => Math.abs({VIDEO}.currentTime - t) < 0.05 && !{VIDEO}.seeking", arg=seconds)

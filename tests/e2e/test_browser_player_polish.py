@@ -22,20 +22,13 @@ from playwright.sync_api import expect
 from accounts import roles
 from teaching import services as teaching_services
 from tests.e2e import helpers
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import VIDEO, new_page, seek, sign_in, wait_ready
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-VIDEO = "document.querySelector('[data-video]')"
 CONTROLLER = "document.querySelector('[data-controller]')"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CSP = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__csp.push(event.violatedDirective + " " + (event.blockedURI || "inline"));
-});
-"""
 VTT = b"""WEBVTT
 
 00:00:00.000 --> 00:00:09.000
@@ -45,26 +38,6 @@ Ports are placed under vision.
 Dissection of the triangle starts,
 close to the cystic duct.
 """
-
-
-def new_page(browser, errors, **options):
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
-    context.add_init_script(CSP)
-    page = context.new_page()
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page
-
-
-def wait_ready(page):
-    page.wait_for_function(
-        f"() => {VIDEO}.api && {VIDEO}.api.levels.length > 0 && {VIDEO}.readyState >= 2", timeout=60_000
-    )
-
-
-def seek(page, seconds):
-    page.evaluate(f"(t) => {{ {VIDEO}.currentTime = t; }}", seconds)
-    page.wait_for_function(f"(t) => Math.abs({VIDEO}.currentTime - t) < 0.05 && !{VIDEO}.seeking", arg=seconds)
 
 
 # ------------------------------------------------------------------------- captions

@@ -16,20 +16,13 @@ from accounts import roles
 from teaching import services as teaching_services
 from teaching.models import Caption, Chapter, Comment, Notification, Step
 from tests.e2e import helpers
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import VIDEO, new_page, seek, sign_in, wait_ready
 from tests.factories import CategoryFactory, SurgeonFactory, TOTPDeviceFactory, UserFactory
 from videos.models import VideoSurgeon
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-VIDEO = "document.querySelector('[data-video]')"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CSP = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__csp.push(event.violatedDirective + " " + (event.blockedURI || "inline"));
-});
-"""
 VTT = b"""WEBVTT
 
 00:00:00.500 --> 00:00:03.000
@@ -41,26 +34,6 @@ Dissection of the triangle starts.
 00:00:12.000 --> 00:00:15.000
 Here is the critical view of safety.
 """
-
-
-def new_page(browser, errors, **options):
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
-    context.add_init_script(CSP)
-    page = context.new_page()
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page
-
-
-def wait_ready(page):
-    page.wait_for_function(
-        f"() => {VIDEO}.api && {VIDEO}.api.levels.length > 0 && {VIDEO}.readyState >= 2", timeout=30_000
-    )
-
-
-def seek(page, seconds):
-    page.evaluate(f"(t) => {{ {VIDEO}.currentTime = t; }}", seconds)
-    page.wait_for_function(f"(t) => Math.abs({VIDEO}.currentTime - t) < 0.05 && !{VIDEO}.seeking", arg=seconds)
 
 
 def now(page) -> float:
@@ -94,10 +67,10 @@ def test_teach_on_a_case(browser, live_server, case):
     errors = []
 
     # The editor marks two chapters from the player: a step, then free text.
-    context, page = new_page(browser, errors)
+    context, page = new_page(browser, errors, height=900)
     sign_in(page, live_server, "ed", device)
     page.goto(url)
-    wait_ready(page)
+    wait_ready(page, timeout=30_000)
     seek(page, 2.0)
     page.get_by_role("button", name="Mark a chapter here").click()
     page.locator("[data-chapter-step]").select_option(label="Port placement")
@@ -133,10 +106,10 @@ def test_teach_on_a_case(browser, live_server, case):
     context.close()
 
     # A viewer sees the markers, jumps by chapter and comments at the current time.
-    context, page = new_page(browser, errors)
+    context, page = new_page(browser, errors, height=900)
     sign_in(page, live_server, "vera")
     page.goto(url)
-    wait_ready(page)
+    wait_ready(page, timeout=30_000)
     expect(page.locator("[data-chapter-marker]")).to_have_count(2)
     expect(page.get_by_role("button", name="Mark a chapter here")).to_have_count(0)
     page.get_by_role("button", name="Chapters").click()
@@ -167,12 +140,12 @@ def test_teach_on_a_case(browser, live_server, case):
     context.close()
 
     # The colleague sees it on the seek bar, is notified, and the captions and transcript work.
-    context, page = new_page(browser, errors)
+    context, page = new_page(browser, errors, height=900)
     sign_in(page, live_server, "wes")
     expect(page.locator("[data-unread-count='1']")).to_have_count(1)
     page.get_by_role("link", name="Notifications").click()
     page.get_by_role("link", name="Lap chole, difficult Calot at 0:12").click()
-    wait_ready(page)
+    wait_ready(page, timeout=30_000)
     page.wait_for_function(f"() => Math.abs({VIDEO}.currentTime - 12) < 0.5")
     marker = page.locator(f"[data-comment-marker='{comment.pk}']")
     expect(marker).to_have_count(1)
@@ -216,7 +189,7 @@ def test_teach_on_a_case(browser, live_server, case):
     expect(page.locator("[data-moments] li")).to_have_text("at 0:12 — Here is the critical view of safety.")
     page.screenshot(path=str(SHOTS / "teaching-search-moments.png"), full_page=True)
     moment.click()
-    wait_ready(page)
+    wait_ready(page, timeout=30_000)
     page.wait_for_function(f"() => Math.abs({VIDEO}.currentTime - 12) < 0.5")
     page.goto(f"{live_server.url}/teaching/notifications/")
     page.screenshot(path=str(SHOTS / "teaching-notifications.png"), full_page=True)
@@ -236,10 +209,10 @@ def test_teaching_panel_at_360_px(browser, live_server, case, scheme):
         video=video, author=vera, body="Note the posterior dissection https://example.org/atlas", at=9
     )
     errors = []
-    context, page = new_page(browser, errors, viewport={"width": 360, "height": 800}, color_scheme=scheme)
+    context, page = new_page(browser, errors, height=900, viewport={"width": 360, "height": 800}, color_scheme=scheme)
     sign_in(page, live_server, "vera")
     page.goto(f"{live_server.url}/videos/{video.uuid}/")
-    wait_ready(page)
+    wait_ready(page, timeout=30_000)
     expect(page.locator("[data-comment]")).to_have_count(1)
     expect(page.locator("[data-transcript-list] [data-cue]")).to_have_count(3)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
