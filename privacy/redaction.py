@@ -139,10 +139,7 @@ def render_command(
         graph += ";" + audio_graph(spans)
     argv = [
         settings.FFMPEG_BIN,
-        "-nostdin",
-        "-hide_banner",
-        "-protocol_whitelist",
-        "file",
+        *transcoding.INPUT_OPTIONS,
         "-y",
         "-i",
         str(source),

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from videos import transcoding
+
 from . import captions
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,7 @@ def audio_command(*, source: Path, target: Path) -> list[str]:
     """
     return [
         settings.FFMPEG_BIN,
-        "-nostdin",
-        "-hide_banner",
-        "-protocol_whitelist",
-        "file",
+        *transcoding.INPUT_OPTIONS,
         "-y",
         "-i",
         str(source),

@@ -310,7 +310,7 @@ def idet_command(*, source: Path, probe: Probe, at: float, frames: int = 100) ->
     """FFmpeg's interlace detector on ``frames`` pictures from ``at`` seconds (it prints its counts at the end)."""
     return [
         settings.FFMPEG_BIN,
-        *_INPUT,
+        *INPUT_OPTIONS,
         "-ss",
         f"{max(at, 0):.3f}",
         "-i",
@@ -491,7 +491,7 @@ def mezzanine_command(*, source: Path, target: Path, probe: Probe) -> list[str]:
         audio = ["-map", "0:a:0", "-c:a", codec]
     return [
         settings.FFMPEG_BIN,
-        *_INPUT,
+        *INPUT_OPTIONS,
         "-y",
         "-i",
         str(source),
@@ -840,7 +840,8 @@ def without_paths(text: str, *, named: dict[str, str] | None = None) -> str:
 
 # ------------------------------------------------------------------------------ commands
 
-_INPUT = ["-nostdin", "-hide_banner", "-protocol_whitelist", "file"]
+# What every FFmpeg run of ours starts with: no terminal, no banner, local files only.
+INPUT_OPTIONS = ["-nostdin", "-hide_banner", "-protocol_whitelist", "file"]
 _NO_METADATA = ["-map_metadata", "-1", "-map_metadata:s:v", "-1", "-map_metadata:s:a", "-1", "-map_chapters", "-1"]
 
 
@@ -882,7 +883,7 @@ def ladder_command(
             f"scale={storyboard.tile_width}:{storyboard.tile_height},setpts=N/TB[sb]"
         )
     graph = f"[0:v:0]fps={fps},split={branches}" + "".join(f"[s{i}]" for i in range(branches)) + ";" + ";".join(scales)
-    argv = [settings.FFMPEG_BIN, *_INPUT, "-y", "-i", str(source), "-filter_complex", graph]
+    argv = [settings.FFMPEG_BIN, *INPUT_OPTIONS, "-y", "-i", str(source), "-filter_complex", graph]
     for i in range(n):
         argv += ["-map", f"[v{i}]"]
         if probe.has_audio:
@@ -1118,7 +1119,7 @@ def chunk_command(
     )
     argv = [
         settings.FFMPEG_BIN,
-        *_INPUT,
+        *INPUT_OPTIONS,
         "-y",
         "-ss",
         f"{chunk.start - preroll:.6f}",
@@ -1243,7 +1244,7 @@ def audio_command(*, source: Path, out_dir: Path, key_info: Path, bitrate_k: int
     """
     return [
         settings.FFMPEG_BIN,
-        *_INPUT,
+        *INPUT_OPTIONS,
         "-y",
         "-copyts",
         "-i",
@@ -1373,7 +1374,7 @@ def storyboard_sprite_command(*, tiles: Path, plan: "StoryboardPlan", target: Pa
     """Join the ladder run's storyboard tiles (``tiles``: an image2 pattern) into one sprite sheet."""
     return [
         settings.FFMPEG_BIN,
-        *_INPUT,
+        *INPUT_OPTIONS,
         "-y",
         "-framerate",
         "1",
@@ -1402,7 +1403,7 @@ def poster_command(
     edit = f"[pic_in];{picture};[pic_out]" if picture else ","
     return [
         settings.FFMPEG_BIN,
-        *_INPUT,
+        *INPUT_OPTIONS,
         "-y",
         "-ss",
         f"{max(at, 0):.3f}",
