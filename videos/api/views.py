@@ -156,7 +156,13 @@ class _WorkflowApi(APIView):
     # missing, privacy ranges undecided), named in the detail.
     @extend_schema(
         request=None,
-        responses={200: s.VideoDetailOutput, 400: DetailOutput, 403: DetailOutput, 404: DetailOutput, 409: DetailOutput},
+        responses={
+            200: s.VideoDetailOutput,
+            400: DetailOutput,
+            403: DetailOutput,
+            404: DetailOutput,
+            409: DetailOutput,
+        },
     )
     def post(self, request, video_uuid):
         self.perform(request, Video.objects.visible_or_404(request.user, video_uuid))
