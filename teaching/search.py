@@ -49,10 +49,7 @@ def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
 def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
     """A condition on videos: one of their caption cues matches (any of ``alternatives``; PostgreSQL: ``tsquery``)."""
     if connection.vendor == "postgresql" and tsquery:
-        # The stored English vector of each video's caption text (GIN index, migration 0005):
-        # one row per captioned video, not one per cue.
-        sql = "SELECT video_id FROM teaching_videocaptiontext WHERE vector @@ to_tsquery(%s, %s)"
-        return Q(pk__in=RawSQL(sql, [SEARCH_CONFIG, tsquery]))  # noqa: S611 (the query is bound)
+        return Q(pk__in=captioned_video_ids(tsquery))
     if CAPTION_TEXT_FTS.usable_for(connection, alternatives):
         # Lines never join two cues: "\n" is in no query, so a phrase matches inside one cue.
         return Q(
@@ -63,6 +60,17 @@ def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
     return Q(
         pk__in=CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery)).values("video_id")
     )
+
+
+def captioned_video_ids(tsquery: str):
+    """
+    PostgreSQL: the ids (``video_id`` values) of the videos whose caption text matches the raw
+    ``tsquery``, through the stored English vector of each video's caption text (GIN index,
+    migration 0005): one row per captioned video, not one per cue. A queryset, so that
+    library.search can UNION it with the videos' own full-text match and keep both indexes.
+    """
+    matches = RawSQL("vector @@ to_tsquery(%s, %s)", [SEARCH_CONFIG, tsquery], output_field=BooleanField())  # noqa: S611 (bound)
+    return VideoCaptionText.objects.filter(matches).values("video_id")
 
 
 def caption_matches(video_ids, *, alternatives, tsquery: str | None = None) -> dict[int, list[dict]]:
