@@ -325,12 +325,9 @@ def _postgres(videos, units):
             for alternative in typos:
                 full_text |= Q(title__trigram_word_similar=alternative)
                 full_text |= Q(search_terms__trigram_word_similar=alternative)
-        # Or said in the captions (teaching: each video's caption text vector). A UNION of the two
-        # id sets, each through its own GIN index: an OR of the match with a caption subquery
-        # is planned as a sequential scan of every video testing both (issue #16's bench: a
-        # caption word at 100 000 videos took 300 ms).
-        found = Video.objects.filter(full_text).values("pk").union(teaching_search.captioned_video_ids(text))
-        videos = videos.filter(pk__in=found)
+        # Or said in the captions (teaching: an array of the ids whose caption text matches,
+        # which the planner ORs with the document's index; see teaching migration 0006).
+        videos = videos.filter(full_text | teaching_search.cue_match_q(alternatives=unit, tsquery=text))
     query = SearchQuery(" | ".join(every), search_type="raw", config=SEARCH_CONFIG)
     rank = SearchRank(document, query, weights=[0.1, 0.2, 0.4, 1.0])
     if typed:  # words found by similarity only: rank titles that look like what was typed first

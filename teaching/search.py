@@ -3,7 +3,8 @@ What library.search asks of the teaching layer: caption text (cue level) and ste
 
 - ``cue_match_q``: videos with a caption cue matching a unit of the query. PostgreSQL: the
   stored English text vector of each video's caption text (GIN index, migration 0005), the same
-  stemming and prefix matching as the video document. SQLite: containment, through an FTS5
+  stemming and prefix matching as the video document, asked through 0006's function as an
+  array of ids that the planner ORs with the document's own index. SQLite: containment, through an FTS5
   trigram index of each video's caption text (``VideoCaptionText``: every cue of the video, one per line, kept by
   ``caption_text_refresh`` whenever a video's captions change; ``teaching_captiontext_fts``,
   kept by triggers, checked after every migrate as videos' ``video_fts`` is) — one row per
@@ -11,14 +12,14 @@ What library.search asks of the teaching layer: caption text (cue level) and ste
   it, not as many cues (issue #16's 100 000-video bench); words under three letters, or an
   SQLite without FTS5, scan the cues with LIKE.
 - ``caption_matches``: for the videos of one results page, up to ``MATCHES_PER_VIDEO`` cues that
-  matched, ``{"at", "text"}`` in timeline order (one query, a window function).
+  matched, ``{"at", "text"}`` in timeline order (one query: on PostgreSQL each video's cues read
+  in order until enough match, elsewhere a window function).
 - ``steps_q``, ``chapter_matches``, ``step_facet``: the ``steps`` filter (videos with a chapter
   of one of these steps), the chapters to link to from each result, and the facet counts.
 """
 
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, Value, Window
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 
 from core.sqlite_fts import SqliteFts5Index
@@ -29,17 +30,7 @@ MATCHES_PER_VIDEO = 3
 SEARCH_CONFIG = "english"  # as videos.search_index
 
 
-class _CueMatches(Func):
-    """``to_tsvector('english', text) @@ to_tsquery('english', query)``: the index's expression (migration 0002)."""
-
-    template = f"(to_tsvector('{SEARCH_CONFIG}', %(expressions)s))"
-    arg_joiner = f") @@ to_tsquery('{SEARCH_CONFIG}', "
-    output_field = BooleanField()
-
-
-def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
-    if connection.vendor == "postgresql" and tsquery:
-        return Q(_CueMatches(F("text"), Value(tsquery)))
+def _contains(alternatives) -> Q:
     condition = Q()
     for alternative in alternatives:
         condition |= Q(text__icontains=alternative)
@@ -49,7 +40,7 @@ def _cue_condition(*, alternatives, tsquery: str | None) -> Q:
 def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
     """A condition on videos: one of their caption cues matches (any of ``alternatives``; PostgreSQL: ``tsquery``)."""
     if connection.vendor == "postgresql" and tsquery:
-        return Q(pk__in=captioned_video_ids(tsquery))
+        return Q(_Captioned(tsquery))
     if CAPTION_TEXT_FTS.usable_for(connection, alternatives):
         # Lines never join two cues: "\n" is in no query, so a phrase matches inside one cue.
         return Q(
@@ -57,43 +48,84 @@ def cue_match_q(*, alternatives, tsquery: str | None = None) -> Q:
                 "video_id"
             )
         )
-    return Q(
-        pk__in=CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery)).values("video_id")
-    )
+    return Q(pk__in=CaptionCue.objects.filter(_contains(alternatives)).values("video_id"))
 
 
-def captioned_video_ids(tsquery: str):
+class _Captioned(Func):
     """
-    PostgreSQL: the ids (``video_id`` values) of the videos whose caption text matches the raw
-    ``tsquery``, through the stored English vector of each video's caption text (GIN index,
-    migration 0005): one row per captioned video, not one per cue. A queryset, so that
-    library.search can UNION it with the videos' own full-text match and keep both indexes.
+    PostgreSQL: ``id = ANY(ARRAY(SELECT teaching_captioned_videos(to_tsquery(config, query))))``,
+    the videos whose caption text matches (migration 0006: through the GIN index of each video's
+    caption text vector). An array, so that the planner can OR it with the videos' own full-text
+    index (BitmapOr of the two) rather than test every candidate video's text.
     """
-    matches = RawSQL("vector @@ to_tsquery(%s, %s)", [SEARCH_CONFIG, tsquery], output_field=BooleanField())  # noqa: S611 (bound)
-    return VideoCaptionText.objects.filter(matches).values("video_id")
+
+    output_field = BooleanField()
+
+    def __init__(self, tsquery: str):
+        super().__init__(F("pk"), Value(SEARCH_CONFIG), Value(tsquery))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sqls, params = [], []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            sqls.append(sql)
+            params.extend(expression_params)
+        pk, config, query = sqls
+        return (
+            f"({pk} = ANY(ARRAY(SELECT teaching_captioned_videos(to_tsquery({config}::regconfig, {query})))))",
+            params,
+        )
 
 
 def caption_matches(video_ids, *, alternatives, tsquery: str | None = None) -> dict[int, list[dict]]:
     """
     ``{video id: [{"at", "text"}]}``: the first cues of each video that match, in timeline order.
-    On SQLite the cues of the page's videos are read through their (video, start) index and
-    compared as text: the FTS index would first list every matching cue of the whole library
+    Each video's cues are read through their (video, start) index, in order, until enough match:
+    an index of every cue's words would first list every matching cue of the whole library
     (tens of thousands for a common word) to keep a page's worth.
     """
     video_ids = list(video_ids)
     if not video_ids or not alternatives:
         return {}
-    cues = (
-        CaptionCue.objects.filter(_cue_condition(alternatives=alternatives, tsquery=tsquery), video_id__in=video_ids)
-        .annotate(n=Window(RowNumber(), partition_by=[F("video_id")], order_by=[F("start").asc(), F("id").asc()]))
-        .filter(n__lte=MATCHES_PER_VIDEO)
-        .order_by("video_id", "start", "id")
-        .values_list("video_id", "start", "text")
-    )
+    if connection.vendor == "postgresql" and tsquery:
+        rows = _postgres_cue_matches(video_ids, tsquery)
+    else:
+        rows = (
+            CaptionCue.objects.filter(_contains(alternatives), video_id__in=video_ids)
+            .annotate(n=Window(RowNumber(), partition_by=[F("video_id")], order_by=[F("start").asc(), F("id").asc()]))
+            .filter(n__lte=MATCHES_PER_VIDEO)
+            .order_by("video_id", "start", "id")
+            .values_list("video_id", "start", "text")
+        )
     found: dict[int, list[dict]] = {}
-    for video_id, start, text in cues:
+    for video_id, start, text in rows:
         found.setdefault(video_id, []).append({"at": start, "text": text})
     return found
+
+
+# Per video of the page whose caption text matches at all (0006's function, by the index, so
+# that a video found by its title is not read cue by cue for nothing), its first matching cues.
+_POSTGRES_CUE_MATCHES = """
+SELECT page.id, cue.start, cue.text
+FROM unnest(%(ids)s::bigint[]) AS page(id)
+CROSS JOIN LATERAL (
+    SELECT start, text FROM teaching_captioncue
+    WHERE video_id = page.id AND to_tsvector(%(config)s::regconfig, text) @@ to_tsquery(%(config)s::regconfig, %(query)s)
+    ORDER BY start, id
+    LIMIT %(limit)s
+) AS cue
+WHERE page.id IN (SELECT teaching_captioned_videos(to_tsquery(%(config)s::regconfig, %(query)s)))
+ORDER BY page.id, cue.start
+"""
+
+
+def _postgres_cue_matches(video_ids, tsquery):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTGRES_CUE_MATCHES,
+            {"ids": video_ids, "config": SEARCH_CONFIG, "query": tsquery, "limit": MATCHES_PER_VIDEO},
+        )
+        return cursor.fetchall()
 
 
 def steps_q(step_ids) -> Q:

@@ -54,6 +54,22 @@ def test_caption_words_and_other_fields_combine(as_user, viewer, captioned):
     assert as_user(viewer).get("/api/v1/videos/").json()["results"][0]["matches"] == []
 
 
+def test_a_video_found_by_its_title_has_no_moments_unless_its_captions_say_it(as_user, viewer, captioned, uploader):
+    titled = VideoFactory(uploader=uploader, duration=60, title="Fundus first, a hernia")
+    services.caption_add(user=uploader, video=titled, data=VTT.replace(b"undus", b"ocus"), language="en", label="En")
+    data = as_user(viewer).get("/api/v1/videos/", {"q": "fundus", "ordering": "title"}).json()
+    moments = {row["title"]: row["matches"] for row in data["results"]}
+    assert moments["Fundus first, a hernia"] == []  # found by its title; its captions never say it
+    assert len(moments["Cholecystectomy teaching case"]) == 3
+    # Every word of the query found somewhere: in the captioned case, in one cue.
+    data = as_user(viewer).get("/api/v1/videos/", {"q": "gallbladder fundus retraction", "ordering": "title"}).json()
+    moments = {row["title"]: row["matches"] for row in data["results"]}
+    assert moments["Cholecystectomy teaching case"][0] == {
+        "at": 754.0,
+        "text": "Watch the gallbladder fundus retraction here.",
+    }
+
+
 def test_captions_of_a_video_you_may_not_see_find_nothing(as_user, viewer, uploader, category):
     hidden = VideoFactory(uploader=uploader, category=category, duration=3600, status="processed")
     services.caption_add(user=uploader, video=hidden, data=VTT, language="en", label="English")
