@@ -103,19 +103,17 @@ def caption_matches(video_ids, *, alternatives, tsquery: str | None = None) -> d
     return found
 
 
-# Per video of the page whose caption text matches at all (0006's function, by the index, so
-# that a video found by its title is not read cue by cue for nothing), its first matching cues.
+# Per video of the page whose caption text matches at all (0006's teaching_captioned_videos, by
+# the index, so that a video found by its title is not read cue by cue for nothing), its first
+# matching cues (0006's teaching_cue_matches: its cues in timeline order until enough match).
 _POSTGRES_CUE_MATCHES = """
-SELECT page.id, cue.start, cue.text
+SELECT page.id, cue.at_seconds, cue.cue_text
 FROM unnest(%(ids)s::bigint[]) AS page(id)
-CROSS JOIN LATERAL (
-    SELECT start, text FROM teaching_captioncue
-    WHERE video_id = page.id AND to_tsvector(%(config)s::regconfig, text) @@ to_tsquery(%(config)s::regconfig, %(query)s)
-    ORDER BY start, id
-    LIMIT %(limit)s
+CROSS JOIN LATERAL teaching_cue_matches(
+    page.id, %(config)s::regconfig, to_tsquery(%(config)s::regconfig, %(query)s), %(limit)s
 ) AS cue
 WHERE page.id IN (SELECT teaching_captioned_videos(to_tsquery(%(config)s::regconfig, %(query)s)))
-ORDER BY page.id, cue.start
+ORDER BY page.id, cue.at_seconds
 """
 
 
