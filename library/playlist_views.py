@@ -13,8 +13,6 @@ without them. Each page costs a constant number of queries (tests/library/test_p
 
 from __future__ import annotations
 
-import math
-import re
 import uuid
 
 from django import forms
@@ -27,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.forms import StyledForm
+from core.forms import ClockField, StyledForm
 from core.redirects import safe_next
 from videos import delivery
 from videos.models import Video
@@ -57,30 +55,6 @@ def _can_share(user) -> bool:
     return user.has_perm(SHARE_PERMISSION)
 
 
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
-_CLOCK_ERROR = "Give a time as seconds (90) or as minutes and seconds (1:30)."
-
-
-def parse_clock(value: str) -> float | None:
-    """Seconds from "90", "1:30" or "1:02:03"; empty → None; anything else → ValidationError."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    match = _CLOCK.match(value)
-    if match:
-        hours, minutes, seconds = int(match[1] or 0), int(match[2]), float(match[3])
-        if seconds >= 60 or (match[1] and minutes >= 60):
-            raise ValidationError(_CLOCK_ERROR)
-        return hours * 3600 + minutes * 60 + seconds
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValidationError(_CLOCK_ERROR) from None
-    if not math.isfinite(number) or number < 0:
-        raise ValidationError(_CLOCK_ERROR)
-    return number
-
-
 # ------------------------------------------------------------------------------ forms
 
 
@@ -101,11 +75,6 @@ class PlaylistForm(StyledForm):
             self.fields["is_shared"].widget = forms.HiddenInput()
 
 
-class ClipTimeField(forms.CharField):
-    def to_python(self, value):
-        return parse_clock(super().to_python(value))
-
-
 class AddToPlaylistForm(StyledForm):
     """Which playlist (or a new one) gets the chosen videos; a clip range for a single video."""
 
@@ -113,8 +82,8 @@ class AddToPlaylistForm(StyledForm):
 
     playlist = forms.CharField(required=False, label="Playlist", widget=forms.Select)
     new_title = forms.CharField(required=False, max_length=200, label="New playlist title")
-    start_time = ClipTimeField(required=False, label="Clip start", help_text="Empty: from the beginning.")
-    end_time = ClipTimeField(required=False, label="Clip end", help_text="Empty: to the end.")
+    start_time = ClockField(required=False, label="Clip start", help_text="Empty: from the beginning.")
+    end_time = ClockField(required=False, label="Clip end", help_text="Empty: to the end.")
     note = forms.CharField(required=False, max_length=300, label="Note")
 
     def __init__(self, *args, playlists, **kwargs):

@@ -321,7 +321,7 @@ def test_add_without_a_playlist_asks_for_one(client, viewer, uploader):
     html = response.content.decode()
     assert response.status_code == 400
     assert "Choose a playlist, or give a title for a new one." in html
-    assert "Give a time as seconds (90) or as minutes and seconds (1:30)." in html
+    assert "Type the time as seconds (90) or as minutes and seconds (1:30)." in html
     assert not PlaylistItem.objects.exists()
 
 
