@@ -10,7 +10,7 @@ from accounts import roles
 from tests.e2e.helpers import sign_in
 from tests.factories import LadderVideoFactory, PlaylistFactory, PlaylistItemFactory, TOTPDeviceFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Every button and link a person acts on; none may sit under a toast.
 COVERED = """
