@@ -11,6 +11,7 @@ from django.test import RequestFactory
 
 from library import search
 from library.models import SearchSynonym
+from teaching import services as teaching_services
 from tests.factories import CategoryFactory, SurgeonFactory, TagFactory, VideoFactory
 from videos.models import Video
 
@@ -115,7 +116,10 @@ def test_query_units_and_highlight_terms():
 
 
 def test_odd_queries_never_fail(uploader, viewer):
-    VideoFactory(uploader=uploader, title="C++ & <b>bold</b> (test)")
+    video = VideoFactory(uploader=uploader, title="C++ & <b>bold</b> (test)", duration=60)
+    # Captions too, so that each query also reaches the caption match and a page's moments.
+    vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nC++ & 'bold' <-> x:* ñandú 🙂\n"
+    teaching_services.caption_add(user=uploader, video=video, data=vtt.encode(), language="en", label="English")
     for q in ['"', '""', "&|!:*", "'; DROP TABLE videos_video; --", "ñandú", "a" * 500, "🙂", "x:*", "<->"]:
         titles(viewer, q)  # no exception on either database
     assert titles(viewer, "bold") == ["C++ & <b>bold</b> (test)"]
