@@ -23,11 +23,11 @@ from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, 
 from django.db.models.functions import RowNumber
 
 from core.sqlite_fts import SqliteFts5Index
+from videos.search_index import SEARCH_CONFIG  # the caption text is stemmed as the video document
 
 from .models import CaptionCue, Chapter, Step, VideoCaptionText
 
 MATCHES_PER_VIDEO = 3
-SEARCH_CONFIG = "english"  # as videos.search_index
 
 
 def _contains(alternatives) -> Q:
